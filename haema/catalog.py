@@ -1,0 +1,130 @@
+"""The read side of the library: shows, episodes and videos as the API returns them.
+
+Every listing is a fixed number of queries whatever the library size: shows, then the
+videos of those shows, joined in Python.
+"""
+import collections
+
+from . import probe
+from .errors import not_found
+from peewee import fn
+
+from .models import Show, Video, fold
+
+API = "/api/v1"
+
+
+def list_shows(search=None):
+    shows = Show.select().order_by(Show.sort_title, Show.year, Show.id)
+    if search:
+        needle = fold(search.strip())
+        matching_episodes = Video.select(Video.show).where(fn.instr(Video.search, needle) > 0)
+        shows = shows.where((fn.instr(Show.search, needle) > 0) | Show.id.in_(matching_episodes))
+    shows = list(shows)
+    videos = _videos_by_show([s.id for s in shows])
+    return [show_json(s, videos[s.id]) for s in shows]
+
+
+def summary():
+    """The library size in words, for the start-up log line."""
+    with Show._meta.database.connection_context():
+        shows, videos = Show.select().count(), Video.select().count()
+    return f"{shows} shows, {videos} videos indexed"
+
+
+def get_show(show_id):
+    show = Show.get_or_none(Show.id == show_id)
+    if show is None:
+        raise not_found("show")
+    return show_json(show, _videos_by_show([show_id])[show_id])
+
+
+def get_video(video_id):
+    video = Video.select(Video, Show).join(Show).where(Video.id == video_id).first()
+    if video is None:
+        raise not_found("video")
+    return video
+
+
+def video_json(video):
+    info = video.info
+    show = video.show
+    return {
+        "id": video.id,
+        "show_id": show.id,
+        "show_title": show.title,
+        "type": show.kind,
+        "title": video.title,
+        "index": video.index,
+        "season": video.season,
+        "episode": video.episode,
+        "year": show.year,
+        "duration": video.duration,
+        "container": info["container"],
+        "video": info["video"],
+        "audio": info["audio"],
+        "subtitles": [dict(s, source="embedded") for s in info["subtitles"]]
+        + [{"language": s["language"], "format": s["format"], "forced": s["forced"], "source": "sidecar"}
+           for s in info.get("sidecars", [])],
+        "copyable": probe.is_copyable(info),
+        "thumbnail": show_info(show, video.frame)["thumbnail"],
+        "master": f"{API}/video/{video.id}/master.m3u8",
+    }
+
+
+def show_info(show, frame=None):
+    """``frame``: a thumbnail made from the video, used when the folder has no poster."""
+    artwork = f"{API}/shows/{show.id}"
+    return {
+        "id": show.id,
+        "title": show.title,
+        "year": show.year,
+        "thumbnail": f"{artwork}/thumbnail" if show.thumbnail or frame else None,
+        "banner": f"{artwork}/banner" if show.banner else None,
+    }
+
+
+def show_json(show, videos):
+    info = show_info(show, next((v.frame for v in videos if v.frame), None))
+    if show.kind == "movie":
+        return {"type": "movie", "info": info}
+    return {
+        "type": "series",
+        "info": info,
+        "episodes": [
+            {"id": v.id, "index": v.index, "title": v.title, "season": v.season, "episode": v.episode,
+             "duration": v.duration}
+            for v in videos
+        ],
+    }
+
+
+def artwork_path(show_id, kind):
+    """(``"library"``|``"frames"``, relative path) of a show's poster or banner."""
+    show = Show.get_or_none(Show.id == show_id)
+    if show is None:
+        raise not_found("show")
+    if kind == "banner" and show.banner:
+        return "library", show.banner
+    if kind == "thumbnail" and show.thumbnail:
+        return "library", show.thumbnail
+    if kind == "thumbnail":
+        video = show.videos.where(Video.frame.is_null(False)).first()
+        if video:
+            return "frames", video.frame
+    raise not_found(kind)
+
+
+def _videos_by_show(show_ids):
+    grouped = collections.defaultdict(list)
+    if not show_ids:
+        return grouped
+    fields = (Video.id, Video.show, Video.index, Video.title, Video.season, Video.episode, Video.duration,
+              Video.frame, Video.path)
+    for start in range(0, len(show_ids), 500):
+        query = (Video.select(*fields).where(Video.show.in_(show_ids[start:start + 500]))
+                 .order_by(Video.season, Video.episode, Video.path))
+        for video in query:
+            grouped[video.show_id].append(video)
+    return grouped
+

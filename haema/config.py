@@ -1,0 +1,177 @@
+"""Configuration: conf file, then ``HAEMA_*`` environment, then command line.
+
+configargparse gives that precedence for free. Everything is checked here, once, so the
+rest of the code can trust a plain ``Config`` object. Tests build ``Config`` directly.
+"""
+import dataclasses
+import os
+import re
+import socket
+
+import configargparse
+
+DEFAULT_CONF = "conf/haema.conf"
+
+_SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+class ConfigError(Exception):
+    """A setting that cannot work; the message says which and how to fix it."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    target_path: str
+    host: str = "127.0.0.1"
+    port: int = 8080
+    db: str = "haema.db"
+    cache: bool = True
+    cache_path: str = "cache"
+    cache_limit: int = 20 << 30
+    log_level: str = "INFO"
+    workers: int = max(1, os.cpu_count() or 1)
+    segment_duration: float = 4.0
+    prefetch: int = 3
+    encoder: str = "libx264"
+    x264_preset: str = "veryfast"
+    x264_crf: int = 23
+    max_height: int = 1080
+    scan_on_start: bool = True
+
+
+def parse_size(text):
+    """``"500M"`` → 524288000. Binary units, as users read them in ``df -h``."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?\s*", str(text), re.IGNORECASE)
+    if not match:
+        raise ConfigError(f"cache-limit {text!r} is not a size; use a number with K, M, G or T, e.g. 500M or 20G")
+    number, unit = match.groups()
+    return int(float(number) * _SIZE_UNITS[unit.upper()])
+
+
+def parse_bool(text):
+    value = str(text).strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{text!r} is not true or false")
+
+
+class _Parser(configargparse.ArgParser):
+    def error(self, message):
+        raise ConfigError(f"{message}; see --help")
+
+
+def build_parser():
+    parser = _Parser(
+        prog="haema",
+        add_help=False,  # -h is --host, as in the seed; help is --help only
+        default_config_files=[],
+        auto_env_var_prefix="HAEMA_",
+        description="Stream a folder of films and shows to any browser over HLS.",
+    )
+    add = parser.add_argument
+    add("--help", action="help", help="show this help and exit")
+    add("-c", "--config", is_config_file=True, help="conf file (see conf/haema.conf)")
+    add("-t", "--target_path", "--target-path", dest="target_path", help="folder of films and shows to serve")
+    add("-h", "--host", default=Config.host, help="address to listen on")
+    add("-p", "--port", default=Config.port, help="port to listen on")
+    add("--db", default=Config.db, help="SQLite file for the library index and watch history")
+    add("--cache", default="true", help="keep made segments on disk: true or false")
+    add("--cache-path", default=Config.cache_path, help="folder for cached segments and thumbnails")
+    add("--cache-limit", default="20G", help="disk budget of the segment cache, e.g. 500M or 20G")
+    add("--log-level", default=Config.log_level, help="DEBUG, INFO, WARNING or ERROR")
+    add("--workers", default=Config.workers, help="encoder processes (default: one per core)")
+    add("--segment-duration", default=Config.segment_duration, help="target HLS segment length in seconds")
+    add("--prefetch", default=Config.prefetch, help="segments a worker makes ahead of the player")
+    add("--encoder", default=Config.encoder, help="libx264, or h264_v4l2m2m for the Raspberry Pi 4")
+    add("--x264-preset", default=Config.x264_preset, help="libx264 preset (speed against size)")
+    add("--x264-crf", default=Config.x264_crf, help="libx264 constant quality, 18 (best) to 30")
+    add("--max-height", default=Config.max_height, help="highest transcoded resolution, e.g. 1080 or 720")
+    add("--scan-on-start", default="true", help="index the library when the server starts")
+    return parser
+
+
+def parse_config(argv=None, env=None):
+    """Parse and check every option; raise ``ConfigError`` with one actionable line."""
+    parser = build_parser()
+    ns = parser.parse_args(argv, env_vars=os.environ if env is None else env)
+    return _checked(ns)
+
+
+def _number(name, text, kind, low, high):
+    try:
+        value = kind(text)
+    except (TypeError, ValueError):
+        raise ConfigError(f"--{name} {text!r} is not a number") from None
+    if not low <= value <= high:
+        raise ConfigError(f"--{name} {value} is out of range; use {low} to {high}")
+    return value
+
+
+def _checked(ns):
+    if not ns.target_path:
+        raise ConfigError("no library folder; pass -t /path/to/media or set target_path in the conf file")
+    target = os.path.abspath(os.path.expanduser(ns.target_path))
+    if not os.path.isdir(target):
+        raise ConfigError(f"target path {ns.target_path!r} is not a folder; point -t at your media folder")
+    level = str(ns.log_level).upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError(f"--log-level {ns.log_level!r} is unknown; use DEBUG, INFO, WARNING or ERROR")
+    encoder = str(ns.encoder)
+    if encoder not in ("libx264", "h264_v4l2m2m"):
+        raise ConfigError(f"--encoder {encoder!r} is unknown; use libx264 or h264_v4l2m2m")
+    try:
+        cache, scan = parse_bool(ns.cache), parse_bool(ns.scan_on_start)
+    except ConfigError as error:
+        raise ConfigError(f"--cache / --scan-on-start: {error}") from None
+    return Config(
+        target_path=target,
+        host=ns.host,
+        port=_number("port", ns.port, int, 1, 65535),
+        db=os.path.abspath(os.path.expanduser(ns.db)),
+        cache=cache,
+        cache_path=os.path.abspath(os.path.expanduser(ns.cache_path)),
+        cache_limit=parse_size(ns.cache_limit),
+        log_level=level,
+        workers=_number("workers", ns.workers, int, 1, 64),
+        segment_duration=_number("segment-duration", ns.segment_duration, float, 1.0, 30.0),
+        prefetch=_number("prefetch", ns.prefetch, int, 0, 20),
+        encoder=encoder,
+        x264_preset=str(ns.x264_preset),
+        x264_crf=_number("x264-crf", ns.x264_crf, int, 0, 51),
+        max_height=_number("max-height", ns.max_height, int, 144, 4320),
+        scan_on_start=scan,
+    )
+
+
+def check_writable(config):
+    """Checks that need the file system; run once before serving."""
+    try:
+        with open(config.db, "ab"):  # an empty file is a valid new SQLite database
+            pass
+    except OSError as error:
+        raise ConfigError(f"cannot write the database {config.db!r} ({error.strerror}); "
+                          "choose a --db in a writable folder") from None
+    try:
+        os.makedirs(config.cache_path, exist_ok=True)
+    except OSError as error:
+        raise ConfigError(f"cannot create --cache-path {config.cache_path!r}: {error.strerror}") from None
+    if not os.access(config.cache_path, os.W_OK):
+        raise ConfigError(f"cannot write --cache-path {config.cache_path!r}; choose a writable folder")
+
+
+def bind_socket(config):
+    """Bind before anything else starts, so a busy port is a clean config error."""
+    family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((config.host, config.port))
+    except OSError as error:
+        sock.close()
+        raise ConfigError(
+            f"cannot listen on {config.host}:{config.port} ({error.strerror}); choose another --port"
+        ) from None
+    sock.listen(128)
+    return sock

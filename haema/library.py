@@ -1,0 +1,307 @@
+"""Index the library folder into SQLite: the folder tree is the source of truth.
+
+A scan is a pipeline: walk the tree → place each file (naming.py) → probe what is new
+or changed (probe.py) → write rows → drop rows of files that are gone. Unchanged files
+(same size and mtime) are not opened again, so a rescan of a big library is a walk
+and a few queries. Keyframe indexes and thumbnails are filled in afterwards, so the
+listing is usable as soon as the probe pass ends.
+"""
+import collections
+import dataclasses
+import fractions
+import datetime
+import logging
+import os
+import threading
+import time
+
+import av
+
+from . import naming, probe
+from .models import Show, Skipped, Video, database, fold, stable_id
+
+log = logging.getLogger(__name__)
+
+VIDEO_EXTENSIONS = {
+    ".mkv", ".mp4", ".m4v", ".mov", ".avi", ".webm", ".ts", ".m2ts", ".mts", ".mpg", ".mpeg",
+    ".vob", ".wmv", ".flv", ".ogv", ".3gp", ".divx",
+}
+IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp"}
+SUBTITLE_EXTENSIONS = {".srt", ".vtt"}
+POSTER_NAMES = ("poster", "folder", "cover")
+BANNER_NAMES = ("banner", "fanart", "backdrop")
+PROGRESS_EVERY = 100
+
+
+@dataclasses.dataclass
+class ScanReport:
+    running: bool = False
+    started_at: str = None
+    finished_at: str = None
+    files: int = 0
+    probed: int = 0
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    skipped: list = dataclasses.field(default_factory=list)
+
+    def as_json(self):
+        return dataclasses.asdict(self)
+
+
+class Library:
+    """The scanner of one library root. One scan runs at a time."""
+
+    def __init__(self, root, thumbnail_dir):
+        self.root = os.path.realpath(root)
+        self.thumbnail_dir = thumbnail_dir
+        self.report = ScanReport()
+        self._lock = threading.Lock()
+
+    # -- walking ------------------------------------------------------------
+
+    def walk(self):
+        """Relative posix paths of video files, never leaving the root through a symlink."""
+        seen_dirs = set()
+        for top, dirs, files in os.walk(self.root, followlinks=True):
+            real = os.path.realpath(top)
+            if real in seen_dirs or not self.contains(real):
+                dirs[:] = []
+                continue
+            seen_dirs.add(real)
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in sorted(files):
+                if name.startswith(".") or os.path.splitext(name)[1].lower() not in VIDEO_EXTENSIONS:
+                    continue
+                full = os.path.join(top, name)
+                if self.contains(os.path.realpath(full)):
+                    yield os.path.relpath(full, self.root).replace(os.sep, "/")
+
+    def contains(self, real_path):
+        return real_path == self.root or real_path.startswith(self.root + os.sep)
+
+    def resolve(self, relpath):
+        """Absolute path of a library file, or None if it would escape the root."""
+        full = os.path.realpath(os.path.join(self.root, relpath))
+        return full if self.contains(full) and os.path.isfile(full) else None
+
+    # -- scanning -----------------------------------------------------------
+
+    def scan(self):
+        """Bring the index in line with the folder tree; returns the report."""
+        if not self._lock.acquire(blocking=False):
+            return self.report
+        try:
+            self.report = ScanReport(running=True, started_at=_now())
+            self._scan()
+        finally:
+            self.report.running = False
+            self.report.finished_at = _now()
+            self._lock.release()
+        log.info("scan done: %d files, %d added, %d updated, %d removed, %d skipped",
+                 self.report.files, self.report.added, self.report.updated,
+                 self.report.removed, len(self.report.skipped))
+        return self.report
+
+    @property
+    def running(self):
+        return self._lock.locked()
+
+    def _scan(self):
+        report = self.report
+        paths = list(self.walk())
+        report.files = len(paths)
+        with database.connection_context():
+            known = {v.path: v for v in Video.select(Video.id, Video.path, Video.size, Video.mtime, Video.show)}
+            skipped = {s.path: s for s in Skipped.select()}
+            changed = []
+            for relpath in paths:
+                stat = os.stat(os.path.join(self.root, relpath))
+                old = known.get(relpath) or skipped.get(relpath)
+                if old and old.size == stat.st_size and old.mtime == stat.st_mtime:
+                    continue
+                changed.append((relpath, stat))
+            for number, (relpath, stat) in enumerate(changed, 1):
+                self._index(relpath, stat, relpath in known)
+                report.probed = number
+                if number % PROGRESS_EVERY == 0:
+                    log.info("probed %d/%d files", number, len(changed))
+            self._forget_missing(set(paths), known, skipped)
+            self._place_artwork()
+            report.skipped = [{"path": s.path, "reason": s.reason} for s in Skipped.select().order_by(Skipped.path)]
+
+    def _index(self, relpath, stat, known):
+        placement = naming.place(relpath)
+        if placement.kind == "extra":
+            log.debug("not indexed, an extra: %s", relpath)
+            return
+        try:
+            info = probe.probe(os.path.join(self.root, relpath))
+        except probe.ProbeError as error:
+            log.warning("skipped %s: %s", relpath, error.message)
+            with database.atomic():
+                Video.delete().where(Video.path == relpath).execute()
+                Skipped.replace(path=relpath, size=stat.st_size, mtime=stat.st_mtime, reason=error.message).execute()
+            return
+        self._sidecars(relpath, info)
+        show_id = stable_id(placement.show_key)
+        kind = "movie" if placement.kind == "movie" else "series"
+        if kind == "movie":
+            title = placement.show_title
+        else:
+            title = placement.episode_title or f"Episode {placement.episode}"
+        with database.atomic():
+            show = {"kind": kind, "title": placement.show_title, "sort_title": _sort_key(placement.show_title),
+                    "year": placement.year, "folder": _show_folder(placement, relpath),
+                    "search": fold(placement.show_title)}
+            # an upsert, not REPLACE: replacing the row would cascade-delete its episodes
+            Show.insert(id=show_id, **show).on_conflict(conflict_target=[Show.id], update=show).execute()
+            Video.insert(
+                id=show_id if kind == "movie" else stable_id(relpath), show=show_id, path=relpath,
+                size=stat.st_size, mtime=stat.st_mtime, season=placement.season, episode=placement.episode,
+                index=naming.index_label(placement.season, placement.episode) if kind == "series" else None,
+                title=title, search=fold(title), duration=info["duration"], info=info,
+            ).on_conflict("replace").execute()
+            Skipped.delete().where(Skipped.path == relpath).execute()
+        if known:
+            self.report.updated += 1
+        else:
+            self.report.added += 1
+
+    def _sidecars(self, relpath, info):
+        """``Film.srt``, ``Film.en.srt``, ``Film.fr.forced.vtt`` beside the video."""
+        folder, name = os.path.split(os.path.join(self.root, relpath))
+        stem = os.path.splitext(name)[0]
+        sidecars = []
+        for other in sorted(os.listdir(folder)):
+            base, ext = os.path.splitext(other)
+            if ext.lower() not in SUBTITLE_EXTENSIONS or not (base == stem or base.startswith(stem + ".")):
+                continue
+            tags = [t for t in base[len(stem):].split(".") if t]
+            language = next((t for t in tags if t.isalpha() and 2 <= len(t) <= 3 and t.lower() != "sdh"), None)
+            sidecars.append({
+                "file": os.path.relpath(os.path.join(folder, other), self.root).replace(os.sep, "/"),
+                "format": ext.lower()[1:], "language": language, "forced": "forced" in tags,
+            })
+        info["sidecars"] = sidecars
+
+    def _forget_missing(self, present, known, skipped):
+        gone = [v.id for path, v in known.items() if path not in present]
+        with database.atomic():
+            for start in range(0, len(gone), 500):
+                Video.delete().where(Video.id.in_(gone[start:start + 500])).execute()
+            Skipped.delete().where(Skipped.path.in_([p for p in skipped if p not in present])).execute()
+            Show.delete().where(Show.id.not_in(Video.select(Video.show))).execute()
+        self.report.removed = len(gone)
+
+    def _place_artwork(self):
+        """Posters and banners found in the show folder (or beside a movie file)."""
+        shows = list(Show.select())
+        movies_per_folder = collections.Counter(s.folder for s in shows if s.kind == "movie")
+        with database.atomic():
+            for show in shows:
+                video = show.videos.first() if show.kind == "movie" else None
+                stem = os.path.splitext(os.path.basename(video.path))[0] if video else None
+                own_folder = show.kind == "series" or movies_per_folder[show.folder] == 1
+                thumbnail = self._image(show.folder, POSTER_NAMES, stem, own_folder)
+                banner = self._image(show.folder, BANNER_NAMES, stem, own_folder)
+                if (thumbnail, banner) != (show.thumbnail, show.banner):
+                    Show.update(thumbnail=thumbnail, banner=banner).where(Show.id == show.id).execute()
+
+    def _image(self, folder, names, stem, own_folder):
+        """``Film-poster.jpg`` or ``Film.jpg`` beside a film; ``poster.jpg`` in its own folder."""
+        full = os.path.join(self.root, folder)
+        try:
+            entries = sorted(os.listdir(full))
+        except OSError:
+            return None
+        images = {os.path.splitext(e)[0].lower(): e for e in entries if os.path.splitext(e)[1].lower() in IMAGE_EXTENSIONS}
+        wanted = [f"{stem.lower()}-{n}" for n in names] if stem else []
+        if stem and names is POSTER_NAMES:
+            wanted.append(stem.lower())
+        if own_folder:
+            wanted += names
+        for key in wanted:
+            if key in images:
+                return f"{folder}/{images[key]}".lstrip("/") if folder else images[key]
+        return None
+
+    # -- background work after a scan ----------------------------------------
+
+    def fill_keyframes(self):
+        """Index keyframes of every video that lacks them, so pressing play never waits."""
+        with database.connection_context():
+            pending = list(Video.select(Video.id, Video.path).where(Video.keyframes.is_null()))
+        for number, video in enumerate(pending, 1):
+            try:
+                keyframes = probe.read_keyframes(os.path.join(self.root, video.path))
+            except probe.ProbeError as error:
+                log.warning("no keyframes for %s: %s", video.path, error.message)
+                continue
+            with database.connection_context():
+                Video.update(keyframes=keyframes).where(Video.id == video.id).execute()
+            if number % PROGRESS_EVERY == 0:
+                log.info("indexed keyframes of %d/%d files", number, len(pending))
+
+    def fill_thumbnails(self):
+        """A frame from the video as poster for shows that have none."""
+        os.makedirs(self.thumbnail_dir, exist_ok=True)
+        with database.connection_context():
+            shows = list(Show.select().where(Show.thumbnail.is_null()))
+        for show in shows:
+            with database.connection_context():
+                video = show.videos.order_by(Video.season, Video.episode, Video.path).first()
+            if video is None or video.frame:
+                continue
+            name = f"{video.id}-{video.version}.jpg"
+            target = os.path.join(self.thumbnail_dir, name)
+            if not os.path.exists(target):
+                try:
+                    save_frame(os.path.join(self.root, video.path), 0.1 * video.duration, target)
+                except (av.FFmpegError, OSError) as error:
+                    log.warning("no thumbnail for %s: %s", video.path, error)
+                    continue
+            with database.connection_context():
+                Video.update(frame=name).where(Video.id == video.id).execute()
+
+    def background(self):
+        """The whole start-up or on-demand job: scan, then the slow fills."""
+        self.scan()
+        self.fill_keyframes()
+        self.fill_thumbnails()
+
+
+def save_frame(path, at_seconds, target, width=320):
+    """Write one frame near ``at_seconds`` as a JPEG (MJPEG is a JPEG per frame)."""
+    with av.open(path) as container:
+        stream = container.streams.video[0]
+        container.seek(int(at_seconds / stream.time_base), stream=stream)
+        frame = next(container.decode(stream))
+    height = max(2, round(frame.height * width / frame.width / 2) * 2)
+    encoder = av.CodecContext.create("mjpeg", "w")
+    encoder.width, encoder.height, encoder.pix_fmt = width, height, "yuvj420p"
+    encoder.time_base = fractions.Fraction(1, 25)
+    image = frame.reformat(width=width, height=height, format="yuvj420p")
+    data = b"".join(bytes(p) for p in encoder.encode(image) + encoder.encode(None))
+    temporary = f"{target}.{os.getpid()}.tmp"
+    with open(temporary, "wb") as out:
+        out.write(data)
+    os.replace(temporary, target)
+
+
+def _show_folder(placement, relpath):
+    if placement.kind != "movie" and relpath.startswith(placement.show_key + "/"):
+        return placement.show_key
+    return os.path.dirname(relpath)
+
+
+def _sort_key(title):
+    folded = fold(title)
+    for article in ("the ", "a ", "an "):
+        if folded.startswith(article):
+            return folded[len(article):]
+    return folded
+
+
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")

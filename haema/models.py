@@ -1,0 +1,108 @@
+"""The library index and watch history in SQLite, through peewee.
+
+The folder tree is the truth; ``Show`` and ``Video`` rows are a rebuildable index of
+it. Their ids are hashes of paths relative to the library root, so a rebuilt index
+(deleted DB, moved library) gives every film the same id and ``Progress``, which is
+keyed by those ids and has no foreign key, keeps matching.
+"""
+import datetime
+import hashlib
+import json
+import unicodedata
+
+import peewee
+
+database = peewee.SqliteDatabase(None)
+
+PRAGMAS = {
+    "journal_mode": "wal",  # readers never wait for the scanner; a COMMIT is durable
+    "synchronous": "normal",
+    "busy_timeout": 10000,  # two players saving progress at once wait, not fail
+    "foreign_keys": 1,
+    "cache_size": -8000,
+}
+
+
+def open_database(path):
+    database.init(path, pragmas=PRAGMAS, timeout=10)
+    with database.connection_context():
+        database.create_tables([Show, Video, Skipped, Progress])
+    return database
+
+
+class JSONField(peewee.TextField):
+    def db_value(self, value):
+        return None if value is None else json.dumps(value, separators=(",", ":"))
+
+    def python_value(self, value):
+        return None if value is None else json.loads(value)
+
+
+class BaseModel(peewee.Model):
+    class Meta:
+        database = database
+
+
+class Show(BaseModel):
+    """A movie or a series. A movie has exactly one video, with the show's id."""
+
+    id = peewee.CharField(primary_key=True)
+    kind = peewee.CharField()  # "movie" or "series"
+    title = peewee.CharField()
+    sort_title = peewee.CharField(index=True)
+    year = peewee.IntegerField(null=True)
+    folder = peewee.CharField()  # relative folder whose artwork belongs to the show
+    thumbnail = peewee.CharField(null=True)  # relative path of a poster image
+    banner = peewee.CharField(null=True)
+    search = peewee.CharField()  # folded title for case- and accent-blind search
+
+
+class Video(BaseModel):
+    id = peewee.CharField(primary_key=True)
+    show = peewee.ForeignKeyField(Show, backref="videos", on_delete="CASCADE")
+    path = peewee.CharField(unique=True)  # relative to the library root, posix
+    size = peewee.BigIntegerField()
+    mtime = peewee.FloatField()
+    season = peewee.IntegerField(null=True)
+    episode = peewee.IntegerField(null=True)
+    index = peewee.CharField(null=True)  # "S01E02"
+    title = peewee.CharField()
+    search = peewee.CharField()
+    duration = peewee.FloatField()
+    info = JSONField()  # probe facts: container, streams, subtitles (see probe.MediaInfo)
+    keyframes = JSONField(null=True)  # probe.Keyframes of this file version, filled in the background
+    frame = peewee.CharField(null=True)  # relative cache path of a thumbnail made from a frame
+
+    @property
+    def version(self):
+        """Changes whenever the file does: keys caches and ETags."""
+        return f"{self.size:x}-{int(self.mtime * 1000):x}"
+
+
+class Skipped(BaseModel):
+    """A file that could not be indexed, kept so the scan report can say why."""
+
+    path = peewee.CharField(primary_key=True)
+    size = peewee.BigIntegerField()
+    mtime = peewee.FloatField()
+    reason = peewee.CharField()
+
+
+class Progress(BaseModel):
+    video_id = peewee.CharField(primary_key=True)
+    position = peewee.FloatField()
+    duration = peewee.FloatField()
+    finished = peewee.BooleanField(default=False)
+    updated_at = peewee.DateTimeField(default=datetime.datetime.utcnow, index=True)
+
+
+def fold(text):
+    """Case- and accent-blind form of ``text``: "Amélie" and "AMELIE" both give "amelie"."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def stable_id(relpath):
+    """An id that depends only on the path inside the library, never on where the library is."""
+    normal = unicodedata.normalize("NFC", relpath.replace("\\", "/").strip("/"))
+    return hashlib.sha1(normal.encode()).hexdigest()[:16]

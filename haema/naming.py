@@ -1,0 +1,363 @@
+"""What a video file is, told from its path inside the library alone.
+
+Users arrive with folders laid out for Jellyfin, Plex or Kodi, so ``place`` reads those
+conventions; it never touches the disk, so the scanner can call it on any path and
+tests need no files. guessit is good at scene and anime names but wrong about folders
+(it calls "Show - 001" season 0 and "Apollo 13" episode 13), so the folder structure and a
+few strict patterns decide first and guessit only fills gaps.
+
+How a file is classified, first rule that applies:
+
+1. **extra** — it sits in an ``Extras``/``Featurettes``/``Behind The Scenes``/
+   ``Deleted Scenes``/``Interviews``/``Trailers``/``Samples``/``Backdrops`` folder, or its
+   name is ``sample``/``trailer`` or ends in ``-trailer``, ``-sample``, ``-featurette``,
+   ``-extra``, ``-behindthescenes``, ``-deleted``, ``-interview`` (also ``.`` or ``_``).
+2. **episode** — the name has an ``S01E02`` or ``1x02`` marker, or the file is inside a
+   ``Season 01``/``Season 1``/``S01``/``Series 2``/``Specials`` folder or a season-pack
+   release folder (``Show.S01.1080p-GRP``).
+3. **movie** — the name is exactly ``Title (Year)``, optionally with ``[tags]`` or a
+   `` - version`` suffix. Numbers in such titles ("1917 (2019)") are never episodes.
+4. **movie** — the file is under a top-level ``Movies``/``Films`` folder.
+5. **episode** — an absolute number: ``Show - 01``, ``[Group] Show - 12v2 [CRC]``, or a
+   bare ``01 - Name`` inside a show folder. A 4-digit number that could be a year is not
+   an episode number.
+6. otherwise guessit's ``type``, but an "episode" needs a show folder to belong to;
+   a loose ``Apollo 13.mkv`` is a movie.
+
+The season comes from the file's own marker when it has one (it is the more specific
+fact), else from the Season folder, else 1: absolute-numbered series count as season 1,
+as in Jellyfin. The series title and year come from the show folder, the nearest
+ancestor that is not a season, release or extras folder, nor a top-level category
+(``Movies``, ``Series``, ``Shows``, ``TV``, ...); its path is the ``show_key``. Without
+one the title comes from the file name and the key is the parent path plus the folded
+title, so loose episodes of one show still group together. A movie's title comes from
+its ``Title (Year)`` folder (unless the file names another year, as in a collection
+folder), or from a scene folder ``Heat.1995.1080p-GRP`` whose title matches the file's.
+
+Speed: the strict patterns answer for tidy libraries without guessit, and guessit runs
+at most once per file, only when they do not. Measured on this machine for 1,000 paths
+(Python 3.11, guessit 4.4.0): 0.06 s for Jellyfin-style names, 3.7 s when every
+name needs guessit (scene and anime releases); see ``tests/test_naming.py``.
+"""
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import PurePosixPath
+
+from guessit import guessit
+
+
+@dataclass(frozen=True)
+class Placement:
+    kind: str  # "movie", "episode" or "extra"
+    show_title: str
+    year: int | None
+    show_key: str  # relative posix path that identifies the show; ids are hashed from it
+    season: int | None  # episodes only; 0 for specials
+    episode: int | None  # episodes only
+    episode_title: str | None
+
+
+def index_label(season, episode):
+    """ "S01E02"; a series without seasons counts as season 1, like Jellyfin shows it."""
+    label = f"S{1 if season is None else season:02d}"
+    return label if episode is None else f"{label}E{episode:02d}"
+
+
+# ---------------------------------------------------------------------------
+# Patterns
+
+MOVIE_CATEGORIES = {"movies", "movie", "films", "film"}
+CATEGORIES = MOVIE_CATEGORIES | {
+    "series", "shows", "tv", "tv shows", "tvshows", "tv series", "anime", "videos",
+}
+EXTRAS_FOLDERS = {
+    "extras", "featurettes", "behind the scenes", "deleted scenes", "interviews",
+    "trailers", "samples", "backdrops",
+}
+SPECIALS_FOLDERS = {"specials", "special"}
+
+EXTRA_NAME = re.compile(
+    r"(?:^|[-._])(?:trailer|sample|featurette|extra|behindthescenes|deleted|deletedscene"
+    r"|interview)$",
+    re.IGNORECASE,
+)
+SEASON_FOLDER = re.compile(
+    r"(?:season|series)[ ._-]*(\d{1,4})(?:[ ._-].*)?|s(\d{1,4})", re.IGNORECASE
+)
+# "Show.S01.1080p.BluRay-GRP" or "Show.S01E03.720p-GRP": a download kept in its folder.
+RELEASE_FOLDER = re.compile(
+    r"(?P<title>.+?)[ ._-]+s(?P<season>\d{1,2})(?:e\d{1,4})?(?:[ ._-].*)?", re.IGNORECASE
+)
+SEASON_EPISODE = re.compile(
+    r"(?<![a-z0-9])s(\d{1,4})[ ._-]?e(\d{1,4})(?:(?:[ ._-]?e|-)\d{1,4})*", re.IGNORECASE
+)
+CROSS_EPISODE = re.compile(
+    r"(?<![a-z0-9])(\d{1,2})x(\d{1,3})(?![0-9])(?:-(?:\d{1,2}x)?\d{1,3}(?![0-9]))*",
+    re.IGNORECASE,
+)
+TITLE_YEAR = re.compile(
+    r"(?P<title>.+?)[ _]*\((?P<year>\d{4})\)(?:[ _]*\[[^\]]*\])*"
+    # " - 1080p" or " - Director's Cut" names a version; " - 01" would be an episode.
+    r"(?:[ _]+-[ _]+(?!\d+(?:v\d+)?(?:\W|$)).*)?"
+)
+ABSOLUTE_EPISODE = re.compile(
+    r"(?:\[[^\]]*\][ _]*)?(?P<title>.+?)[ _]+-[ _]+(?P<number>\d{1,4})(?:v\d+)?(?P<rest>.*)"
+)
+LEADING_EPISODE = re.compile(r"(?P<number>\d{1,4})(?:v\d+)?(?P<rest>(?:[ _]+-[ _]+.*)?)")
+# After the episode number: nothing, " - Episode Name", and/or bracketed tags.
+TRAILING_NAME = re.compile(
+    r"(?:[ _]+-[ _]+(?P<name>[^\[\]]+?))?(?:[ _]*(?:\[[^\]]*\]|\([^)]*\)))*[ _]*"
+)
+SCENE_WORD = re.compile(
+    r"\b(?:\d{3,4}p|[xh]\.?26[45]|hevc|web-?dl|web-?rip|blu-?ray|hdtv|dvdrip|remux)\b",
+    re.IGNORECASE,
+)
+GROUP_TAG = re.compile(r"^\[[^\]]*\][ _]*")
+YEAR_WORD = re.compile(r"(?<=[ ._(\[])((?:19|20)\d\d|2100)(?=[ ._)\]]|$)")
+
+
+def plausible_year(value):
+    year = int(value) if value not in (None, "") else None
+    return year if year is not None and 1900 <= year <= 2100 else None
+
+
+def clean_title(text):
+    """Scene names use dots or underscores for spaces, titled names keep "Mr. Robot";
+    a leading "[Group]" is the release group, never part of the title."""
+    text = GROUP_TAG.sub("", text).replace("_", " ")
+    if " " not in text.strip():
+        text = text.replace(".", " ")
+    text = re.sub(r"\s+", " ", text).strip(" -")
+    return unicodedata.normalize("NFC", text)
+
+
+def first(value):
+    """guessit gives a list for multi-episode files ("S01E01-E02"); the first one counts."""
+    return value[0] if isinstance(value, list) else value
+
+
+# ---------------------------------------------------------------------------
+# Folders
+
+
+def season_of_folder(name):
+    if name.casefold() in SPECIALS_FOLDERS:
+        return 0
+    match = SEASON_FOLDER.fullmatch(name)
+    return int(match.group(1) or match.group(2)) if match else None
+
+
+def titled_folder(name):
+    """(title, year) of a show or movie folder: "Breaking Bad (2008)" or "Heat.1995.1080p-GRP"."""
+    match = TITLE_YEAR.fullmatch(name)
+    if match:
+        return clean_title(match["title"]), plausible_year(match["year"])
+    name = re.sub(r"(?:[ _]*\[[^\]]*\])+$", "", name)
+    years = list(YEAR_WORD.finditer(name))
+    if " " not in name and years:
+        # The last year-like word is the year: "Blade.Runner.2049.2017.1080p".
+        year = years[-1]
+        return clean_title(name[: year.start()]), int(year[1])
+    return clean_title(name), None
+
+
+class FolderChain:
+    """The folders above a file, read from the nearest up, as Jellyfin walks them."""
+
+    def __init__(self, folders):
+        self.folders = folders
+        self.season = None
+        self.release_title = None
+        self.show_index = None
+        for index in range(len(folders) - 1, -1, -1):
+            name = folders[index]
+            if name.casefold() in EXTRAS_FOLDERS:
+                continue
+            season = season_of_folder(name)
+            release = RELEASE_FOLDER.fullmatch(name) if season is None else None
+            if release:
+                season = int(release["season"])
+                self.release_title = self.release_title or clean_title(release["title"])
+            if season is not None:
+                self.season = season if self.season is None else self.season
+                continue
+            if index == 0 and name.casefold() in CATEGORIES:
+                break
+            self.show_index = index
+            break
+
+    @property
+    def in_season(self):
+        return self.season is not None
+
+    @property
+    def category(self):
+        return self.folders[0].casefold() if self.folders else None
+
+    @property
+    def show_folder(self):
+        return None if self.show_index is None else self.folders[self.show_index]
+
+    @property
+    def show_path(self):
+        return "/".join(self.folders[: self.show_index + 1])
+
+    @property
+    def parent(self):
+        return self.folders[-1] if self.folders else None
+
+
+# ---------------------------------------------------------------------------
+# Files
+
+
+class FileName:
+    """A file's name, asked of guessit at most once and only when the strict patterns fail."""
+
+    def __init__(self, filename):
+        self.filename = filename
+        self.stem = PurePosixPath(filename).stem
+
+    @cached_property
+    def guess(self):
+        return guessit(self.filename)
+
+    @cached_property
+    def marker(self):
+        return SEASON_EPISODE.search(self.stem) or CROSS_EPISODE.search(self.stem)
+
+    def guessed_title(self):
+        return clean_title(self.guess.get("title") or self.stem)
+
+    def episode_title_after(self, rest):
+        """The name after the number, read directly when the tail is tidy, else by guessit."""
+        tidy = TRAILING_NAME.fullmatch(rest)
+        if tidy and not SCENE_WORD.search(rest):
+            return clean_title(tidy["name"]) if tidy["name"] else None
+        title = self.guess.get("episode_title")
+        return clean_title(title) if title else None
+
+
+def is_extra(folders, stem):
+    # The first folder is a library-level collection, never one movie's extras.
+    if any(name.casefold() in EXTRAS_FOLDERS for name in folders[1:]):
+        return True
+    return bool(EXTRA_NAME.search(stem)) or stem.casefold() in {"sample", "trailer"}
+
+
+def absolute_number(stem, has_show_folder):
+    """(episode, title, rest) from "Show - 01 [tags]" or, in a show folder, "01 - Name"."""
+    match = ABSOLUTE_EPISODE.fullmatch(stem)
+    if match and TRAILING_NAME.fullmatch(match["rest"]):
+        number = int(match["number"])
+        if not (len(match["number"]) == 4 and plausible_year(number)):
+            return number, match["title"], match["rest"]
+    match = LEADING_EPISODE.fullmatch(stem) if has_show_folder else None
+    if match and not (len(match["number"]) == 4 and plausible_year(match["number"])):
+        return int(match["number"]), None, match["rest"]
+    return None
+
+
+# ---------------------------------------------------------------------------
+# Placement
+
+
+def place(relpath):
+    """Classify one file by its path relative to the library root (see the module rules)."""
+    parts = PurePosixPath(relpath).parts
+    folders, name = parts[:-1], FileName(parts[-1])
+    chain = FolderChain(folders)
+
+    if is_extra(folders, name.stem):
+        return place_extra(folders)
+
+    marker = name.marker
+    if marker:
+        return place_episode(
+            relpath, chain, name,
+            season=int(marker[1]),
+            episode=int(marker[2]),
+            file_title=name.stem[: marker.start()],
+            episode_title=name.episode_title_after(name.stem[marker.end():]),
+        )
+
+    if chain.in_season:
+        return place_numbered_episode(relpath, chain, name)
+
+    movie_shape = TITLE_YEAR.fullmatch(name.stem)
+    if movie_shape and plausible_year(movie_shape["year"]):
+        title, year = clean_title(movie_shape["title"]), plausible_year(movie_shape["year"])
+        return place_movie(parts, chain, title, year)
+    if chain.category in MOVIE_CATEGORIES:
+        return place_guessed_movie(parts, chain, name)
+
+    if absolute_number(name.stem, chain.show_folder is not None):
+        return place_numbered_episode(relpath, chain, name)
+    if name.guess.get("type") == "episode" and chain.show_folder is not None:
+        return place_numbered_episode(relpath, chain, name)
+    return place_guessed_movie(parts, chain, name)
+
+
+def place_numbered_episode(relpath, chain, name):
+    """An episode without an S/E marker: its number counts within the folder's season."""
+    absolute = absolute_number(name.stem, chain.show_folder is not None)
+    if absolute:
+        number, file_title, rest = absolute
+        episode_title = name.episode_title_after(rest)
+    else:
+        number = first(name.guess.get("episode"))
+        file_title = None
+        title = name.guess.get("episode_title")
+        episode_title = clean_title(title) if title else None
+    return place_episode(
+        relpath, chain, name,
+        season=chain.season if chain.in_season else 1,
+        episode=number,
+        file_title=file_title,
+        episode_title=episode_title,
+    )
+
+
+def place_episode(relpath, chain, name, season, episode, file_title, episode_title):
+    if chain.show_folder is not None:
+        show_title, year = titled_folder(chain.show_folder)
+        show_key = chain.show_path
+    else:
+        show_title = chain.release_title or clean_title(file_title or "") or name.guessed_title()
+        year_match = TITLE_YEAR.fullmatch(show_title)
+        year = None
+        if year_match:
+            show_title, year = clean_title(year_match["title"]), plausible_year(year_match["year"])
+        parent = "/".join(part for part in chain.folders[:1] if part.casefold() in CATEGORIES)
+        folded = show_title.casefold()
+        show_key = f"{parent}/{folded}" if parent else folded
+    return Placement("episode", show_title, year, show_key, season, episode, episode_title)
+
+
+def place_guessed_movie(parts, chain, name):
+    title = name.guessed_title()
+    return place_movie(parts, chain, title, plausible_year(name.guess.get("year")))
+
+
+def place_movie(parts, chain, title, year):
+    """The movie's own folder names it better than a scene file name ("heat.1995.1080p")."""
+    parent = chain.parent
+    if parent is not None and not (len(parts) == 2 and parent.casefold() in CATEGORIES):
+        folder_title, folder_year = titled_folder(parent)
+        same_year = year is None or year == folder_year
+        tidy_folder = TITLE_YEAR.fullmatch(parent) is not None
+        same_title = folder_title.casefold() == title.casefold()
+        if folder_year is not None and same_year and (tidy_folder or same_title or year is None):
+            title, year = folder_title, folder_year
+    return Placement("movie", title, year, "/".join(parts), None, None, None)
+
+
+def place_extra(folders):
+    """Extras are skipped by the scanner; they still name what they belong to, for logs."""
+    owner = [name for name in folders if name.casefold() not in EXTRAS_FOLDERS]
+    while owner and season_of_folder(owner[-1]) is not None:
+        owner.pop()
+    title, year = titled_folder(owner[-1]) if owner else ("", None)
+    return Placement("extra", title, year, "/".join(owner), None, None, None)

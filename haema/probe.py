@@ -1,0 +1,245 @@
+"""What a video file is, read with PyAV: stream facts for the API, keyframes for HLS.
+
+Everything here opens the file itself and returns plain data (dicts and lists that go
+into SQLite as JSON), so results can be cached per file version and sent over pipes.
+"""
+import fractions
+import logging
+
+import av
+
+from .errors import HaemaError
+
+log = logging.getLogger(__name__)
+
+# Codecs that browsers decode inside MPEG-TS/HLS, so the "original" variant can copy them.
+COPYABLE_VIDEO = {"h264"}
+COPYABLE_AUDIO = {"aac"}
+TEXT_SUBTITLES = {"subrip", "srt", "webvtt", "ass", "ssa", "mov_text", "text"}
+
+
+class ProbeError(HaemaError):
+    """The file is not a playable video; the message is the reason shown in scan reports."""
+
+    def __init__(self, message):
+        super().__init__(message, 422)
+
+
+# ---------------------------------------------------------------------------
+# Facts
+
+
+def probe(path):
+    """Open ``path``, decode one video frame to prove it plays, and describe it."""
+    try:
+        with av.open(path, metadata_errors="ignore") as container:
+            return _describe(container)
+    except av.FFmpegError as error:
+        raise ProbeError(f"cannot be read: {error.strerror or error}") from None
+    except (UnicodeDecodeError, OSError) as error:
+        raise ProbeError(f"cannot be read: {error}") from None
+
+
+def _describe(container):
+    if not container.streams.video:
+        raise ProbeError("has no video stream")
+    video = _main_video(container)
+    first = _first_frame(container, video)
+    duration = _duration(container, video)
+    if duration <= 0:
+        raise ProbeError("has no duration")
+    ctx = video.codec_context
+    info = {
+        "container": container.format.name,
+        "duration": duration,
+        "start_time": (container.start_time or 0) / av.time_base,
+        "bit_rate": container.bit_rate or 0,
+        "video": {
+            "index": video.index,
+            "codec": ctx.name,
+            "profile": ctx.profile,
+            "profile_id": _profile_id(ctx),
+            "level": ctx.level if ctx.level and ctx.level > 0 else None,
+            "width": ctx.width,
+            "height": ctx.height,
+            "pix_fmt": ctx.pix_fmt,
+            "fps": float(video.average_rate or video.guessed_rate or 0) or None,
+            "time_base": [video.time_base.numerator, video.time_base.denominator],
+            "bit_rate": ctx.bit_rate or 0,
+            "rotation": int(first.rotation or 0),
+            "interlaced": bool(first.interlaced_frame),
+            "has_b_frames": bool(ctx.has_b_frames),
+        },
+        "audio": [_audio(stream, container) for stream in container.streams.audio],
+        "subtitles": [_subtitle(stream) for stream in container.streams.subtitles],
+    }
+    return info
+
+
+def _main_video(container):
+    """The first video stream that is a real video, not cover art in an MKV/MP4."""
+    for stream in container.streams.video:
+        if not stream.disposition & av.stream.Disposition.attached_pic:
+            return stream
+    raise ProbeError("has only cover art, no video")
+
+
+def _first_frame(container, video):
+    try:
+        for frame in container.decode(video):
+            return frame
+    except av.FFmpegError as error:
+        raise ProbeError(f"video does not decode: {error.strerror or error}") from None
+    raise ProbeError("video has no frames (empty or truncated)")
+
+
+def _duration(container, video):
+    if container.duration:
+        return container.duration / av.time_base
+    if video.duration:
+        return float(video.duration * video.time_base)
+    return 0.0
+
+
+def _profile_id(ctx):
+    """The numeric profile for CODECS strings (avc1.PPCCLL); PyAV exposes only the name."""
+    return {"Baseline": 66, "Constrained Baseline": 66, "Main": 77, "Extended": 88, "High": 100,
+            "High 10": 110, "High 4:2:2": 122, "High 4:4:4 Predictive": 244}.get(ctx.profile)
+
+
+def _audio(stream, container):
+    ctx = stream.codec_context
+    return {
+        "index": stream.index,
+        "codec": ctx.name,
+        "profile": ctx.profile,
+        "channels": ctx.channels,
+        "sample_rate": ctx.sample_rate,
+        "bit_rate": ctx.bit_rate or 0,
+        "language": _language(stream),
+        "title": stream.metadata.get("title"),
+        "default": bool(stream.disposition & av.stream.Disposition.default),
+    }
+
+
+def _subtitle(stream):
+    return {
+        "index": stream.index,
+        "codec": stream.codec_context.name,
+        "language": _language(stream),
+        "title": stream.metadata.get("title"),
+        "text": stream.codec_context.name in TEXT_SUBTITLES,
+    }
+
+
+def _language(stream):
+    language = stream.language or stream.metadata.get("language")
+    return None if language in (None, "und", "") else language
+
+
+def default_audio(info):
+    """The track a player starts with: the one flagged default, else the first."""
+    tracks = info["audio"]
+    return next((t for t in tracks if t["default"]), tracks[0] if tracks else None)
+
+
+def is_copyable(info):
+    """Can the "original" variant copy this video, rather than transcode it?"""
+    video = info["video"]
+    return (video["codec"] in COPYABLE_VIDEO and video["pix_fmt"] in ("yuv420p", "yuvj420p")
+            and not video["rotation"])
+
+
+# ---------------------------------------------------------------------------
+# Keyframes
+
+
+def read_keyframes(path):
+    """Presentation times of the main video's keyframes, without decoding.
+
+    Returns ``{"time_base": [num, den], "pts": [...], "end": pts}``, ``end`` being the
+    time just after the last frame. Segment boundaries are presentation times, while
+    MP4's index holds decode times; so the index is only trusted once a few keyframes
+    read back agree with it, and otherwise every keyframe packet is read (non-key
+    packets are skipped by the demuxer, never decoded).
+    """
+    try:
+        with av.open(path, metadata_errors="ignore") as container:
+            video = _main_video(container)
+            pts = _from_index(container, video)
+            if pts:
+                end = _end_after(container, video, pts[-1])
+        if not pts:
+            with av.open(path, metadata_errors="ignore") as container:
+                video = _main_video(container)
+                pts, end = _scan_packets(container, video)
+        if not pts:
+            raise ProbeError("video has no keyframes")
+    except av.FFmpegError as error:
+        raise ProbeError(f"cannot read keyframes: {error.strerror or error}") from None
+    tb = video.time_base
+    return {"time_base": [tb.numerator, tb.denominator], "pts": pts, "end": end}
+
+
+def _from_index(container, video):
+    entries = [e.timestamp for e in video.index_entries if e.is_keyframe]
+    if not entries and "matroska" in container.format.name:
+        container.seek(0)  # Matroska reads its cues on the first seek
+        entries = [e.timestamp for e in video.index_entries if e.is_keyframe]
+    if len(entries) < 2:
+        return None
+    shift = None  # presentation minus decode time of keyframes: constant in practice
+    step = max(1, len(entries) // 4)
+    for timestamp in sorted(set(entries[::step] + entries[-1:])):
+        packet = _first_packet_at(container, video, timestamp)
+        if packet is None or not packet.is_keyframe or packet.pts is None:
+            return None
+        if shift is None:
+            shift = packet.pts - timestamp
+        elif packet.pts - timestamp != shift:
+            log.debug("%s: keyframe index disagrees with packets; scanning", container.name)
+            return None
+    return [t + shift for t in entries]
+
+
+def _first_packet_at(container, video, timestamp):
+    """The packet whose decode time is ``timestamp`` (seeking lands at or before it)."""
+    container.seek(timestamp, stream=video, backward=True, any_frame=False)
+    for packet in container.demux(video):
+        if packet.dts is not None and packet.dts >= timestamp:
+            return packet if packet.dts == timestamp else None
+    return None
+
+
+def _scan_packets(container, video):
+    """Every packet is demuxed (not decoded). The demuxer's own skipping of non-key
+    packets (``Discard.nonkey``) loses MP4 composition offsets, so it is not used."""
+    keyframes, end = set(), None
+    frame_duration = _frame_duration(video)
+    for packet in container.demux(video):
+        if packet.pts is None:
+            continue
+        if packet.is_keyframe:
+            keyframes.add(packet.pts)
+        end = max(end or packet.pts, packet.pts + (packet.duration or frame_duration))
+    return sorted(keyframes), end
+
+
+def _end_after(container, video, last_keyframe):
+    """Time just after the last frame: read the last GOP, which is cheap."""
+    container.seek(last_keyframe, stream=video, backward=True)
+    frame_duration = _frame_duration(video)
+    end = last_keyframe + frame_duration
+    for packet in container.demux(video):
+        if packet.pts is not None:
+            end = max(end, packet.pts + (packet.duration or frame_duration))
+    return end
+
+
+def _frame_duration(video):
+    rate = video.average_rate or video.guessed_rate or 25
+    return max(1, round(1 / (rate * video.time_base)))
+
+
+def time_base(keyframes):
+    return fractions.Fraction(*keyframes["time_base"])

@@ -1,0 +1,91 @@
+"""Small real media files for tests, encoded with PyAV.
+
+Each clip has moving content (so encoders make real P/B-frames), a frame counter baked
+into its timestamps, and optional audio, so tests can check frame-exact cutting.
+"""
+import fractions
+import math
+
+import av
+import numpy
+
+
+def make_clip(path, seconds=4.0, width=320, height=240, fps=24, gop=24, bframes=2, video_codec="libx264",
+              pix_fmt="yuv420p", audio_codec="aac", audio_tracks=1, sample_rate=48000, start=0.0,
+              vfr=False, container_format=None, rotation=0, interlaced=False, options=None):
+    """Encode a clip; returns the number of video frames written."""
+    out = av.open(str(path), "w", format=container_format)
+    video = out.add_stream(video_codec, rate=fps)
+    video.width, video.height, video.pix_fmt = width, height, pix_fmt
+    video.codec_context.time_base = fractions.Fraction(1, fps * 10 if vfr else fps)
+    opts = {"g": str(gop), "bf": str(bframes)}
+    if video_codec == "libx264":
+        opts.update({"preset": "ultrafast" if not bframes else "veryfast", "x264-params": "scenecut=0"})
+    if video_codec == "libx265":
+        opts = {"preset": "ultrafast", "x265-params": f"keyint={gop}:min-keyint={gop}:bframes={bframes}:log-level=error"}
+    if video_codec == "libvpx-vp9":
+        opts = {"g": str(gop), "deadline": "realtime", "cpu-used": "8"}
+    opts.update(options or {})
+    video.options = opts
+    if rotation:
+        video.set_display_rotation(rotation) if hasattr(video, "set_display_rotation") else None
+    audios = []
+    for track in range(audio_tracks if audio_codec else 0):
+        audio = out.add_stream(audio_codec, rate=sample_rate)
+        audio.layout = "stereo"
+        audio.metadata["language"] = ["eng", "fra", "deu"][track % 3]
+        audios.append(audio)
+
+    frames = int(round(seconds * fps))
+    tick = 0
+    for n in range(frames):
+        image = _picture(n, width, height)
+        frame = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format=pix_fmt)
+        if vfr:  # alternate 1x and 2x frame durations
+            frame.pts = tick + int(start * fps * 10)
+            tick += 10 if n % 3 else 20
+        else:
+            frame.pts = n + int(round(start * fps))
+        frame.time_base = video.codec_context.time_base
+        if interlaced:
+            frame.interlaced_frame = True
+        out.mux(video.encode(frame))
+    out.mux(video.encode(None))
+
+    for track, audio in enumerate(audios):
+        samples = int(seconds * sample_rate)
+        chunk = 1024
+        for offset in range(0, samples, chunk):
+            n = min(chunk, samples - offset)
+            t = (numpy.arange(offset, offset + n) / sample_rate).astype(numpy.float32)
+            tone = 0.2 * numpy.sin(2 * math.pi * (440 + 110 * track) * t).astype(numpy.float32)
+            data = numpy.stack([tone, tone])
+            frame = av.AudioFrame.from_ndarray(_audio_layout(data, audio), format=audio.format.name, layout="stereo")
+            frame.sample_rate = sample_rate
+            frame.pts = offset + int(round(start * sample_rate))
+            frame.time_base = fractions.Fraction(1, sample_rate)
+            out.mux(audio.encode(frame))
+        out.mux(audio.encode(None))
+    out.close()
+    return frames
+
+
+def _audio_layout(data, stream):
+    if stream.format.is_planar:
+        return numpy.ascontiguousarray(data.astype(_dtype(stream.format.name)))
+    return numpy.ascontiguousarray(data.T.reshape(1, -1).astype(_dtype(stream.format.name)))
+
+
+def _dtype(sample_format):
+    return {"flt": numpy.float32, "fltp": numpy.float32, "s16": numpy.int16, "s16p": numpy.int16,
+            "s32": numpy.int32, "s32p": numpy.int32, "dbl": numpy.float64}[sample_format]
+
+
+def _picture(n, width, height):
+    x = numpy.arange(width, dtype=numpy.int32)
+    y = numpy.arange(height, dtype=numpy.int32)[:, None]
+    image = numpy.empty((height, width, 3), dtype=numpy.uint8)
+    image[..., 0] = (x + 4 * n) % 256
+    image[..., 1] = (y + 2 * n) % 256
+    image[..., 2] = ((x // 16 + y // 16 + n) % 2) * 255
+    return image

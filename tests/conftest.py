@@ -1,0 +1,84 @@
+"""Shared fixtures: a generated library of real clips, and an app factory over it."""
+import os
+import shutil
+
+import pytest
+import webtest
+
+from haema.config import Config
+from haema.web import create_app
+
+from .clips import make_clip
+
+LIBRARY_LAYOUT = {
+    # path inside the library: clip options
+    "Movies/Amélie (2001)/Amélie (2001).mkv": {"audio_codec": "ac3"},
+    "Movies/Amélie (2001)/Amélie (2001).fr.srt": None,
+    "Movies/Amélie (2001)/poster.jpg": None,
+    "Movies/Heat (1995).mp4": {},
+    "Shows/Breaking Bad (2008)/Season 01/Breaking Bad - S01E02 - Cat's in the Bag.mkv": {},
+    "Shows/Breaking Bad (2008)/Season 01/Breaking Bad - S01E01 - Pilot.mkv": {},
+    "Shows/Breaking Bad (2008)/Season 02/Breaking Bad - S02E01 - Seven Thirty-Seven.mp4": {},
+    "Shows/Breaking Bad (2008)/Specials/Breaking Bad - S00E01 - Chicks 'n' Guns.mp4": {},
+    "Shows/Breaking Bad (2008)/banner.jpg": None,
+    "Shows/Cowboy Bebop/[Group] Cowboy Bebop - 01 [1080p].mkv": {"audio_codec": "libopus"},
+    "Shows/Cowboy Bebop/[Group] Cowboy Bebop - 02 [1080p].mkv": {"audio_codec": None},
+    "Movies/Rock 'n' $(Roll); & Friends #1 (1999).mp4": {},
+    "Movies/Broken (2020).mp4": "broken",
+    "Movies/Empty (2021).mkv": "empty",
+}
+
+
+@pytest.fixture(scope="session")
+def clip_dir(tmp_path_factory):
+    """One of each clip kind, encoded once per test session."""
+    return tmp_path_factory.mktemp("clips")
+
+
+@pytest.fixture(scope="session")
+def library_template(clip_dir):
+    """A library tree of small clips in every layout the scanner knows, plus bad files."""
+    root = clip_dir / "library"
+    for relpath, options in LIBRARY_LAYOUT.items():
+        path = root / relpath
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if relpath.endswith(".srt"):
+            path.write_text("1\n00:00:00,500 --> 00:00:01,500\nBonjour\n\n", encoding="utf-8")
+        elif relpath.endswith(".jpg"):
+            path.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg \xff\xd9")
+        elif options == "broken":
+            path.write_bytes(b"\x00\x00\x00\x18ftypisom" + os.urandom(4000))
+        elif options == "empty":
+            path.write_bytes(b"")
+        else:
+            make_clip(path, seconds=2.0, width=160, height=96, gop=12, **options)
+    return root
+
+
+@pytest.fixture
+def library_root(library_template, tmp_path):
+    """A private copy of the library, so a test may add, change or delete files."""
+    root = tmp_path / "media"
+    shutil.copytree(library_template, root)
+    return root
+
+
+@pytest.fixture
+def make_app(tmp_path):
+    """``make_app(root, **config_overrides)`` → a webtest app over a real SQLite file.
+
+    The scan runs to completion before the app is returned, so tests see a full index.
+    """
+    def factory(root, scan=True, **overrides):
+        config = Config(target_path=str(root), db=str(tmp_path / "haema.db"),
+                        cache_path=str(tmp_path / "cache"), scan_on_start=False, **overrides)
+        app = create_app(config)
+        if scan:
+            app.config["haema.library"].background()
+        return webtest.TestApp(app)
+    return factory
+
+
+@pytest.fixture
+def app(make_app, library_root):
+    return make_app(library_root)

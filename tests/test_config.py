@@ -1,0 +1,69 @@
+"""Configuration precedence and the one-line errors of bad settings."""
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from haema.config import ConfigError, bind_socket, parse_config, parse_size
+
+
+def test_cli_beats_env_beats_file(tmp_path):
+    conf = tmp_path / "haema.conf"
+    conf.write_text(f"target_path = {tmp_path}\nport = 1111\nworkers = 3\ncache-limit = 1G\n")
+    config = parse_config(["-c", str(conf), "-p", "3333"], env={"HAEMA_PORT": "2222", "HAEMA_WORKERS": "5"})
+    assert (config.port, config.workers, config.cache_limit) == (3333, 5, 1 << 30)
+    assert parse_config(["-c", str(conf)], env={"HAEMA_PORT": "2222"}).port == 2222
+    assert parse_config(["-c", str(conf)], env={}).port == 1111
+
+
+def test_seed_flags_and_spellings(tmp_path):
+    config = parse_config(["-t", str(tmp_path), "-h", "0.0.0.0", "--cache", "false"], env={})
+    assert (config.host, config.cache) == ("0.0.0.0", False)
+    assert parse_config(["--target-path", str(tmp_path)], env={}).target_path == str(tmp_path)
+
+
+@pytest.mark.parametrize("text, size", [("500M", 500 << 20), ("20G", 20 << 30), ("1.5K", 1536), ("42", 42),
+                                        ("2GiB", 2 << 30)])
+def test_human_sizes(text, size):
+    assert parse_size(text) == size
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["-t", "/does/not/exist"], "not a folder"),
+    (["-t", "."], None),
+    (["-t", ".", "--cache-limit", "12XB"], "not a size"),
+    (["-t", ".", "-p", "http"], "not a number"),
+    (["-t", ".", "--cache", "maybe"], "true or false"),
+    ([], "no library folder"),
+])
+def test_bad_settings_say_what_to_fix(argv, words):
+    if words is None:
+        parse_config(argv, env={})
+        return
+    with pytest.raises(ConfigError, match=words):
+        parse_config(argv, env={})
+
+
+def test_port_in_use_is_a_config_error(tmp_path):
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    config = parse_config(["-t", str(tmp_path), "-p", str(busy.getsockname()[1])], env={})
+    with pytest.raises(ConfigError, match="choose another --port"):
+        bind_socket(config)
+    busy.close()
+
+
+def test_bad_config_exits_2_with_one_line(tmp_path):
+    result = subprocess.run([sys.executable, "haema.py", "-t", str(tmp_path / "nope")], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "not a folder" in result.stderr
+
+
+def test_unwritable_db_exits_2(tmp_path):
+    result = subprocess.run([sys.executable, "haema.py", "-t", str(tmp_path), "--db", "/proc/haema.db"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "--db" in result.stderr
