@@ -134,6 +134,9 @@ if [ "$INSTALL_DEPS" = 1 ]; then
     case "$NEED_LIBS" in *" libdav1d "*) pkgs="$pkgs libdav1d-dev" ;; esac
     case "$NEED_LIBS" in *" zlib "*) pkgs="$pkgs zlib1g-dev" ;; esac
     case "$NEED_LIBS" in *" libopus "*) pkgs="$pkgs libopus-dev" ;; esac
+    case "$NEED_LIBS" in *" libmp3lame "*) pkgs="$pkgs libmp3lame-dev" ;; esac
+    case "$NEED_LIBS" in *" libx265 "*) pkgs="$pkgs libx265-dev" ;; esac
+    case "$NEED_LIBS" in *" libvpx "*) pkgs="$pkgs libvpx-dev" ;; esac
     case "$NEED_LIBS" in *" v4l2-m2m "*) pkgs="$pkgs linux-libc-dev" ;; esac
     log "installing build dependencies: $pkgs"
     export DEBIAN_FRONTEND=noninteractive

@@ -23,7 +23,7 @@ KINDS = {"lib", "demuxer", "muxer", "decoder", "encoder", "parser", "bsf", "filt
 TAGS = {"arm64", "builtin", "fixture"}
 
 # Codec names (what PyAV reports and accepts) whose configure name differs.
-CONFIGURE_NAME = {"mov_text": "movtext"}
+CONFIGURE_NAME = {"mov_text": "movtext", "libvpx-vp9": "libvpx_vp9", "libaom-av1": "libaom_av1"}
 
 # av.open(format=...) names that FFmpeg serves with a differently named demuxer.
 DEMUXER_ALIASES = {"mp4": "mov", "m4a": "mov", "3gp": "mov", "3g2": "mov", "mj2": "mov",
@@ -33,7 +33,7 @@ DEMUXER_ALIASES = {"mp4": "mov", "m4a": "mov", "3gp": "mov", "3g2": "mov", "mj2"
 # add_stream("h264") and Codec("h264", "w") take the first encoder FFmpeg has for the codec.
 ENCODERS_FOR_CODEC = {
     "h264": {"libx264", "h264_v4l2m2m"}, "hevc": {"libx265", "hevc_v4l2m2m"},
-    "opus": {"libopus", "opus"}, "vp9": {"libvpx-vp9"}, "vp8": {"libvpx"}, "av1": {"libaom-av1", "libsvtav1"},
+    "opus": {"libopus", "opus"}, "vp9": {"libvpx_vp9"}, "vp8": {"libvpx_vp8"}, "av1": {"libaom_av1", "libsvtav1"},
     "mp3": {"libmp3lame"}, "vorbis": {"libvorbis", "vorbis"}, "subrip": {"srt", "subrip"},
 }
 
@@ -198,9 +198,9 @@ class _Scanner(ast.NodeVisitor):
 
     def _is_graph(self, receiver):
         if isinstance(receiver, ast.Name):
-            return receiver.id in self.graphs or "graph" in receiver.id.lower()
+            return receiver.id in self.graphs or receiver.id.lower().endswith("graph")
         if isinstance(receiver, ast.Attribute):
-            return "graph" in receiver.attr.lower()
+            return receiver.attr.lower().endswith("graph")
         if isinstance(receiver, ast.Call):
             return _call_name(receiver.func).split(".")[-1] == "Graph"
         return False
