@@ -1,7 +1,7 @@
 """The read side of the library: shows, episodes and videos as the API returns them.
 
 Every listing is a fixed number of queries whatever the library size: shows, then the
-videos of those shows, joined in Python.
+videos of those shows, then their watch progress, joined in Python.
 """
 import collections
 
@@ -9,7 +9,7 @@ from . import probe
 from .errors import not_found
 from peewee import fn
 
-from .models import Show, Video, fold
+from .models import Progress, Show, Video, fold
 
 API = "/api/v1"
 
@@ -21,8 +21,9 @@ def list_shows(search=None):
         matching_episodes = Video.select(Video.show).where(fn.instr(Video.search, needle) > 0)
         shows = shows.where((fn.instr(Show.search, needle) > 0) | Show.id.in_(matching_episodes))
     shows = list(shows)
-    videos = _videos_by_show([s.id for s in shows])
-    return [show_json(s, videos[s.id]) for s in shows]
+    videos = videos_by_show([s.id for s in shows])
+    progress = Progress.of_videos(v.id for group in videos.values() for v in group)
+    return [show_json(s, videos[s.id], progress) for s in shows]
 
 
 def summary():
@@ -36,7 +37,8 @@ def get_show(show_id):
     show = Show.get_or_none(Show.id == show_id)
     if show is None:
         raise not_found("show")
-    return show_json(show, _videos_by_show([show_id])[show_id])
+    videos = videos_by_show([show_id])[show_id]
+    return show_json(show, videos, Progress.of_videos(v.id for v in videos))
 
 
 def get_video(video_id):
@@ -69,6 +71,7 @@ def video_json(video):
         "copyable": probe.is_copyable(info),
         "thumbnail": show_info(show, video.frame)["thumbnail"],
         "master": f"{API}/video/{video.id}/master.m3u8",
+        "progress": _progress_json(Progress.of_videos([video.id]).get(video.id)),
     }
 
 
@@ -84,19 +87,33 @@ def show_info(show, frame=None):
     }
 
 
-def show_json(show, videos):
+def show_json(show, videos, progress):
+    """``progress``: ``{video_id: Progress}``; each video carries its own, or null if never watched."""
     info = show_info(show, next((v.frame for v in videos if v.frame), None))
     if show.kind == "movie":
-        return {"type": "movie", "info": info}
+        return {"type": "movie", "info": info, "progress": _progress_json(progress.get(show.id))}
     return {
         "type": "series",
         "info": info,
         "episodes": [
             {"id": v.id, "index": v.index, "title": v.title, "season": v.season, "episode": v.episode,
-             "duration": v.duration}
+             "duration": v.duration, "progress": _progress_json(progress.get(v.id))}
             for v in videos
         ],
     }
+
+
+def _progress_json(row):
+    return row.as_json() if row is not None else None
+
+
+def shows_with_frames(show_ids):
+    """The ids among ``show_ids`` with a video frame to use as thumbnail, in one query."""
+    show_ids = list(show_ids)
+    if not show_ids:
+        return set()
+    query = Video.select(Video.show).where(Video.show.in_(show_ids), Video.frame.is_null(False)).distinct()
+    return {v.show_id for v in query}
 
 
 def artwork_path(show_id, kind):
@@ -115,7 +132,8 @@ def artwork_path(show_id, kind):
     raise not_found(kind)
 
 
-def _videos_by_show(show_ids):
+def videos_by_show(show_ids):
+    """``{show_id: [Video]}`` in watching order: season, episode, path."""
     grouped = collections.defaultdict(list)
     if not show_ids:
         return grouped

@@ -89,11 +89,31 @@ class Skipped(BaseModel):
 
 
 class Progress(BaseModel):
+    """Where a video was left. ``duration`` is the video's at the time of the save."""
+
     video_id = peewee.CharField(primary_key=True)
     position = peewee.FloatField()
     duration = peewee.FloatField()
     finished = peewee.BooleanField(default=False)
-    updated_at = peewee.DateTimeField(default=datetime.datetime.utcnow, index=True)
+    updated_at = peewee.DateTimeField(default=datetime.datetime.utcnow, index=True)  # naive UTC
+
+    @classmethod
+    def of_videos(cls, video_ids):
+        """``{video_id: Progress}`` for the watched ones among ``video_ids``, in one query per 500 ids."""
+        found = {}
+        video_ids = list(video_ids)
+        for start in range(0, len(video_ids), 500):
+            for row in cls.select().where(cls.video_id.in_(video_ids[start:start + 500])):
+                found[row.video_id] = row
+        return found
+
+    def as_json(self):
+        return {
+            "position": self.position,
+            "duration": self.duration,
+            "finished": self.finished,
+            "updated_at": self.updated_at.isoformat(timespec="milliseconds") + "Z" if self.updated_at else None,
+        }
 
 
 def fold(text):

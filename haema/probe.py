@@ -70,7 +70,9 @@ def _describe(container):
             "interlaced": bool(first.interlaced_frame),
             "has_b_frames": bool(ctx.has_b_frames),
         },
-        "audio": [_audio(stream, container) for stream in container.streams.audio],
+        # a track without a sample rate never decoded in probing: unusable, left out
+        "audio": [_audio(stream, container) for stream in container.streams.audio
+                  if stream.codec_context.sample_rate],
         "subtitles": [_subtitle(stream) for stream in container.streams.subtitles],
     }
     return info

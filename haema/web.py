@@ -10,9 +10,10 @@ import re
 
 import bottle
 
-from . import catalog, models
+from . import catalog, history, models
 from .errors import HaemaError, not_found
 from .library import Library
+from .playback import Playback
 from .services import run_in_background
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,10 @@ def create_app(config):
     models.open_database(config.db)
     library = Library(config.target_path, os.path.join(config.cache_path, "thumbnails"))
     app = bottle.Bottle()
+    playback = Playback(config)
     app.config["haema.library"] = library
+    app.config["haema.playback"] = playback
+    app.install(_Closing(playback))
     app.install(_errors_as_json)
     app.install(_database_connection)
     for code in (404, 405, 500):
@@ -70,12 +74,75 @@ def create_app(config):
     def scan_report():
         return library.report.as_json()
 
+    # -- Playback --------------------------------------------------------------
+
+    @app.get("/api/v1/video/<video_id>/master.m3u8")
+    def master(video_id):
+        return _playlist(*playback.master(_id(video_id, "video")))
+
+    @app.get("/api/v1/video/<video_id>/<variant>/stream.m3u8")
+    def media(video_id, variant):
+        return _playlist(*playback.media(_id(video_id, "video"), variant))
+
+    @app.get("/api/v1/video/<video_id>/<variant>/<index>.ts")
+    def segment(video_id, variant, index):
+        if not index.isdigit() or len(index) > 6:
+            raise not_found("segment")
+        video, data = playback.segment(_id(video_id, "video"), variant, int(index))
+        return _media_response(video, data, "video/mp2t", "public, max-age=86400", f"{variant}/{index}")
+
+    # -- Progress --------------------------------------------------------------
+
+    @app.get("/api/v1/video/<video_id>/progress")
+    def progress(video_id):
+        return history.get_progress(_id(video_id, "video"))
+
+    @app.route("/api/v1/video/<video_id>/progress", method=["PUT", "POST"])  # POST: navigator.sendBeacon
+    def save_progress(video_id):
+        return history.save_progress(_id(video_id, "video"), _json_body())
+
+    @app.delete("/api/v1/video/<video_id>/progress")
+    def clear_progress(video_id):
+        history.clear_progress(_id(video_id, "video"))
+        bottle.response.status = 204
+
+    @app.get("/api/v1/history")
+    def watched():
+        return _json(history.list_history(bottle.request.query.get("limit")))
+
+    @app.get("/api/v1/continue")
+    def continue_watching():
+        return _json(history.continue_watching())
+
+    # -- Web UI ----------------------------------------------------------------
+
+    @app.get("/")
+    def index():
+        return _static("index.html", STATIC_DIR, cache="no-cache")
+
+    @app.get("/static/<path:path>")
+    def ui_file(path):
+        return _static(path, STATIC_DIR, cache="no-cache")
+
     if config.scan_on_start:
         run_in_background(library.background)
     return app
 
 
 # -- Plumbing ------------------------------------------------------------------
+
+
+def _playlist(video, text):
+    return _media_response(video, text, "application/vnd.apple.mpegurl", "no-cache", "playlist")
+
+
+def _media_response(video, body, content_type, cache_control, part):
+    """Playlists and segments change only with the file: an ETag from its version."""
+    etag = f'"{video.id}-{video.version}-{part.replace("/", "-")}"'
+    headers = {"Content-Type": content_type, "Cache-Control": cache_control, "ETag": etag}
+    if bottle.request.headers.get("If-None-Match") == etag:
+        return bottle.HTTPResponse(status=304, headers=headers)
+    return bottle.HTTPResponse(body, headers=headers)
 
 
 def _id(value, what):
@@ -90,12 +157,36 @@ def _json(value):
     return json.dumps(value, ensure_ascii=False)
 
 
-def _static(relpath, root):
+def _json_body():
+    """The request body as JSON, whatever its Content-Type (sendBeacon sends text/plain)."""
+    try:
+        return json.loads(bottle.request.body.read() or b"null")
+    except ValueError:  # also UnicodeDecodeError
+        raise HaemaError("the request body is not valid JSON") from None
+
+
+def _static(relpath, root, cache="public, max-age=3600"):
+    """``cache="no-cache"``: the browser revalidates (If-Modified-Since), for files that change on upgrade."""
     response = bottle.static_file(relpath, root=root)
     if isinstance(response, bottle.HTTPError):
         raise HaemaError("file not found", 404)
-    response.set_header("Cache-Control", "public, max-age=3600")
+    response.set_header("Cache-Control", cache)
     return response
+
+
+class _Closing:
+    """A Bottle plugin whose only job is ``app.close()`` stopping the encoder processes."""
+
+    name, api = "closing", 2
+
+    def __init__(self, resource):
+        self.resource = resource
+
+    def apply(self, callback, route):
+        return callback
+
+    def close(self):
+        self.resource.close()
 
 
 def _errors_as_json(callback):

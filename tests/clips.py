@@ -37,43 +37,54 @@ def make_clip(path, seconds=4.0, width=320, height=240, fps=24, gop=24, bframes=
         audios.append(audio)
 
     frames = int(round(seconds * fps))
+    samples = int(seconds * sample_rate)
+    audio_done = 0
     tick = 0
     for n in range(frames):
         image = _picture(n, width, height)
         frame = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format=pix_fmt)
-        if vfr:  # alternate 1x and 2x frame durations
+        if vfr:  # frame durations jitter between 0.8x and 1.2x of nominal, as phones record
             frame.pts = tick + int(start * fps * 10)
-            tick += 10 if n % 3 else 20
+            tick += (8, 12, 10)[n % 3]
         else:
             frame.pts = n + int(round(start * fps))
         frame.time_base = video.codec_context.time_base
         if interlaced:
             frame.interlaced_frame = True
         out.mux(video.encode(frame))
+        # audio up to this video time, so the file is interleaved as real files are
+        until = min(samples, int((n + 1) / fps * sample_rate))
+        for audio_index, audio in enumerate(audios):
+            _write_audio(out, audio, audio_index, audio_done, until, sample_rate, start)
+        audio_done = until
     out.mux(video.encode(None))
-
-    for track, audio in enumerate(audios):
-        samples = int(seconds * sample_rate)
-        chunk = 1024
-        for offset in range(0, samples, chunk):
-            n = min(chunk, samples - offset)
-            t = (numpy.arange(offset, offset + n) / sample_rate).astype(numpy.float32)
-            tone = 0.2 * numpy.sin(2 * math.pi * (440 + 110 * track) * t).astype(numpy.float32)
-            data = numpy.stack([tone, tone])
-            frame = av.AudioFrame.from_ndarray(_audio_layout(data, audio), format=audio.format.name, layout="stereo")
-            frame.sample_rate = sample_rate
-            frame.pts = offset + int(round(start * sample_rate))
-            frame.time_base = fractions.Fraction(1, sample_rate)
-            out.mux(audio.encode(frame))
+    for audio_index, audio in enumerate(audios):
+        _write_audio(out, audio, audio_index, audio_done, samples, sample_rate, start)
         out.mux(audio.encode(None))
     out.close()
     return frames
 
 
+def _write_audio(out, audio, track, begin, end, sample_rate, start):
+    if end <= begin:
+        return
+    t = (numpy.arange(begin, end) / sample_rate).astype(numpy.float32)
+    tone = 0.2 * numpy.sin(2 * math.pi * (440 + 110 * track) * t).astype(numpy.float32)
+    frame = av.AudioFrame.from_ndarray(_audio_layout(numpy.stack([tone, tone]), audio),
+                                       format=audio.format.name, layout="stereo")
+    frame.sample_rate = sample_rate
+    frame.pts = begin + int(round(start * sample_rate))
+    frame.time_base = fractions.Fraction(1, sample_rate)
+    out.mux(audio.encode(frame))
+
+
 def _audio_layout(data, stream):
+    dtype = _dtype(stream.format.name)
+    if numpy.issubdtype(dtype, numpy.integer):
+        data = data * numpy.iinfo(dtype).max
     if stream.format.is_planar:
-        return numpy.ascontiguousarray(data.astype(_dtype(stream.format.name)))
-    return numpy.ascontiguousarray(data.T.reshape(1, -1).astype(_dtype(stream.format.name)))
+        return numpy.ascontiguousarray(data.astype(dtype))
+    return numpy.ascontiguousarray(data.T.reshape(1, -1).astype(dtype))
 
 
 def _dtype(sample_format):

@@ -68,15 +68,23 @@ def make_app(tmp_path):
     """``make_app(root, **config_overrides)`` → a webtest app over a real SQLite file.
 
     The scan runs to completion before the app is returned, so tests see a full index.
+    Encoder processes are stopped at teardown.
     """
+    apps = []
+
     def factory(root, scan=True, **overrides):
+        settings = {"workers": 1, "prefetch": 0, **overrides}
         config = Config(target_path=str(root), db=str(tmp_path / "haema.db"),
-                        cache_path=str(tmp_path / "cache"), scan_on_start=False, **overrides)
+                        cache_path=str(tmp_path / "cache"), scan_on_start=False, **settings)
         app = create_app(config)
+        apps.append(app)
         if scan:
             app.config["haema.library"].background()
         return webtest.TestApp(app)
-    return factory
+
+    yield factory
+    for app in apps:
+        app.close()
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ def test_every_layout_is_indexed_and_sorted_by_title(app):
 
 def test_movie_shape(app):
     heat = find(app, "Heat")
-    assert heat == {"type": "movie", "info": {
+    assert heat == {"type": "movie", "progress": None, "info": {
         "id": stable_id("Movies/Heat (1995).mp4"), "title": "Heat", "year": 1995,
         "thumbnail": heat["info"]["thumbnail"], "banner": None}}
 

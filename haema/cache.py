@@ -1,0 +1,75 @@
+"""Made segments on disk, held under a size budget by least-recently-used eviction.
+
+Keys name the video, its file version, the variant and the index, so a changed file
+never serves stale segments. Writes go to a temporary file renamed into place, so a
+reader or a crash never sees half a segment. The LRU order lives in memory and is
+rebuilt from modification times at start-up (a hit touches the file).
+"""
+import collections
+import logging
+import os
+
+log = logging.getLogger(__name__)
+
+
+class SegmentCache:
+    def __init__(self, root, limit, enabled=True):
+        self.root = root
+        self.limit = limit
+        self.enabled = enabled
+        self.entries = collections.OrderedDict()  # relative path → size, oldest first
+        self.total = 0
+        if enabled:
+            os.makedirs(root, exist_ok=True)
+            self._load()
+
+    def _load(self):
+        found = []
+        for top, _, files in os.walk(self.root):
+            for name in files:
+                full = os.path.join(top, name)
+                if name.endswith(".tmp"):
+                    os.remove(full)  # left by a crash mid-write
+                    continue
+                stat = os.stat(full)
+                found.append((stat.st_mtime, os.path.relpath(full, self.root), stat.st_size))
+        for _, key, size in sorted(found):
+            self.entries[key] = size
+            self.total += size
+        self._evict()
+
+    def get(self, key):
+        if not self.enabled or key not in self.entries:
+            return None
+        path = os.path.join(self.root, key)
+        try:
+            with open(path, "rb") as segment:
+                data = segment.read()
+            os.utime(path)
+        except OSError:
+            self.total -= self.entries.pop(key)
+            return None
+        self.entries.move_to_end(key)
+        return data
+
+    def put(self, key, data):
+        if not self.enabled or len(data) > self.limit:
+            return
+        path = os.path.join(self.root, key)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        temporary = f"{path}.{os.getpid()}.tmp"
+        with open(temporary, "wb") as out:
+            out.write(data)
+        os.replace(temporary, path)
+        self.total += len(data) - self.entries.pop(key, 0)
+        self.entries[key] = len(data)
+        self._evict()
+
+    def _evict(self):
+        while self.total > self.limit and self.entries:
+            key, size = self.entries.popitem(last=False)
+            self.total -= size
+            try:
+                os.remove(os.path.join(self.root, key))
+            except FileNotFoundError:
+                pass

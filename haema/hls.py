@@ -1,0 +1,246 @@
+"""The HLS plan as data: keyframes in, segment boundaries, variants and playlist text out.
+
+Nothing here opens a file. The media playlist is "fake": it is computed from the
+source's keyframe times before any segment exists, and each segment is later made on
+its own from its boundaries (transcode.py). Every time is an integer in the source
+video's time base, so a boundary means exactly the same frame everywhere.
+
+Two grids share one timeline:
+- copy boundaries are keyframes, merged until a segment reaches the target length
+  (a 10 s GOP gives 10 s copy segments);
+- the fine grid, for transcoded variants, cuts every copy segment into equal pieces no
+  longer than the target, so every copy boundary is also a fine boundary and a long
+  GOP never means a long wait for a transcoded segment.
+"""
+import dataclasses
+import fractions
+import math
+
+from .probe import default_audio, is_copyable
+
+# Output timestamps are the source's, shifted so the first keyframe sits here (seconds).
+# The margin keeps encoder-delayed DTS and audio that starts before the video positive.
+OUTPUT_ORIGIN = 10
+
+LADDER = (1080, 720, 480, 360)
+AUDIO_BITRATE = 128_000
+
+
+@dataclasses.dataclass(frozen=True)
+class Timeline:
+    time_base: fractions.Fraction
+    keyframes: tuple
+    copy: tuple  # boundaries of copy segments, the last one being the end of the video
+    fine: tuple  # boundaries of transcoded segments, a superset of ``copy``
+
+    def seconds(self, pts):
+        return float((pts - self.keyframes[0]) * self.time_base)
+
+
+@dataclasses.dataclass(frozen=True)
+class Segment:
+    """One piece of one variant: frames with ``start <= pts < end`` (open-ended at the
+    file's first and last segment, so stray early or late frames still land somewhere)."""
+
+    index: int
+    start: int
+    end: int
+    first: bool
+    last: bool
+    decode_from: int  # the keyframe at or before ``start``
+
+
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    name: str  # "original" or e.g. "720p_h264"
+    copy: bool
+    width: int
+    height: int
+    bandwidth: int  # peak bits per second
+    average_bandwidth: int
+    codecs: str
+    frame_rate: float
+
+    def as_json(self):
+        return dataclasses.asdict(self)
+
+
+# ---------------------------------------------------------------------------
+# Timeline
+
+
+def plan_timeline(keyframes, target_seconds, frame_duration=None):
+    """Boundaries for ``keyframes`` (``probe.read_keyframes`` output).
+
+    ``frame_duration`` (time-base units) snaps fine boundaries to whole frames of a
+    constant-rate source, so a transcoded segment holds whole frames of equal count.
+    """
+    tb = fractions.Fraction(*keyframes["time_base"])
+    pts = tuple(sorted(set(keyframes["pts"])))
+    end = max(keyframes["end"], pts[-1] + 1)
+    target = target_seconds / tb
+    copy = [pts[0]]
+    for keyframe in pts[1:]:
+        if keyframe - copy[-1] >= target:
+            copy.append(keyframe)
+    if len(copy) > 1 and end - copy[-1] < target / 4:
+        copy.pop()  # fold a sliver of a last segment into the one before
+    copy.append(end)
+    fine = [copy[0]]
+    for start, stop in zip(copy, copy[1:]):
+        pieces = max(1, math.ceil((stop - start) / target - 1e-9))
+        for k in range(1, pieces):
+            cut = start + (stop - start) * k / pieces
+            if frame_duration:
+                cut = start + round((cut - start) / frame_duration) * frame_duration
+            cut = int(round(cut))
+            if fine[-1] < cut < stop:
+                fine.append(cut)
+        fine.append(stop)
+    return Timeline(tb, pts, tuple(copy), tuple(fine))
+
+
+def boundaries(timeline, variant):
+    return timeline.copy if variant.copy else timeline.fine
+
+
+def segment(timeline, variant, index):
+    """The ``index``-th segment of ``variant``; ``IndexError`` if there is none."""
+    bounds = boundaries(timeline, variant)
+    if not 0 <= index < len(bounds) - 1:
+        raise IndexError(index)
+    start = bounds[index]
+    keyframe_index = max(0, _last_at_or_before(timeline.keyframes, start))
+    return Segment(index=index, start=start, end=bounds[index + 1], first=index == 0,
+                   last=index == len(bounds) - 2, decode_from=timeline.keyframes[keyframe_index])
+
+
+def _last_at_or_before(values, x):
+    low, high = 0, len(values)
+    while low < high:
+        middle = (low + high) // 2
+        if values[middle] <= x:
+            low = middle + 1
+        else:
+            high = middle
+    return low - 1
+
+
+# ---------------------------------------------------------------------------
+# Variants
+
+
+def plan_variants(info, max_height=1080):
+    """``original`` first when the source can be copied, then a ladder of H.264 sizes.
+
+    No rung is above the source. A source that cannot be copied always gets a rung at
+    its own size (capped by ``max_height``), so it plays at full quality.
+    """
+    video = info["video"]
+    width, height = _display_size(video)
+    fps = video["fps"] or 25.0
+    variants = []
+    if is_copyable(info):
+        bitrate = _source_bitrate(info)
+        variants.append(Variant("original", True, width, height, int(bitrate * 1.5), bitrate,
+                                _join(_avc_codec(video), _audio_codec(info)), fps))
+    heights = [h for h in LADDER if h < height and h <= max_height]
+    if not variants and min(height, max_height) not in heights:
+        heights.insert(0, min(height, max_height))
+    for rung in heights:
+        w, h = scaled_size(width, height, rung)
+        average = _h264_bitrate(w, h, fps) + (AUDIO_BITRATE if info["audio"] else 0)
+        variants.append(Variant(f"{h}p_h264", False, w, h, int(average * 1.6), average,
+                                _join(f"avc1.6400{h264_level(w, h, fps):02x}", "mp4a.40.2" if info["audio"] else None),
+                                fps))
+    return variants
+
+
+def scaled_size(width, height, target_height):
+    """Even width and height of ``target_height`` keeping the aspect ratio (638x358 works)."""
+    if target_height >= height:
+        return width - width % 2, height - height % 2
+    w = int(round(width * target_height / height / 2)) * 2
+    return max(2, w), target_height - target_height % 2
+
+
+def _display_size(video):
+    width, height = video["width"], video["height"]
+    return (height, width) if video["rotation"] % 180 else (width, height)
+
+
+def _source_bitrate(info):
+    video = info["video"]["bit_rate"] or 0
+    if not video and info["bit_rate"]:
+        return int(info["bit_rate"])
+    audio = sum(a["bit_rate"] or AUDIO_BITRATE for a in info["audio"][:1])
+    return int(video + audio) or 5_000_000
+
+
+def _h264_bitrate(width, height, fps):
+    """About 0.1 bit per pixel at 30 fps, less per frame at higher rates (CRF 23 at veryfast)."""
+    return int(width * height * 0.1 * (30 * (fps / 30) ** 0.75))
+
+
+def h264_level(width, height, fps):
+    """The lowest H.264 level whose macroblock limits fit, as level_idc (31 = 3.1)."""
+    macroblocks = math.ceil(width / 16) * math.ceil(height / 16)
+    for level, frame_limit, rate_limit in ((30, 1620, 40500), (31, 3600, 108000), (32, 5120, 216000),
+                                           (40, 8192, 245760), (42, 8704, 522240), (50, 22080, 589824),
+                                           (51, 36864, 983040)):
+        if macroblocks <= frame_limit and macroblocks * fps <= rate_limit:
+            return level
+    return 52
+
+
+def _avc_codec(video):
+    profile = video["profile_id"] or 100
+    constraints = 0x40 if video["profile"] == "Constrained Baseline" else 0
+    level = video["level"] or h264_level(video["width"], video["height"], video["fps"] or 25)
+    return f"avc1.{profile:02x}{constraints:02x}{level:02x}"
+
+
+def _audio_codec(info):
+    track = default_audio(info)
+    if track is None:
+        return None
+    if track["codec"] == "aac":
+        return {"HE-AAC": "mp4a.40.5", "HE-AACv2": "mp4a.40.29"}.get(track["profile"], "mp4a.40.2")
+    return "mp4a.40.2"  # everything else is encoded to AAC-LC
+
+
+def _join(*codecs):
+    return ",".join(c for c in codecs if c)
+
+
+# ---------------------------------------------------------------------------
+# Playlist text
+
+
+def media_playlist(timeline, variant):
+    bounds = boundaries(timeline, variant)
+    durations = [float((b - a) * timeline.time_base) for a, b in zip(bounds, bounds[1:])]
+    lines = [
+        "#EXTM3U",
+        "#EXT-X-VERSION:3",
+        f"#EXT-X-TARGETDURATION:{max(1, math.ceil(max(durations) - 1e-6))}",
+        "#EXT-X-MEDIA-SEQUENCE:0",
+        "#EXT-X-PLAYLIST-TYPE:VOD",
+        "#EXT-X-INDEPENDENT-SEGMENTS",
+    ]
+    for index, duration in enumerate(durations):
+        lines += [f"#EXTINF:{duration:.6f},", f"{index}.ts"]
+    lines.append("#EXT-X-ENDLIST")
+    return "\n".join(lines) + "\n"
+
+
+def master_playlist(variants):
+    lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    for variant in variants:
+        lines.append(
+            f"#EXT-X-STREAM-INF:BANDWIDTH={variant.bandwidth},AVERAGE-BANDWIDTH={variant.average_bandwidth},"
+            f"RESOLUTION={variant.width}x{variant.height},FRAME-RATE={variant.frame_rate:.3f},"
+            f'CODECS="{variant.codecs}"'
+        )
+        lines.append(f"{variant.name}/stream.m3u8")
+    return "\n".join(lines) + "\n"

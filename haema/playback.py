@@ -1,0 +1,101 @@
+"""Playback: playlists and segments of a video, from the plan, the cache or a worker.
+
+This is the one service between the routes and the media code: it finds the video,
+plans its variants and timeline (pure functions in hls.py, memoised per file version),
+and gets segments from the disk cache or the encoder pool, asking the pinned worker to
+prefetch the next ones.
+"""
+import functools
+import logging
+import os
+
+from . import catalog, hls, probe, transcode
+from .cache import SegmentCache
+from .errors import HaemaError, not_found
+from .models import Video
+from .pool import Pool
+
+log = logging.getLogger(__name__)
+
+
+class Playback:
+    def __init__(self, config):
+        self.config = config
+        self.root = os.path.realpath(config.target_path)
+        self.pool = Pool(config.workers, prefetch=config.prefetch)
+        self.cache = SegmentCache(os.path.join(config.cache_path, "segments"), config.cache_limit, config.cache)
+        self.settings = {"encoder": config.encoder, "x264_preset": config.x264_preset, "x264_crf": config.x264_crf}
+
+    def close(self):
+        self.pool.close()
+
+    # -- playlists --------------------------------------------------------------
+
+    def master(self, video_id):
+        plan = self._plan(video_id)
+        return plan.video, hls.master_playlist(plan.variants)
+
+    def media(self, video_id, variant_name):
+        plan = self._plan(video_id)
+        return plan.video, hls.media_playlist(plan.timeline, plan.variant(variant_name))
+
+    # -- segments ---------------------------------------------------------------
+
+    def segment(self, video_id, variant_name, index):
+        plan = self._plan(video_id)
+        variant = plan.variant(variant_name)
+        try:
+            hls.segment(plan.timeline, variant, index)
+        except IndexError:
+            raise not_found("segment") from None
+        key = self._key(plan, variant, index)
+        data = self.cache.get(key)
+        if data is None:
+            ahead = [self._call(plan, variant, i) for i in range(index + 1, index + 1 + self.config.prefetch)
+                     if i < len(hls.boundaries(plan.timeline, variant)) - 1 and self.cache.get(self._key(plan, variant, i)) is None]
+            data = self.pool.run(video_id, self._call(plan, variant, index), ahead=ahead)
+            self.cache.put(key, data)
+        return plan.video, data
+
+    def _call(self, plan, variant, index):
+        job = transcode.Job(plan.path, plan.video.info, plan.video.keyframes, variant,
+                            hls.segment(plan.timeline, variant, index), self.settings)
+        return self._key(plan, variant, index), transcode.make_segment, (job,)
+
+    @staticmethod
+    def _key(plan, variant, index):
+        return f"{plan.video.id}/{plan.video.version}/{variant.name}/{index}.ts"
+
+    # -- planning ---------------------------------------------------------------
+
+    def _plan(self, video_id):
+        video = catalog.get_video(video_id)
+        path = os.path.join(self.root, video.path)
+        if not os.path.isfile(path):
+            raise HaemaError("the video file is missing; rescan the library", 404)
+        if video.keyframes is None:  # the background pass has not reached it yet
+            video.keyframes = self.pool.run(video_id, (f"keyframes/{video.id}", probe.read_keyframes, (path,)))
+            Video.update(keyframes=video.keyframes).where(Video.id == video.id).execute()
+        return _plan(video.id, video.version, path, video, self.config.segment_duration, self.config.max_height)
+
+
+class Plan:
+    def __init__(self, video, path, timeline, variants):
+        self.video, self.path, self.timeline, self.variants = video, path, timeline, variants
+
+    def variant(self, name):
+        for variant in self.variants:
+            if variant.name == name:
+                return variant
+        raise not_found("variant")
+
+
+@functools.lru_cache(maxsize=256)
+def _plan(video_id, version, path, video, segment_duration, max_height):
+    """Memoised per file version: a playlist or segment request plans nothing."""
+    info = video.info
+    fps = info["video"]["fps"]
+    time_base = info["video"]["time_base"]
+    frame = round(time_base[1] / (fps * time_base[0])) if fps else None
+    timeline = hls.plan_timeline(video.keyframes, segment_duration, frame_duration=frame)
+    return Plan(video, path, timeline, hls.plan_variants(info, max_height))

@@ -1,0 +1,156 @@
+"""Encoder processes: the gevent web process never decodes or muxes.
+
+Each worker is a ``spawn``-started process (fork is unsafe after gevent's patching)
+reached over a duplex pipe. A video is pinned to one worker by its id, so that worker's
+prefetched segments and warm caches serve the next request. After answering a segment
+request the worker makes the next few segments of the same variant ahead of the player,
+checking its pipe between segments: a new request, such as a seek, pre-empts the
+prefetch at once.
+
+The web process waits on a pipe with ``gevent.socket.wait_read``, so other requests are
+served meanwhile. A worker that dies or stops answering is replaced and the request
+retried once; a second failure is a clear 503.
+"""
+import collections
+import logging
+import multiprocessing
+import os
+import traceback
+import zlib
+
+import gevent.lock
+import gevent.socket
+
+from .errors import HaemaError
+
+log = logging.getLogger(__name__)
+
+JOB_TIMEOUT = 120  # seconds a single job may take before its worker counts as hung
+PREFETCH_MEMORY = 256 << 20  # bytes of prefetched segments a worker keeps
+
+
+class Pool:
+    def __init__(self, size, prefetch=0):
+        self.size = size
+        self.prefetch = prefetch
+        self._context = multiprocessing.get_context("spawn")
+        self._workers = [None] * size
+        self._locks = [gevent.lock.Semaphore() for _ in range(size)]
+
+    def run(self, pin, call, ahead=()):
+        """Make ``call`` in the worker pinned to ``pin`` and return its result.
+
+        A call is ``(key, function, args)``, the function being importable (it crosses a
+        process boundary). ``ahead`` lists calls the worker may make in advance; a later
+        call with the same key is answered with the result made in advance.
+        """
+        slot = zlib.crc32(pin.encode()) % self.size
+        with self._locks[slot]:
+            for attempt in (1, 2):
+                worker = self._worker(slot)
+                try:
+                    return worker.call((call, list(ahead)[: self.prefetch]))
+                except _WorkerLost as lost:
+                    log.error("encoder %d lost (%s), replacing it%s", slot, lost,
+                              ", retrying" if attempt == 1 else "")
+                    worker.kill()
+                    self._workers[slot] = None
+        raise HaemaError("the encoder failed twice on this request; see the server log", 503)
+
+    def _worker(self, slot):
+        if self._workers[slot] is None:
+            self._workers[slot] = _Worker(self._context, slot)
+        return self._workers[slot]
+
+    def close(self):
+        for worker in self._workers:
+            if worker is not None:
+                worker.kill()
+        self._workers = [None] * self.size
+
+    def pids(self):
+        return [w.process.pid for w in self._workers if w is not None]
+
+
+class _WorkerLost(Exception):
+    pass
+
+
+class _Worker:
+    def __init__(self, context, slot):
+        self.connection, child = context.Pipe(duplex=True)
+        # gevent's patched socketpair is non-blocking, which multiprocessing's framing
+        # cannot read; we wait for readability cooperatively, then read one whole reply
+        # (a few milliseconds for a segment) in blocking mode.
+        os.set_blocking(self.connection.fileno(), True)
+        os.set_blocking(child.fileno(), True)
+        self.process = context.Process(target=_serve, args=(child,), name=f"haema-encoder-{slot}", daemon=True)
+        self.process.start()
+        child.close()
+
+    def call(self, request):
+        try:
+            self.connection.send(request)
+            if not gevent.socket.wait_read(self.connection.fileno(), timeout=JOB_TIMEOUT, timeout_exc=None) \
+                    and not self.connection.poll(0):
+                raise _WorkerLost(f"no answer in {JOB_TIMEOUT} s")
+            ok, value = self.connection.recv()
+        except (EOFError, OSError, BrokenPipeError) as error:
+            raise _WorkerLost(f"pipe closed: {error!r}") from None
+        if ok:
+            return value
+        raise value
+
+    def kill(self):
+        self.connection.close()
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(timeout=5)
+
+
+# ---------------------------------------------------------------------------
+# Inside a worker process
+
+
+def _serve(connection):
+    """Answer requests; between them, make the segments the last request said come next."""
+    made = collections.OrderedDict()  # cache_key → result of a prefetched call
+    made_bytes = 0
+    pending = collections.deque()
+    while True:
+        while pending and not connection.poll(0):
+            cache_key, function, args = pending.popleft()
+            if cache_key in made:
+                continue
+            try:
+                result = function(*args)
+            except Exception:  # a prefetch failure is reported when the segment is asked for
+                log.debug("prefetch of %s failed", cache_key, exc_info=True)
+                continue
+            made[cache_key] = result
+            made_bytes += len(result) if isinstance(result, bytes) else 0
+            while made_bytes > PREFETCH_MEMORY and made:
+                _, old = made.popitem(last=False)
+                made_bytes -= len(old) if isinstance(old, bytes) else 0
+        try:
+            (cache_key, function, args), ahead = connection.recv()
+        except (EOFError, OSError):
+            return
+        pending.clear()  # a new request, maybe a seek: the old prefetch is stale
+        try:
+            if cache_key in made:
+                result = made.pop(cache_key)
+                made_bytes -= len(result) if isinstance(result, bytes) else 0
+            else:
+                result = function(*args)
+            reply = (True, result)
+        except HaemaError as error:
+            reply = (False, error)
+        except Exception as error:  # any other failure is answered, not fatal to the worker
+            reply = (False, HaemaError(f"{type(error).__name__}: {error}", 500))
+            traceback.print_exc()
+        try:
+            connection.send(reply)
+        except (EOFError, OSError):
+            return
+        pending.extend(ahead)

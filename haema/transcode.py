@@ -1,0 +1,436 @@
+"""Make one MPEG-TS segment of one variant by double seeking.
+
+Seek to a keyframe before the segment, demux (and, for transcodes, decode) up to the
+segment start, then copy or encode exactly the frames of ``[start, end)`` and mux them.
+A segment depends only on its plan (hls.Segment), never on which segment was made
+before or in which process, so segments made in any order join exactly and the same
+segment made twice is byte-identical.
+
+Timestamps keep the source's timeline, shifted by one constant per file: the first
+keyframe lands at ``hls.OUTPUT_ORIGIN`` seconds.
+
+Audio joins exactly too. Copied AAC packets belong to the segment their timestamp falls
+in. Other audio is encoded to AAC on a grid of 1024-sample frames fixed for the whole
+file; a segment encodes the frames of its interval, warmed up by a few frames before
+its start whose packets are dropped, so there is no gap, overlap or priming silence at
+a join.
+"""
+import fractions
+import io
+import logging
+import math
+
+import av
+import numpy
+
+from . import hls
+from .probe import default_audio
+
+log = logging.getLogger(__name__)
+
+MPEG_TS_RATE = 90000
+TS_TIME_BASE = fractions.Fraction(1, MPEG_TS_RATE)
+AAC_FRAME = 1024
+AAC_RATES = {8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 64000, 88200, 96000}
+AUDIO_WARMUP_FRAMES = 8  # AAC frames encoded before a segment start and dropped
+SEEK_MARGIN = fractions.Fraction(3, 2)  # seconds read before a segment, for interleaved audio and warm-up
+
+
+class Job:
+    """Everything a worker needs to make a segment: plain data, picklable over a pipe."""
+
+    def __init__(self, path, info, keyframes, variant, segment, settings):
+        self.path = path
+        self.info = info
+        self.keyframes = keyframes
+        self.variant = variant
+        self.segment = segment
+        self.settings = settings  # encoder, x264_preset, x264_crf
+
+
+def make_segment(job):
+    with av.open(job.path, metadata_errors="ignore") as source:
+        return _Cutter(source, job).run()
+
+
+class _Cutter:
+    def __init__(self, source, job):
+        self.source = source
+        self.job = job
+        self.segment = job.segment
+        self.video = source.streams.video[job.info["video"]["index"]]
+        track = default_audio(job.info)
+        self.audio = source.streams[track["index"]] if track else None
+        self.time_base = fractions.Fraction(*job.keyframes["time_base"])
+        self.origin = job.keyframes["pts"][0]
+        self.output = io.BytesIO()
+        self.muxer = av.open(self.output, "w", format="mpegts", options={"mpegts_copyts": "1"})
+        self.video_out = self._video_output()
+        self.audio_out = self._audio_output() if self.audio is not None else None
+
+    # -- set up ---------------------------------------------------------------
+
+    def _video_output(self):
+        if self.job.variant.copy:
+            return VideoCopy(self)
+        return VideoEncode(self)
+
+    def _audio_output(self):
+        if self.audio.codec_context.name == "aac":
+            return AudioCopy(self)
+        return AudioEncode(self)
+
+    # -- time -----------------------------------------------------------------
+
+    def to_output(self, pts, time_base):
+        """Source timestamp → output 90 kHz timestamp, the same for every segment."""
+        return self.output_time(pts * time_base - self.origin * self.time_base)
+
+    @staticmethod
+    def output_time(seconds_after_first_keyframe):
+        return int(round((seconds_after_first_keyframe + hls.OUTPUT_ORIGIN) * MPEG_TS_RATE))
+
+    def in_segment(self, pts, time_base):
+        """Does a source timestamp fall in this segment? Open-ended at the file's ends."""
+        t = pts * time_base
+        start, end = self.segment.start * self.time_base, self.segment.end * self.time_base
+        return (self.segment.first or t >= start) and (self.segment.last or t < end)
+
+    def past_end(self, pts, time_base):
+        return not self.segment.last and pts * time_base >= self.segment.end * self.time_base
+
+    # -- the cut --------------------------------------------------------------
+
+    def run(self):
+        self._seek()
+        streams = [self.video] + ([self.audio] if self.audio is not None else [])
+        outputs = {self.video.index: self.video_out}
+        if self.audio is not None:
+            outputs[self.audio.index] = self.audio_out
+        for packet in self.source.demux(streams):
+            output = outputs[packet.stream.index]
+            if packet.size == 0:  # the demuxer's end-of-stream marker
+                continue
+            output.feed(packet)
+            if all(o.done for o in outputs.values()):
+                break
+        for output in outputs.values():
+            output.finish()
+        self.muxer.close()
+        return self.output.getvalue()
+
+    def _seek(self):
+        """Position the demuxer a little before the keyframe the segment decodes from."""
+        if self.segment.first:
+            return  # read from the very start: nothing may be lost before the first keyframe
+        target = self.segment.decode_from - SEEK_MARGIN / self.time_base
+        keyframes = self.job.keyframes["pts"]
+        earlier = [k for k in keyframes if k <= target]
+        seek_to = earlier[-1] if earlier else keyframes[0]
+        self.source.seek(int(seek_to), stream=self.video, backward=True, any_frame=False)
+
+    def mux(self, packet, stream):
+        packet.stream = stream
+        self.muxer.mux(packet)
+
+
+# ---------------------------------------------------------------------------
+# Video
+
+
+class VideoCopy:
+    """Source H.264 packets in decode order, from the segment's keyframe to the next
+    segment's keyframe: each frame lands in exactly one segment, open GOP or not.
+
+    Decode times are rebuilt from the presentation times (sorted, then delayed by the
+    stream's reorder depth): Matroska has none for the first packets after a seek, and
+    rebuilding them the same way for every segment keeps them continuous across joins.
+    """
+
+    def __init__(self, cutter):
+        self.cutter = cutter
+        self.stream = cutter.muxer.add_stream_from_template(cutter.video)
+        depth = cutter.video.codec_context.reorder_depth or 0
+        self.delay = depth * _frame_duration(cutter.video) * cutter.time_base
+        self.packets = []
+        self.started = False
+        self.done = False
+
+    def feed(self, packet):
+        segment = self.cutter.segment
+        if self.done or packet.pts is None:
+            return
+        if packet.is_keyframe:
+            if not self.started and (segment.first or packet.pts == segment.start):
+                self.started = True
+            elif self.started and self.cutter.past_end(packet.pts, packet.time_base):
+                self.done = True
+                return
+        if self.started:
+            self.packets.append(packet)
+
+    def finish(self):
+        cutter = self.cutter
+        times = [p.pts * p.time_base for p in self.packets]
+        shift = max([self.delay] + [a - b for a, b in zip(sorted(times), times)])
+        for packet, pts, decode in zip(self.packets, times, sorted(times)):
+            duration = (packet.duration or 0) * packet.time_base
+            packet.pts = cutter.output_time(pts - cutter.origin * cutter.time_base)
+            packet.dts = cutter.output_time(decode - shift - cutter.origin * cutter.time_base)
+            packet.duration = int(round(duration * MPEG_TS_RATE))
+            packet.time_base = TS_TIME_BASE
+            cutter.mux(packet, self.stream)
+
+
+def _frame_duration(stream):
+    rate = stream.average_rate or stream.guessed_rate or 25
+    return max(1, round(1 / (rate * stream.time_base)))
+
+
+class VideoEncode:
+    """Decode from the keyframe, drop frames before the start, encode ``[start, end)``
+    to H.264 with a fresh encoder, so the segment opens with an IDR frame."""
+
+    def __init__(self, cutter):
+        self.cutter = cutter
+        variant, settings = cutter.job.variant, cutter.job.settings
+        self.decoder = cutter.video.codec_context
+        self.decoder.thread_type = "AUTO"
+        self.stream = cutter.muxer.add_stream(settings.get("encoder_name", "libx264"), rate=_rate(cutter.video))
+        self.stream.width, self.stream.height = variant.width, variant.height
+        self.stream.pix_fmt = "yuv420p"
+        self.stream.codec_context.time_base = TS_TIME_BASE
+        self.stream.options = _x264_options(variant, settings)
+        self.graph = None
+        self.feeding = False
+        self.done = False
+
+    def feed(self, packet):
+        segment = self.cutter.segment
+        if self.done:
+            return
+        if not self.feeding:
+            if not (packet.is_keyframe and (segment.first or packet.pts == segment.decode_from)):
+                return
+            self.feeding = True
+        for frame in self.decoder.decode(packet):
+            self._frame(frame)
+
+    def _frame(self, frame):
+        cutter = self.cutter
+        if frame.pts is None or self.done:
+            return
+        time_base = cutter.video.time_base  # flushed frames carry none
+        if cutter.past_end(frame.pts, time_base):
+            self.done = True
+            return
+        if not cutter.in_segment(frame.pts, time_base):
+            return
+        out_pts = cutter.to_output(frame.pts, time_base)
+        for scaled in self._scale(frame):
+            scaled.pts = out_pts
+            scaled.time_base = TS_TIME_BASE
+            for packet in self.stream.encode(scaled):
+                cutter.mux(packet, self.stream)
+
+    def _scale(self, frame):
+        if self.graph is None:
+            self.graph = _video_graph(frame, self.cutter.job)
+        self.graph.push(frame)
+        frames = []
+        while True:
+            try:
+                frames.append(self.graph.pull())
+            except (av.error.BlockingIOError, av.error.EOFError):
+                return frames
+
+    def finish(self):
+        if not self.done and self.feeding:
+            for frame in self.decoder.decode(None):
+                self._frame(frame)
+        for packet in self.stream.encode(None):
+            self.cutter.mux(packet, self.stream)
+
+
+def _rate(stream):
+    rate = stream.average_rate or stream.guessed_rate or 25
+    return fractions.Fraction(rate).limit_denominator(1001)
+
+
+def _x264_options(variant, settings):
+    return {
+        "preset": settings.get("x264_preset", "veryfast"),
+        "crf": str(settings.get("x264_crf", 23)),
+        "profile": "high",
+        "level": f"{hls.h264_level(variant.width, variant.height, variant.frame_rate) / 10:.1f}",
+        "maxrate": str(variant.bandwidth),
+        "bufsize": str(variant.bandwidth * 2),
+        "x264-params": "scenecut=0:open-gop=0:keyint=infinite:min-keyint=1",
+    }
+
+
+def _video_graph(frame, job):
+    """Deinterlace, rotate upright, scale (bilinear: fast, and sharp enough when
+    shrinking) and convert to 8-bit 4:2:0 in one filter graph."""
+    video, variant = job.info["video"], job.variant
+    graph = av.filter.Graph()
+    chain = [graph.add_buffer(width=frame.width, height=frame.height, format=frame.format.name,
+                              time_base=frame.time_base or fractions.Fraction(1, 25))]
+    if video["interlaced"]:
+        chain.append(graph.add("bwdif", "mode=send_frame:deint=all"))
+    rotation = video["rotation"] % 360
+    if rotation == 90:
+        chain.append(graph.add("transpose", "cclock"))
+    elif rotation == 270:
+        chain.append(graph.add("transpose", "clock"))
+    elif rotation == 180:
+        chain += [graph.add("hflip"), graph.add("vflip")]
+    chain.append(graph.add("scale", f"{variant.width}:{variant.height}:flags=bilinear"))
+    chain.append(graph.add("format", "yuv420p"))
+    chain.append(graph.add("buffersink"))
+    for a, b in zip(chain, chain[1:]):
+        a.link_to(b)
+    graph.configure()
+    return graph
+
+
+# ---------------------------------------------------------------------------
+# Audio
+
+
+class AudioCopy:
+    """AAC packets whose timestamp falls in the segment, untouched."""
+
+    def __init__(self, cutter):
+        self.cutter = cutter
+        self.stream = cutter.muxer.add_stream_from_template(cutter.audio)
+        self.done = False
+
+    def feed(self, packet):
+        cutter = self.cutter
+        if self.done or packet.pts is None:
+            return
+        if cutter.past_end(packet.pts, packet.time_base):
+            self.done = True
+            return
+        if not cutter.in_segment(packet.pts, packet.time_base):
+            return
+        time_base = packet.time_base
+        packet.pts = packet.dts = cutter.to_output(packet.pts, time_base)
+        packet.duration = int(round((packet.duration or 0) * time_base * MPEG_TS_RATE))
+        packet.time_base = TS_TIME_BASE
+        cutter.mux(packet, self.stream)
+
+    def finish(self):
+        pass
+
+
+class AudioEncode:
+    """Decode any audio, place its samples on the file's fixed AAC frame grid, and encode
+    the grid frames of this segment (plus a few dropped warm-up frames before it)."""
+
+    def __init__(self, cutter):
+        self.cutter = cutter
+        source = cutter.audio.codec_context
+        self.rate = source.sample_rate if source.sample_rate in AAC_RATES else 48000
+        self.channels = 1 if source.channels == 1 else 2
+        self.layout = "mono" if self.channels == 1 else "stereo"
+        self.decoder = source
+        self.resampler = av.AudioResampler(format="fltp", layout=self.layout, rate=self.rate)
+        self.stream = cutter.muxer.add_stream("aac", rate=self.rate)
+        self.stream.layout = self.layout
+        self.stream.bit_rate = hls.AUDIO_BITRATE
+        self.stream.codec_context.time_base = fractions.Fraction(1, self.rate)
+        segment, tb = cutter.segment, cutter.time_base
+        # grid frame j starts at sample j * 1024 counted from the first keyframe
+        self.first_frame = 0 if segment.first else math.ceil((segment.start - cutter.origin) * tb * self.rate / AAC_FRAME)
+        self.end_frame = None if segment.last else math.ceil((segment.end - cutter.origin) * tb * self.rate / AAC_FRAME)
+        self.warm_from = max(0, self.first_frame - AUDIO_WARMUP_FRAMES) * AAC_FRAME
+        self.need_until = None if self.end_frame is None else (self.end_frame + 2) * AAC_FRAME
+        self.buffer = []  # sample arrays from ``self.buffer_start`` on, contiguous
+        self.buffer_start = self.filled = None  # grid sample indexes
+        self.next_sample = None  # grid index of the next decoded sample
+        self.done = False
+
+    def feed(self, packet):
+        if self.done:
+            return
+        try:
+            frames = self.decoder.decode(packet)
+        except av.FFmpegError:
+            return  # a damaged packet right after a seek; it is before the warm-up region
+        for frame in frames:
+            self._frame(frame)
+
+    def _frame(self, frame):
+        if frame.pts is None and self.next_sample is None:
+            return
+        for converted in self.resampler.resample(frame):
+            self._place(converted, frame.pts, self.cutter.audio.time_base)
+
+    def _place(self, frame, pts, time_base):
+        cutter = self.cutter
+        data = frame.to_ndarray().reshape(self.channels, -1)
+        at = None
+        if pts is not None:
+            seconds = pts * time_base - cutter.origin * cutter.time_base
+            at = int(round(seconds * self.rate))
+        if self.next_sample is None or (at is not None and abs(at - self.next_sample) > self.rate // 10):
+            self.next_sample = at  # first frame, or a real gap in the source: re-anchor
+        start = self.next_sample
+        self.next_sample += data.shape[1]
+        if self.next_sample <= self.warm_from:
+            return
+        if start < self.warm_from:
+            data = data[:, self.warm_from - start:]
+            start = self.warm_from
+        if not self.buffer:
+            self.buffer_start = start
+            self.filled = start
+        if start > self.filled:  # a gap: silence keeps the grid
+            self.buffer.append(numpy.zeros((self.channels, start - self.filled), numpy.float32))
+        elif start < self.filled:  # an overlap: keep what came first
+            data = data[:, self.filled - start:]
+        self.buffer.append(data)
+        self.filled += data.shape[1]
+        if self.need_until is not None and self.filled >= self.need_until:
+            self.done = True
+
+    def finish(self):
+        if not self.done:
+            for frame in self.decoder.decode(None):
+                self._frame(frame)
+        if not self.buffer:
+            return
+        samples = numpy.concatenate(self.buffer, axis=1)
+        first = self.buffer_start
+        # start on the grid: the warm-up region begins on a frame boundary unless the
+        # audio itself begins later, then pad its start with silence up to the grid
+        offset = first % AAC_FRAME
+        if offset:
+            samples = numpy.concatenate([numpy.zeros((self.channels, offset), numpy.float32), samples], axis=1)
+            first -= offset
+        if self.end_frame is not None:
+            samples = samples[:, : max(0, self.end_frame * AAC_FRAME + AAC_FRAME - first)]
+        for begin in range(0, samples.shape[1], AAC_FRAME):
+            chunk = numpy.ascontiguousarray(samples[:, begin:begin + AAC_FRAME])
+            frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=self.layout)
+            frame.sample_rate = self.rate
+            frame.pts = first + begin
+            frame.time_base = fractions.Fraction(1, self.rate)
+            self._encode(frame)
+        self._encode(None)
+
+    def _encode(self, frame):
+        cutter = self.cutter
+        for packet in self.stream.encode(frame):
+            grid = packet.pts // AAC_FRAME
+            if grid < self.first_frame or (self.end_frame is not None and grid >= self.end_frame):
+                continue
+            if packet.pts < 0:
+                continue
+            packet.pts = packet.dts = cutter.output_time(fractions.Fraction(packet.pts, self.rate))
+            packet.duration = AAC_FRAME * MPEG_TS_RATE // self.rate
+            packet.time_base = TS_TIME_BASE
+            cutter.mux(packet, self.stream)
+

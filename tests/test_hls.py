@@ -1,0 +1,131 @@
+"""The HLS plan as pure functions, on hand-made keyframe lists."""
+import fractions
+import re
+
+import pytest
+
+from haema import hls
+
+MS = [1, 1000]
+
+
+def timeline(keyframes, end, target=4, time_base=MS, frame=None):
+    return hls.plan_timeline({"time_base": time_base, "pts": keyframes, "end": end}, target, frame)
+
+
+def copy_variant():
+    return hls.Variant("original", True, 1920, 1080, 6_000_000, 4_000_000, "avc1.640028,mp4a.40.2", 24.0)
+
+
+def transcode_variant():
+    return hls.Variant("720p_h264", False, 1280, 720, 4_000_000, 2_500_000, "avc1.64001f,mp4a.40.2", 24.0)
+
+
+def extinfs(text):
+    return [float(x) for x in re.findall(r"#EXTINF:([\d.]+),", text)]
+
+
+def test_copy_segments_merge_keyframes_up_to_the_target():
+    plan = timeline(list(range(0, 20000, 1000)), 20000)
+    assert plan.copy == (0, 4000, 8000, 12000, 16000, 20000)
+
+
+def test_one_keyframe_gives_one_copy_segment_and_a_fine_grid():
+    plan = timeline([0], 9000)
+    assert plan.copy == (0, 9000)
+    assert plan.fine == (0, 3000, 6000, 9000)
+
+
+def test_huge_gop_keeps_long_copy_segments_but_short_transcoded_ones():
+    plan = timeline([0, 10000, 20000], 30000)
+    assert plan.copy == (0, 10000, 20000, 30000)
+    assert max(b - a for a, b in zip(plan.fine, plan.fine[1:])) <= 4000
+    assert set(plan.copy) <= set(plan.fine)
+
+
+def test_start_offset_playlist_starts_at_zero_and_totals_the_duration():
+    plan = timeline([10000, 12000, 14000, 16000], 17500)
+    text = hls.media_playlist(plan, copy_variant())
+    assert sum(extinfs(text)) == pytest.approx(7.5)
+    assert plan.seconds(plan.copy[0]) == 0
+
+
+def test_vfr_keyframes_at_irregular_times():
+    keys = [0, 1300, 2100, 4700, 5000, 9100, 9900]
+    plan = timeline(keys, 12000)
+    assert plan.copy == (0, 4700, 9100, 12000)
+    for variant in (copy_variant(), transcode_variant()):
+        assert sum(extinfs(hls.media_playlist(plan, variant))) == pytest.approx(12.0)
+
+
+def test_a_sliver_of_a_last_segment_is_folded_into_the_one_before():
+    plan = timeline([0, 4000, 8000], 8100)
+    assert plan.copy == (0, 4000, 8100)
+
+
+def test_target_duration_covers_every_rounded_extinf():
+    plan = timeline([0, 4600, 9700], 10000)
+    text = hls.media_playlist(plan, copy_variant())
+    target = int(re.search(r"#EXT-X-TARGETDURATION:(\d+)", text).group(1))
+    assert all(round(d) <= target for d in extinfs(text))
+    assert "#EXT-X-PLAYLIST-TYPE:VOD" in text and text.rstrip().endswith("#EXT-X-ENDLIST")
+
+
+def test_fine_boundaries_snap_to_whole_frames():
+    plan = timeline([0], 10 * 12288, time_base=[1, 12288], frame=512)
+    assert all(b % 512 == 0 for b in plan.fine)
+
+
+def test_segment_decodes_from_the_keyframe_at_or_before_its_start():
+    plan = timeline([0, 10000, 20000], 30000)
+    pieces = [hls.segment(plan, transcode_variant(), i) for i in range(len(plan.fine) - 1)]
+    assert all(p.decode_from <= p.start for p in pieces)
+    assert pieces[1].decode_from == 0 and pieces[3].decode_from == 10000
+    assert pieces[0].first and pieces[-1].last
+    with pytest.raises(IndexError):
+        hls.segment(plan, transcode_variant(), len(plan.fine) - 1)
+
+
+def info(width=1920, height=1080, codec="h264", audio=("aac",), rotation=0, pix_fmt="yuv420p"):
+    return {
+        "bit_rate": 5_000_000,
+        "video": {"codec": codec, "width": width, "height": height, "fps": 23.976, "profile": "High",
+                  "profile_id": 100, "level": 40, "rotation": rotation, "pix_fmt": pix_fmt, "bit_rate": 4_000_000},
+        "audio": [{"codec": c, "profile": "LC", "bit_rate": 128_000, "default": i == 0} for i, c in enumerate(audio)],
+    }
+
+
+def test_ladder_for_1080p_h264_lists_original_first_and_nothing_above_the_source():
+    names = [v.name for v in hls.plan_variants(info())]
+    assert names == ["original", "720p_h264", "480p_h264", "360p_h264"]
+
+
+def test_non_copyable_source_gets_a_rung_at_its_own_size():
+    variants = hls.plan_variants(info(1280, 720, codec="hevc", pix_fmt="yuv420p10le"))
+    assert [v.name for v in variants] == ["720p_h264", "480p_h264", "360p_h264"]
+    assert (variants[0].width, variants[0].height) == (1280, 720)
+
+
+def test_odd_sizes_round_to_even_and_keep_the_aspect():
+    variant = hls.plan_variants(info(638, 358, codec="mpeg4"))[0]
+    assert (variant.width, variant.height) == (638, 358)
+    assert hls.scaled_size(638, 358, 240) == (428, 240)
+
+
+def test_portrait_rotation_swaps_the_size():
+    variant = hls.plan_variants(info(1920, 1080, rotation=90))[0]
+    assert (variant.name, variant.width, variant.height) == ("1080p_h264", 608, 1080)
+
+
+def test_master_playlist_has_every_attribute_players_need():
+    text = hls.master_playlist(hls.plan_variants(info()))
+    for line in [l for l in text.splitlines() if l.startswith("#EXT-X-STREAM-INF")]:
+        for attribute in ("BANDWIDTH=", "AVERAGE-BANDWIDTH=", "RESOLUTION=", "FRAME-RATE=", 'CODECS="avc1.'):
+            assert attribute in line
+    assert 'CODECS="avc1.640028,mp4a.40.2"' in text  # the source's own profile and level
+
+
+def test_codec_string_level_fits_the_size():
+    assert hls.h264_level(1280, 720, 30) == 31
+    assert hls.h264_level(1920, 1080, 30) == 40
+    assert hls.h264_level(640, 360, 30) == 30

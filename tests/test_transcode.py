@@ -1,0 +1,138 @@
+"""The seed's hm_transcode test: segments made in any order are aligned.
+
+Every segment of every variant is made out of order, directly with real PyAV, and then
+read back: it must start with a keyframe, hold exactly the frames of its interval (no
+frame lost or duplicated over the whole file), carry the source's timeline, join the
+next segment's audio with no gap or overlap, and come out byte-identical when made again.
+"""
+import fractions
+import io
+
+import av
+import pytest
+
+from haema import hls, probe, transcode
+
+from .clips import make_clip
+
+KINDS = {
+    "h264_aac_bframes.mp4": dict(seconds=9, gop=24, bframes=3),
+    "start_offset.ts": dict(seconds=9, gop=24, start=10, container_format="mpegts"),
+    "vfr.mkv": dict(seconds=9, gop=24, vfr=True),
+    "long_gop.mp4": dict(seconds=12, gop=120),
+    "no_audio.mp4": dict(seconds=6, gop=24, audio_codec=None),
+    "ac3.mkv": dict(seconds=9, gop=24, audio_codec="ac3"),
+    "opus.mkv": dict(seconds=9, gop=24, audio_codec="libopus"),
+    "mp3_44k.mkv": dict(seconds=9, gop=24, audio_codec="libmp3lame", sample_rate=44100),
+}
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("kinds")
+    for name, options in KINDS.items():
+        make_clip(folder / name, width=192, height=108, **options)
+    return folder
+
+
+def plan(path, variant_kind):
+    info = probe.probe(str(path))
+    keyframes = probe.read_keyframes(str(path))
+    timeline = hls.plan_timeline(keyframes, 4.0)
+    if variant_kind == "copy":
+        variant = hls.plan_variants(info)[0]
+        assert variant.copy
+    else:
+        variant = hls.Variant("108p_h264", False, 192, 108, 500_000, 300_000, "avc1.64000c", info["video"]["fps"])
+    return info, keyframes, timeline, variant
+
+
+def make(path, info, keyframes, timeline, variant, index):
+    segment = hls.segment(timeline, variant, index)
+    return transcode.make_segment(transcode.Job(str(path), info, keyframes, variant, segment, {"x264_preset": "ultrafast"}))
+
+
+def read_segment(data):
+    with av.open(io.BytesIO(data), format="mpegts") as container:
+        video = container.streams.video[0]
+        audio = container.streams.audio[0] if container.streams.audio else None
+        packets = [p for p in container.demux() if p.size]
+        video_packets = [p for p in packets if p.stream is video]
+        audio_pts = [p.pts for p in packets if audio is not None and p.stream is audio]
+    return video_packets, audio_pts
+
+
+def source_frames(path, keyframes):
+    """Output timestamps (90 kHz) every source frame must have, in presentation order."""
+    time_base = fractions.Fraction(*keyframes["time_base"])
+    with av.open(str(path)) as container:
+        pts = sorted(p.pts for p in container.demux(container.streams.video[0]) if p.size and p.pts is not None)
+    origin = keyframes["pts"][0]
+    return [(p, round(((p - origin) * time_base + hls.OUTPUT_ORIGIN) * 90000)) for p in pts]
+
+
+@pytest.mark.parametrize("variant_kind", ["copy", "transcode"])
+@pytest.mark.parametrize("name", sorted(KINDS))
+def test_segments_made_out_of_order_are_aligned(sources, name, variant_kind):
+    path = sources / name
+    info, keyframes, timeline, variant = plan(path, variant_kind)
+    bounds = hls.boundaries(timeline, variant)
+    count = len(bounds) - 1
+    segments = {i: make(path, info, keyframes, timeline, variant, i) for i in reversed(range(count))}
+    expected = source_frames(path, keyframes)
+    seen_frames, audio = [], []
+    for index in range(count):
+        video_packets, audio_pts = read_segment(segments[index])
+        assert video_packets[0].is_keyframe, f"segment {index} does not open with a keyframe"
+        start, end = bounds[index], bounds[index + 1]
+        wanted = [out for src, out in expected
+                  if (index == 0 or src >= start) and (index == count - 1 or src < end)]
+        got = sorted(p.pts for p in video_packets)
+        assert got == wanted, f"segment {index} holds other frames than its interval"
+        seen_frames += got
+        audio.append(audio_pts)
+    assert len(seen_frames) == len(expected) == len(set(seen_frames))
+    if info["audio"]:
+        assert all(segment for segment in audio), "a segment has no audio"
+        every = [pts for segment in audio for pts in segment]
+        if info["audio"][0]["codec"] == "aac":  # copied: each source packet exactly once
+            assert every == source_audio(path, keyframes)
+        else:
+            assert_audio_joins(every)
+    # the playlist totals the video's duration
+    playlist = hls.media_playlist(timeline, variant)
+    total = sum(float(line[8:-1]) for line in playlist.splitlines() if line.startswith("#EXTINF:"))
+    assert total == pytest.approx(float((keyframes["end"] - keyframes["pts"][0]) * timeline.time_base), abs=1e-3)
+    assert total == pytest.approx(info["duration"], abs=0.1)
+
+
+def source_audio(path, keyframes):
+    time_base = fractions.Fraction(*keyframes["time_base"])
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        pts = [p.pts for p in container.demux(stream) if p.size and p.pts is not None]
+    origin = keyframes["pts"][0] * time_base
+    return [round((p * stream.time_base - origin + hls.OUTPUT_ORIGIN) * 90000) for p in pts]
+
+
+def assert_audio_joins(every):
+    """Encoded AAC frames, over all segments in order, step by one frame: no gap, no overlap."""
+    steps = [b - a for a, b in zip(every, every[1:])]
+    frame = sorted(steps)[len(steps) // 2]
+    assert all(abs(step - frame) <= 2 for step in steps), f"audio steps {sorted(set(steps))}"
+
+
+@pytest.mark.parametrize("variant_kind", ["copy", "transcode"])
+def test_a_segment_made_twice_is_byte_identical(sources, variant_kind):
+    path = sources / "ac3.mkv"
+    args = plan(path, variant_kind)
+    assert make(path, *args, 1) == make(path, *args, 1)
+
+
+def test_audio_starts_with_its_segment(sources):
+    path = sources / "opus.mkv"
+    info, keyframes, timeline, variant = plan(path, "copy")
+    for index in range(1, len(timeline.copy) - 1):
+        video_packets, audio_pts = read_segment(make(path, info, keyframes, timeline, variant, index))
+        video_start = min(p.pts for p in video_packets)
+        assert 0 <= audio_pts[0] - video_start < 1024 * 90000 // 48000 + 1
