@@ -39,6 +39,9 @@ ENCODERS_FOR_CODEC = {
 
 # PyAV helpers that build filter graphs behind the scenes (av/audio/resampler.py: abuffer →
 # [aresample] → aformat → abuffersink; libavfilter inserts aresample itself on any mismatch).
+# For a name the scanner cannot work out statically, the line declares what it may be.
+DECLARATION = re.compile(r"#\s*ffmpeg:\s*([\w\-, ]+)")
+
 RESAMPLER_FILTERS = {"abuffer", "aresample", "aformat", "abuffersink"}
 GRAPH_HELPERS = {"add_buffer": {"buffer"}, "add_abuffer": {"abuffer"}}
 
@@ -114,8 +117,9 @@ def _call_name(func):
 class _Scanner(ast.NodeVisitor):
     """Collects the FFmpeg components one module names."""
 
-    def __init__(self, filename, constants):
+    def __init__(self, filename, constants, lines=()):
         self.filename = filename
+        self.lines = lines          # the source, for `# ffmpeg: name, name` declarations
         self.constants = constants  # module-level NAME = "..." / ("...", ...)
         self.local = {}             # NAME = "..." inside the function being read
         self.graphs = set()         # local names bound to av.filter.Graph()
@@ -161,11 +165,24 @@ class _Scanner(ast.NodeVisitor):
     def use(self, kind, node, what):
         values = self.strings(node)
         where = f"{self.filename}:{getattr(node, 'lineno', '?')}"
+        if values is None and node is not None:
+            values = self._declared(node)
         if values is None:
             if node is not None:
                 self.unresolved.append(f"{where}: {what}({ast.unparse(node)})")
             return
-        self.uses.append(Use(kind, values, where))
+        if values:  # `# ffmpeg: none`: not an FFmpeg component after all
+            self.uses.append(Use(kind, values, where))
+
+    def _declared(self, node):
+        """A name the scanner cannot work out is declared on its line (or the statement's
+        last line): `out.add_stream(name)  # ffmpeg: libx264, h264_v4l2m2m`."""
+        for number in {node.lineno, getattr(node, "end_lineno", node.lineno)}:
+            if 0 < number <= len(self.lines):
+                match = DECLARATION.search(self.lines[number - 1])
+                if match:
+                    return {name for name in re.split(r"[\s,]+", match.group(1)) if name} - {"none"}
+        return None
 
     # -- scopes --------------------------------------------------------------
 
@@ -265,7 +282,7 @@ def scan_source(text, filename="<source>", extra_constants=None):
     tree = ast.parse(text, filename=filename)
     constants = dict(extra_constants or {})
     constants.update(_module_constants(tree))
-    scanner = _Scanner(filename, constants)
+    scanner = _Scanner(filename, constants, text.splitlines())
     scanner.visit(tree)
     return scanner.uses, scanner.unresolved
 
@@ -330,6 +347,15 @@ def test_code_uses_only_listed_components():
         + "\n  ".join(map(repr, missing)))
 
 
+def test_every_named_component_can_be_worked_out():
+    """A codec or filter name the scanner cannot work out could be anything, so the list
+    could lack it unseen: name it with a literal or a module constant, or declare what it
+    can be with a comment on the line, e.g. `graph.add(name)  # ffmpeg: yadif, bwdif`
+    (`# ffmpeg: none` where the call is not FFmpeg's at all)."""
+    _, unresolved = scan_tree()
+    assert not unresolved, "cannot tell which FFmpeg component these name:\n  " + "\n  ".join(unresolved)
+
+
 def test_scanner_finds_what_the_code_uses():
     """Guards the scanner against going blind as the code changes shape."""
     uses, _ = scan_tree()
@@ -381,6 +407,8 @@ SAMPLE = textwrap.dedent('''
         name = "zscale"
         graph.add(name)
         graph.add(some_call())
+        graph.add(pick())  # ffmpeg: yadif, w3fdif
+        self.task_graph.add(node)  # ffmpeg: none
 ''')
 
 
@@ -390,9 +418,11 @@ def test_scanner_reads_every_form():
     expected = {("muxer", "matroska"), ("demuxer", "flv"), ("encoder", "libvpx-vp9"), ("encoder", "aac"),
                 ("encoder", "libmp3lame"), ("encoder", "libx265"), ("encoder", "png"), ("decoder", "truehd"),
                 ("filter", "buffer"), ("filter", "unsharp"), ("filter", "drawtext"), ("filter", "aresample"),
-                ("filter", "aformat"), ("filter", "zscale"), ("bsf", "vvc_mp4toannexb"), ("bsf", "setts")}
+                ("filter", "aformat"), ("filter", "zscale"), ("bsf", "vvc_mp4toannexb"), ("bsf", "setts"),
+                ("filter", "yadif"), ("filter", "w3fdif")}
     assert expected <= found, expected - found
-    assert any("some_call()" in u for u in unresolved)
+    assert [u for u in unresolved if "some_call()" in u]
+    assert not [u for u in unresolved if "pick()" in u or "(node)" in u], unresolved
 
 
 def test_scanner_flags_what_the_list_lacks():
