@@ -1,0 +1,89 @@
+// A film or a series: banner, the big play/resume button, episodes grouped by season.
+import { api } from "./api.js";
+import { bar, clock, h, message, minutes, poster, seasonName } from "./dom.js";
+
+const RESUME_FROM = 3; // s, as in the player: closer to the start plays from the start
+
+export async function showShow(view, { id }) {
+  let show;
+  try {
+    show = await api(`/shows/${id}`);
+  } catch (error) {
+    const text = error.status === 404 ? "This title is not in the library any more." : error.message;
+    view.append(message(text, { retry: error.status === 404 ? null : () => window.dispatchEvent(new HashChangeEvent("hashchange")) }),
+      h("a.button", { href: "#/" }, "Back to the library"));
+    return null;
+  }
+  const info = show.info;
+  document.title = `${info.title} · Haema`;
+  const episodes = show.type === "series" ? show.episodes : [{ id: info.id, progress: show.progress }];
+  const target = nextUp(episodes);
+
+  view.append(
+    h("section.hero" + (info.banner ? ".with-banner" : ""), {},
+      info.banner ? h("div.banner", {}, h("img", { src: info.banner, alt: "", decoding: "async" })) : null,
+      h("div.heading", {},
+        poster(info.thumbnail, info.title),
+        h("div", {},
+          h("h1", {}, info.title),
+          h("p.sub", {}, [info.year, show.type === "series" ? `${show.episodes.length} episodes` : "Film"]
+            .filter(Boolean).join(" · ")),
+          target ? h("div.actions", {},
+            h("a.button.primary", { href: `#/play/${target.episode.id}`, id: "play" }, playLabel(target, show.type)),
+            target.progress ? h("a.button", { href: `#/play/${target.episode.id}?from=start` }, "Start over") : null)
+            : null))),
+    ...(show.type === "series" ? seasons(show.episodes) : []),
+  );
+  return () => { document.title = "Haema"; };
+}
+
+// What the big button plays: the last watched episode if unfinished, else the one after it.
+function nextUp(episodes) {
+  if (!episodes.length) return null;
+  const watched = episodes.filter((e) => e.progress && e.progress.updated_at);
+  if (!watched.length) {
+    const first = episodes.find((e) => e.season !== 0) || episodes[0];
+    return { episode: first, progress: null };
+  }
+  const last = watched.reduce((a, b) => (a.progress.updated_at >= b.progress.updated_at ? a : b));
+  if (!last.progress.finished) return { episode: last, progress: last.progress };
+  const later = episodes.slice(episodes.indexOf(last) + 1).find((e) => !(e.progress && e.progress.finished));
+  if (later) return { episode: later, progress: later.progress, next: true };
+  return { episode: episodes.find((e) => e.season !== 0) || episodes[0], progress: null, again: true };
+}
+
+function playLabel(target, type) {
+  const episode = target.episode;
+  const name = type === "series" ? ` ${episode.index || ""}`.trimEnd() : "";
+  if (target.progress && !target.progress.finished && target.progress.position >= RESUME_FROM) {
+    return `▶ Resume${name} from ${clock(target.progress.position)}`;
+  }
+  if (target.again) return `▶ Watch again${name}`;
+  return `▶ Play${name}`;
+}
+
+function seasons(episodes) {
+  const groups = new Map();
+  for (const episode of episodes) {
+    if (!groups.has(episode.season)) groups.set(episode.season, []);
+    groups.get(episode.season).push(episode);
+  }
+  // specials (season 0) last, as Jellyfin and Kodi show them
+  const order = [...groups.keys()].sort((a, b) => (a === 0) - (b === 0) || (a ?? 0) - (b ?? 0));
+  return order.map((season) => h("section.season", {},
+    h("h2", {}, seasonName(season)),
+    h("ol.episodes", {}, groups.get(season).map(episodeRow))));
+}
+
+function episodeRow(episode) {
+  const progress = episode.progress;
+  let state = minutes(episode.duration);
+  if (progress && progress.finished) state = `✓ Watched · ${state}`;
+  else if (progress && progress.position > 0) state = `${clock(progress.position)} of ${clock(episode.duration)}`;
+  return h("li", {},
+    h("a.episode", { href: `#/play/${episode.id}`, "data-id": episode.id },
+      h("span.index", {}, episode.index || ""),
+      h("span.title", {}, episode.title),
+      h("span.state", {}, state),
+      bar(progress)));
+}
