@@ -165,7 +165,11 @@ def scaled_size(width, height, target_height):
 
 
 def _display_size(video):
-    width, height = video["width"], video["height"]
+    """The size the picture is meant to be seen at: anamorphic pixels made square
+    (DVD's 720x576 at 16:9 shows as 1024x576), then turned upright."""
+    num, den = video.get("sample_aspect_ratio", [1, 1])
+    width, height = int(round(video["width"] * num / den)), video["height"]
+    width -= width % 2
     return (height, width) if video["rotation"] % 180 else (width, height)
 
 

@@ -63,6 +63,7 @@ def _describe(container):
             "width": ctx.width,
             "height": ctx.height,
             "pix_fmt": ctx.pix_fmt,
+            "sample_aspect_ratio": _ratio(video.sample_aspect_ratio or ctx.sample_aspect_ratio),
             "fps": float(video.average_rate or video.guessed_rate or 0) or None,
             "time_base": [video.time_base.numerator, video.time_base.denominator],
             "bit_rate": ctx.bit_rate or 0,
@@ -76,6 +77,13 @@ def _describe(container):
         "subtitles": [_subtitle(stream) for stream in container.streams.subtitles],
     }
     return info
+
+
+def _ratio(value):
+    """A pixel shape such as DVD's 16:15; square pixels (1:1) when unknown."""
+    if not value or value.numerator <= 0 or value.denominator <= 0:
+        return [1, 1]
+    return [value.numerator, value.denominator]
 
 
 def _main_video(container):

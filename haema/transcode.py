@@ -202,6 +202,7 @@ class VideoEncode:
         self.stream.codec_context.time_base = TS_TIME_BASE
         self.stream.options = _x264_options(variant, settings)
         self.graph = None
+        self.graph_closed = False
         self.feeding = False
         self.done = False
 
@@ -223,31 +224,39 @@ class VideoEncode:
         time_base = cutter.video.time_base  # flushed frames carry none
         if cutter.past_end(frame.pts, time_base):
             self.done = True
+            self._filtered(None)  # a deinterlacer still holds the segment's last frame
             return
-        if not cutter.in_segment(frame.pts, time_base):
-            return
-        out_pts = cutter.to_output(frame.pts, time_base)
-        for scaled in self._scale(frame):
-            scaled.pts = out_pts
-            scaled.time_base = TS_TIME_BASE
-            for packet in self.stream.encode(scaled):
-                cutter.mux(packet, self.stream)
+        if cutter.in_segment(frame.pts, time_base):
+            frame.time_base = time_base
+            self._filtered(frame)
 
-    def _scale(self, frame):
+    def _filtered(self, frame):
+        """Push a frame (None: the end) through the filter graph and encode what comes out,
+        each output keeping its own source timestamp."""
         if self.graph is None:
+            if frame is None:
+                return
             self.graph = _video_graph(frame, self.cutter.job)
+        elif self.graph_closed:
+            return
         self.graph.push(frame)
-        frames = []
+        self.graph_closed = frame is None
         while True:
             try:
-                frames.append(self.graph.pull())
+                scaled = self.graph.pull()
             except (av.error.BlockingIOError, av.error.EOFError):
-                return frames
+                return
+            # deinterlacers halve the time base, so each frame's own is used
+            scaled.pts = self.cutter.to_output(scaled.pts, scaled.time_base)
+            scaled.time_base = TS_TIME_BASE
+            for packet in self.stream.encode(scaled):
+                self.cutter.mux(packet, self.stream)
 
     def finish(self):
         if not self.done and self.feeding:
             for frame in self.decoder.decode(None):
                 self._frame(frame)
+        self._filtered(None)
         for packet in self.stream.encode(None):
             self.cutter.mux(packet, self.stream)
 
@@ -275,7 +284,7 @@ def _video_graph(frame, job):
     video, variant = job.info["video"], job.variant
     graph = av.filter.Graph()
     chain = [graph.add_buffer(width=frame.width, height=frame.height, format=frame.format.name,
-                              time_base=frame.time_base or fractions.Fraction(1, 25))]
+                              time_base=frame.time_base)]
     if video["interlaced"]:
         chain.append(graph.add("bwdif", "mode=send_frame:deint=all"))
     rotation = video["rotation"] % 360

@@ -25,6 +25,8 @@ def make_clip(path, seconds=4.0, width=320, height=240, fps=24, gop=24, bframes=
         opts = {"preset": "ultrafast", "x265-params": f"keyint={gop}:min-keyint={gop}:bframes={bframes}:log-level=error"}
     if video_codec == "libvpx-vp9":
         opts = {"g": str(gop), "deadline": "realtime", "cpu-used": "8"}
+    if interlaced:  # interlaced DCT and motion estimation mark the frames interlaced
+        opts["flags"] = "+ildct+ilme"
     opts.update(options or {})
     video.options = opts
     if rotation:
@@ -49,8 +51,6 @@ def make_clip(path, seconds=4.0, width=320, height=240, fps=24, gop=24, bframes=
         else:
             frame.pts = n + int(round(start * fps))
         frame.time_base = video.codec_context.time_base
-        if interlaced:
-            frame.interlaced_frame = True
         out.mux(video.encode(frame))
         # audio up to this video time, so the file is interleaved as real files are
         until = min(samples, int((n + 1) / fps * sample_rate))

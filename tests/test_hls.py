@@ -129,3 +129,9 @@ def test_codec_string_level_fits_the_size():
     assert hls.h264_level(1280, 720, 30) == 31
     assert hls.h264_level(1920, 1080, 30) == 40
     assert hls.h264_level(640, 360, 30) == 30
+
+
+def test_anamorphic_pixels_are_made_square():
+    dvd = info(720, 576, codec="mpeg2video")
+    dvd["video"]["sample_aspect_ratio"] = [64, 45]
+    assert [(v.width, v.height) for v in hls.plan_variants(dvd)][:2] == [(1024, 576), (854, 480)]

@@ -25,13 +25,26 @@ KINDS = {
     "opus.mkv": dict(seconds=9, gop=24, audio_codec="libopus"),
     "mp3_44k.mkv": dict(seconds=9, gop=24, audio_codec="libmp3lame", sample_rate=44100),
 }
+# sources that cannot be copied: only their transcoded variants are checked
+TRANSCODE_ONLY = {
+    "hevc_10bit.mkv": dict(seconds=6, gop=24, video_codec="libx265", pix_fmt="yuv420p10le", audio_codec="ac3"),
+    "vp9_opus.webm": dict(seconds=6, gop=24, video_codec="libvpx-vp9", audio_codec="libopus"),
+    "mpeg2_offset.ts": dict(seconds=6, gop=12, video_codec="mpeg2video", audio_codec="mp2", start=10,
+                            container_format="mpegts"),
+    "mpeg4_mp3.avi": dict(seconds=6, gop=24, video_codec="mpeg4", bframes=0, audio_codec="libmp3lame",
+                          sample_rate=44100),
+    "interlaced.mkv": dict(seconds=6, gop=12, video_codec="mpeg2video", audio_codec="ac3", interlaced=True),
+    "rotated.mp4": dict(seconds=6, gop=24, rotation=90),
+    "two_audio.mkv": dict(seconds=6, gop=24, audio_tracks=2),
+    "odd_size.mkv": dict(seconds=6, gop=24, width=190, height=106),
+}
 
 
 @pytest.fixture(scope="module")
 def sources(tmp_path_factory):
     folder = tmp_path_factory.mktemp("kinds")
-    for name, options in KINDS.items():
-        make_clip(folder / name, width=192, height=108, **options)
+    for name, options in {**KINDS, **TRANSCODE_ONLY}.items():
+        make_clip(folder / name, **{"width": 192, "height": 108, **options})
     return folder
 
 
@@ -43,7 +56,8 @@ def plan(path, variant_kind):
         variant = hls.plan_variants(info)[0]
         assert variant.copy
     else:
-        variant = hls.Variant("108p_h264", False, 192, 108, 500_000, 300_000, "avc1.64000c", info["video"]["fps"])
+        width, height = (108, 192) if info["video"]["rotation"] else (192, 108)
+        variant = hls.Variant("small_h264", False, width, height, 500_000, 300_000, "avc1.64000c", info["video"]["fps"])
     return info, keyframes, timeline, variant
 
 
@@ -71,8 +85,11 @@ def source_frames(path, keyframes):
     return [(p, round(((p - origin) * time_base + hls.OUTPUT_ORIGIN) * 90000)) for p in pts]
 
 
-@pytest.mark.parametrize("variant_kind", ["copy", "transcode"])
-@pytest.mark.parametrize("name", sorted(KINDS))
+CASES = [(name, kind) for name in sorted(KINDS) for kind in ("copy", "transcode")] + [
+    (name, "transcode") for name in sorted(TRANSCODE_ONLY)]
+
+
+@pytest.mark.parametrize("name, variant_kind", CASES)
 def test_segments_made_out_of_order_are_aligned(sources, name, variant_kind):
     path = sources / name
     info, keyframes, timeline, variant = plan(path, variant_kind)
@@ -110,9 +127,10 @@ def source_audio(path, keyframes):
     time_base = fractions.Fraction(*keyframes["time_base"])
     with av.open(str(path)) as container:
         stream = container.streams.audio[0]
+        audio_time_base = stream.time_base
         pts = [p.pts for p in container.demux(stream) if p.size and p.pts is not None]
     origin = keyframes["pts"][0] * time_base
-    return [round((p * stream.time_base - origin + hls.OUTPUT_ORIGIN) * 90000) for p in pts]
+    return [round((p * audio_time_base - origin + hls.OUTPUT_ORIGIN) * 90000) for p in pts]
 
 
 def assert_audio_joins(every):
