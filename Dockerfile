@@ -31,9 +31,11 @@ RUN --mount=type=bind,target=/context \
         ${FFMPEG_SOURCE:+--source "/context/$FFMPEG_SOURCE"}
 
 # PyAV from its source release, linked to the FFmpeg above (not the wheel, whose bundled
-# FFmpeg is ~70 MB of codecs Haema never uses). The rest of requirements.txt as wheels.
+# FFmpeg is ~70 MB of codecs Haema never uses). The rest of requirements.txt as wheels,
+# without its "# Tests" section (pytest, WebTest, playwright).
 COPY requirements.txt /build/
-RUN grep -viE '^[[:space:]]*(pytest|webtest)([=<>~! ;#[]|$)' /build/requirements.txt >/build/runtime.txt \
+RUN sed '/^#[[:space:]]*[Tt]ests/,$d' /build/requirements.txt \
+      | grep -viE '^[[:space:]]*(pytest|webtest|playwright)([=<>~! ;#[]|$)' >/build/runtime.txt \
  && grep -qiE '^av==' /build/runtime.txt \
  && PKG_CONFIG_PATH=/opt/ffmpeg/lib/pkgconfig \
     pip install --no-cache-dir --no-warn-script-location --prefix=/install \
