@@ -16,6 +16,7 @@ ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 # ---------------------------------------------------------------------------------------
 # Stage 1: FFmpeg from source with only the listed components, then PyAV against it.
 FROM ${PYTHON_IMAGE} AS build
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
@@ -38,7 +39,7 @@ RUN sed '/^#[[:space:]]*[Tt]ests/,$d' /build/requirements.txt \
       | grep -viE '^[[:space:]]*(pytest|webtest|playwright)([=<>~! ;#[]|$)' >/build/runtime.txt \
  && grep -qiE '^av==' /build/runtime.txt \
  && PKG_CONFIG_PATH=/opt/ffmpeg/lib/pkgconfig \
-    pip install --no-cache-dir --no-warn-script-location --prefix=/install \
+    pip install --no-cache-dir --no-warn-script-location --ignore-installed --prefix=/install \
         --no-binary av -r /build/runtime.txt \
  && find /install -name '*.so' -path '*/av/*' -exec strip --strip-unneeded {} + \
  && mkdir -p /runtime/opt/ffmpeg/lib \
