@@ -65,6 +65,30 @@ class Variant:
         return dataclasses.asdict(self)
 
 
+@dataclasses.dataclass(frozen=True)
+class AudioRendition:
+    """One audio track of a file with several, as its own HLS rendition (EXT-X-MEDIA).
+    It is cut on the fine grid, so it aligns with every variant."""
+
+    name: str  # "audio_1"
+    stream_index: int
+    label: str
+    language: str
+    default: bool
+    channels: int
+    copy = False  # cut on the fine grid
+
+
+@dataclasses.dataclass(frozen=True)
+class SubtitleRendition:
+    name: str  # "subtitles_0"
+    label: str
+    language: str
+    forced: bool
+    sidecar: str = None  # relative path of a .srt/.vtt file, or
+    stream_index: int = None  # a text stream inside the video
+
+
 # ---------------------------------------------------------------------------
 # Timeline
 
@@ -156,6 +180,43 @@ def plan_variants(info, max_height=1080):
     return variants
 
 
+def plan_audio(info):
+    """Audio renditions, one per track, when there is a choice to make. A single track
+    stays muxed into the variants' segments, which every player handles."""
+    tracks = info["audio"]
+    if len(tracks) < 2:
+        return []
+    default = default_audio(info)
+    return [AudioRendition(f"audio_{n}", t["index"], _track_label(t, n), t["language"] or "und",
+                           t is default, t["channels"] or 2) for n, t in enumerate(tracks)]
+
+
+def muxed_audio(info):
+    """The audio stream carried inside variant segments, or None."""
+    track = default_audio(info)
+    return track["index"] if track and len(info["audio"]) == 1 else None
+
+
+def plan_subtitles(info):
+    renditions = []
+    for sidecar in info.get("sidecars", []):
+        renditions.append(SubtitleRendition(f"subtitles_{len(renditions)}", _track_label(sidecar, len(renditions)),
+                                            sidecar["language"] or "und", sidecar["forced"], sidecar=sidecar["file"]))
+    for stream in info["subtitles"]:
+        if stream["text"]:
+            renditions.append(SubtitleRendition(f"subtitles_{len(renditions)}", _track_label(stream, len(renditions)),
+                                                stream["language"] or "und", False, stream_index=stream["index"]))
+    return renditions
+
+
+def _track_label(track, number):
+    if track.get("title"):
+        return track["title"]
+    if track.get("language"):
+        return track["language"].upper()
+    return f"Track {number + 1}"
+
+
 def scaled_size(width, height, target_height):
     """Even width and height of ``target_height`` keeping the aspect ratio (638x358 works)."""
     if target_height >= height:
@@ -238,13 +299,40 @@ def media_playlist(timeline, variant):
     return "\n".join(lines) + "\n"
 
 
-def master_playlist(variants):
-    lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-INDEPENDENT-SEGMENTS"]
+def subtitle_playlist(timeline):
+    """One WebVTT file for the whole video: cues are small, and timing stays exact."""
+    total = float((timeline.copy[-1] - timeline.copy[0]) * timeline.time_base)
+    return "\n".join([
+        "#EXTM3U", "#EXT-X-VERSION:3", f"#EXT-X-TARGETDURATION:{max(1, math.ceil(total))}",
+        "#EXT-X-MEDIA-SEQUENCE:0", "#EXT-X-PLAYLIST-TYPE:VOD", f"#EXTINF:{total:.6f},", "0.vtt", "#EXT-X-ENDLIST",
+    ]) + "\n"
+
+
+def master_playlist(variants, audio=(), subtitles=()):
+    lines = ["#EXTM3U", "#EXT-X-VERSION:4", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    for track in audio:
+        lines.append(
+            f'#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="{_quoted(track.label)}",LANGUAGE="{track.language}",'
+            f'DEFAULT={_yes(track.default)},AUTOSELECT=YES,CHANNELS="{track.channels}",URI="{track.name}/stream.m3u8"')
+    for track in subtitles:
+        lines.append(
+            f'#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="{_quoted(track.label)}",LANGUAGE="{track.language}",'
+            f'DEFAULT=NO,AUTOSELECT={_yes(not track.forced)},FORCED={_yes(track.forced)},'
+            f'URI="{track.name}/stream.m3u8"')
+    groups = (',AUDIO="audio"' if audio else "") + (',SUBTITLES="subs"' if subtitles else "")
     for variant in variants:
         lines.append(
             f"#EXT-X-STREAM-INF:BANDWIDTH={variant.bandwidth},AVERAGE-BANDWIDTH={variant.average_bandwidth},"
             f"RESOLUTION={variant.width}x{variant.height},FRAME-RATE={variant.frame_rate:.3f},"
-            f'CODECS="{variant.codecs}"'
+            f'CODECS="{variant.codecs}"{groups}'
         )
         lines.append(f"{variant.name}/stream.m3u8")
     return "\n".join(lines) + "\n"
+
+
+def _yes(flag):
+    return "YES" if flag else "NO"
+
+
+def _quoted(text):
+    return text.replace('"', "'")

@@ -9,7 +9,7 @@ import functools
 import logging
 import os
 
-from . import catalog, hls, probe, transcode
+from . import catalog, hls, probe, subtitles, transcode
 from .cache import SegmentCache
 from .errors import HaemaError, not_found
 from .models import Video
@@ -33,17 +33,41 @@ class Playback:
 
     def master(self, video_id):
         plan = self._plan(video_id)
-        return plan.video, hls.master_playlist(plan.variants)
+        return plan.video, hls.master_playlist(plan.variants, plan.audio, plan.subtitles)
 
-    def media(self, video_id, variant_name):
+    def media(self, video_id, name):
         plan = self._plan(video_id)
-        return plan.video, hls.media_playlist(plan.timeline, plan.variant(variant_name))
+        rendition = plan.rendition(name)
+        if isinstance(rendition, hls.SubtitleRendition):
+            return plan.video, hls.subtitle_playlist(plan.timeline)
+        return plan.video, hls.media_playlist(plan.timeline, rendition)
 
     # -- segments ---------------------------------------------------------------
 
+    def subtitles(self, video_id, name):
+        """The whole WebVTT file of a subtitle rendition (made in a worker: an embedded
+        track means reading the whole file)."""
+        plan = self._plan(video_id)
+        track = plan.rendition(name)
+        if not isinstance(track, hls.SubtitleRendition):
+            raise not_found("subtitles")
+        key = f"{plan.video.id}/{plan.video.version}/{name}/0.vtt"
+        data = self.cache.get(key)
+        if data is None:
+            path = os.path.join(self.root, track.sidecar) if track.sidecar else plan.path
+            # embedded cues share the video's clock; a sidecar's zero is the file's start
+            start = 0 if track.sidecar is None else plan.video.info["start_time"]
+            zero = transcode.output_time(plan.timeline.seconds(0) + start)
+            text = self.pool.run(video_id, (key, subtitles.webvtt, (path, track.stream_index, zero)))
+            data = text.encode()
+            self.cache.put(key, data)
+        return plan.video, data
+
     def segment(self, video_id, variant_name, index):
         plan = self._plan(video_id)
-        variant = plan.variant(variant_name)
+        variant = plan.rendition(variant_name)
+        if isinstance(variant, hls.SubtitleRendition):
+            raise not_found("segment")
         try:
             hls.segment(plan.timeline, variant, index)
         except IndexError:
@@ -57,10 +81,15 @@ class Playback:
             self.cache.put(key, data)
         return plan.video, data
 
-    def _call(self, plan, variant, index):
-        job = transcode.Job(plan.path, plan.video.info, plan.video.keyframes, variant,
-                            hls.segment(plan.timeline, variant, index), self.settings)
-        return self._key(plan, variant, index), transcode.make_segment, (job,)
+    def _call(self, plan, rendition, index):
+        segment = hls.segment(plan.timeline, rendition, index)
+        if isinstance(rendition, hls.AudioRendition):
+            job = transcode.Job(plan.path, plan.video.info, plan.video.keyframes, None, segment, self.settings,
+                                rendition.stream_index)
+        else:
+            job = transcode.Job(plan.path, plan.video.info, plan.video.keyframes, rendition, segment, self.settings,
+                                hls.muxed_audio(plan.video.info))
+        return self._key(plan, rendition, index), transcode.make_segment, (job,)
 
     @staticmethod
     def _key(plan, variant, index):
@@ -80,13 +109,16 @@ class Playback:
 
 
 class Plan:
-    def __init__(self, video, path, timeline, variants):
-        self.video, self.path, self.timeline, self.variants = video, path, timeline, variants
+    """What can be played of one file version: variants and renditions on one timeline."""
 
-    def variant(self, name):
-        for variant in self.variants:
-            if variant.name == name:
-                return variant
+    def __init__(self, video, path, timeline, variants, audio, subtitles):
+        self.video, self.path, self.timeline = video, path, timeline
+        self.variants, self.audio, self.subtitles = variants, audio, subtitles
+
+    def rendition(self, name):
+        for rendition in (*self.variants, *self.audio, *self.subtitles):
+            if rendition.name == name:
+                return rendition
         raise not_found("variant")
 
 
@@ -98,4 +130,5 @@ def _plan(video_id, version, path, video, segment_duration, max_height):
     time_base = info["video"]["time_base"]
     frame = round(time_base[1] / (fps * time_base[0])) if fps else None
     timeline = hls.plan_timeline(video.keyframes, segment_duration, frame_duration=frame)
-    return Plan(video, path, timeline, hls.plan_variants(info, max_height))
+    return Plan(video, path, timeline, hls.plan_variants(info, max_height), hls.plan_audio(info),
+                hls.plan_subtitles(info))

@@ -30,9 +30,10 @@ PREFETCH_MEMORY = 256 << 20  # bytes of prefetched segments a worker keeps
 
 
 class Pool:
-    def __init__(self, size, prefetch=0):
+    def __init__(self, size, prefetch=0, job_timeout=JOB_TIMEOUT):
         self.size = size
         self.prefetch = prefetch
+        self.job_timeout = job_timeout
         self._context = multiprocessing.get_context("spawn")
         self._workers = [None] * size
         self._locks = [gevent.lock.Semaphore() for _ in range(size)]
@@ -49,7 +50,7 @@ class Pool:
             for attempt in (1, 2):
                 worker = self._worker(slot)
                 try:
-                    return worker.call((call, list(ahead)[: self.prefetch]))
+                    return worker.call((call, list(ahead)[: self.prefetch]), self.job_timeout)
                 except _WorkerLost as lost:
                     log.error("encoder %d lost (%s), replacing it%s", slot, lost,
                               ", retrying" if attempt == 1 else "")
@@ -88,12 +89,11 @@ class _Worker:
         self.process.start()
         child.close()
 
-    def call(self, request):
+    def call(self, request, timeout):
         try:
             self.connection.send(request)
-            if not gevent.socket.wait_read(self.connection.fileno(), timeout=JOB_TIMEOUT, timeout_exc=None) \
-                    and not self.connection.poll(0):
-                raise _WorkerLost(f"no answer in {JOB_TIMEOUT} s")
+            gevent.socket.wait_read(self.connection.fileno(), timeout=timeout,
+                                    timeout_exc=_WorkerLost(f"no answer in {timeout} s"))
             ok, value = self.connection.recv()
         except (EOFError, OSError, BrokenPipeError) as error:
             raise _WorkerLost(f"pipe closed: {error!r}") from None

@@ -16,6 +16,7 @@ its start whose packets are dropped, so there is no gap, overlap or priming sile
 a join.
 """
 import fractions
+import functools
 import io
 import logging
 import math
@@ -24,7 +25,6 @@ import av
 import numpy
 
 from . import hls
-from .probe import default_audio
 
 log = logging.getLogger(__name__)
 
@@ -37,15 +37,20 @@ SEEK_MARGIN = fractions.Fraction(3, 2)  # seconds read before a segment, for int
 
 
 class Job:
-    """Everything a worker needs to make a segment: plain data, picklable over a pipe."""
+    """Everything a worker needs to make a segment: plain data, picklable over a pipe.
 
-    def __init__(self, path, info, keyframes, variant, segment, settings):
+    ``variant`` is the video to make (None for an audio rendition's segment) and
+    ``audio_index`` the audio stream to carry (None for none).
+    """
+
+    def __init__(self, path, info, keyframes, variant, segment, settings, audio_index):
         self.path = path
         self.info = info
         self.keyframes = keyframes
         self.variant = variant
         self.segment = segment
         self.settings = settings  # encoder, x264_preset, x264_crf
+        self.audio_index = audio_index
 
 
 def make_segment(job):
@@ -53,42 +58,34 @@ def make_segment(job):
         return _Cutter(source, job).run()
 
 
+def output_time(seconds_after_first_keyframe):
+    """The 90 kHz MPEG-TS timestamp of an instant of the source."""
+    return int(round((seconds_after_first_keyframe + hls.OUTPUT_ORIGIN) * MPEG_TS_RATE))
+
+
 class _Cutter:
     def __init__(self, source, job):
         self.source = source
         self.job = job
         self.segment = job.segment
-        self.video = source.streams.video[job.info["video"]["index"]]
-        track = default_audio(job.info)
-        self.audio = source.streams[track["index"]] if track else None
+        self.video = source.streams[job.info["video"]["index"]]
+        self.audio = None if job.audio_index is None else source.streams[job.audio_index]
         self.time_base = fractions.Fraction(*job.keyframes["time_base"])
         self.origin = job.keyframes["pts"][0]
         self.output = io.BytesIO()
         self.muxer = av.open(self.output, "w", format="mpegts", options={"mpegts_copyts": "1"})
-        self.video_out = self._video_output()
-        self.audio_out = self._audio_output() if self.audio is not None else None
-
-    # -- set up ---------------------------------------------------------------
-
-    def _video_output(self):
-        if self.job.variant.copy:
-            return VideoCopy(self)
-        return VideoEncode(self)
-
-    def _audio_output(self):
-        if self.audio.codec_context.name == "aac":
-            return AudioCopy(self)
-        return AudioEncode(self)
+        self.outputs = {}
+        if job.variant is not None:
+            self.outputs[self.video.index] = VideoCopy(self) if job.variant.copy else VideoEncode(self)
+        if self.audio is not None:
+            self.outputs[self.audio.index] = AudioCopy(self) if self.audio.codec_context.name == "aac" \
+                else AudioEncode(self)
 
     # -- time -----------------------------------------------------------------
 
     def to_output(self, pts, time_base):
         """Source timestamp → output 90 kHz timestamp, the same for every segment."""
-        return self.output_time(pts * time_base - self.origin * self.time_base)
-
-    @staticmethod
-    def output_time(seconds_after_first_keyframe):
-        return int(round((seconds_after_first_keyframe + hls.OUTPUT_ORIGIN) * MPEG_TS_RATE))
+        return output_time(pts * time_base - self.origin * self.time_base)
 
     def in_segment(self, pts, time_base):
         """Does a source timestamp fall in this segment? Open-ended at the file's ends."""
@@ -103,11 +100,8 @@ class _Cutter:
 
     def run(self):
         self._seek()
-        streams = [self.video] + ([self.audio] if self.audio is not None else [])
-        outputs = {self.video.index: self.video_out}
-        if self.audio is not None:
-            outputs[self.audio.index] = self.audio_out
-        for packet in self.source.demux(streams):
+        outputs = self.outputs
+        for packet in self.source.demux([self.source.streams[index] for index in outputs]):
             output = outputs[packet.stream.index]
             if packet.size == 0:  # the demuxer's end-of-stream marker
                 continue
@@ -175,8 +169,8 @@ class VideoCopy:
         shift = max([self.delay] + [a - b for a, b in zip(sorted(times), times)])
         for packet, pts, decode in zip(self.packets, times, sorted(times)):
             duration = (packet.duration or 0) * packet.time_base
-            packet.pts = cutter.output_time(pts - cutter.origin * cutter.time_base)
-            packet.dts = cutter.output_time(decode - shift - cutter.origin * cutter.time_base)
+            packet.pts = output_time(pts - cutter.origin * cutter.time_base)
+            packet.dts = output_time(decode - shift - cutter.origin * cutter.time_base)
             packet.duration = int(round(duration * MPEG_TS_RATE))
             packet.time_base = TS_TIME_BASE
             cutter.mux(packet, self.stream)
@@ -196,11 +190,16 @@ class VideoEncode:
         variant, settings = cutter.job.variant, cutter.job.settings
         self.decoder = cutter.video.codec_context
         self.decoder.thread_type = "AUTO"
-        self.stream = cutter.muxer.add_stream(settings.get("encoder_name", "libx264"), rate=_rate(cutter.video))
+        encoder = usable_encoder(settings.get("encoder", "libx264"), variant.width, variant.height)
+        self.stream = cutter.muxer.add_stream(encoder, rate=_rate(cutter.video))
         self.stream.width, self.stream.height = variant.width, variant.height
         self.stream.pix_fmt = "yuv420p"
         self.stream.codec_context.time_base = TS_TIME_BASE
-        self.stream.options = _x264_options(variant, settings)
+        if encoder == "libx264":
+            self.stream.options = _x264_options(variant, settings)
+        else:  # hardware encoders take a bitrate, not a quality
+            self.stream.bit_rate = variant.average_bandwidth
+            self.stream.codec_context.gop_size = 1 << 30
         self.graph = None
         self.graph_closed = False
         self.feeding = False
@@ -264,6 +263,23 @@ class VideoEncode:
 def _rate(stream):
     rate = stream.average_rate or stream.guessed_rate or 25
     return fractions.Fraction(rate).limit_denominator(1001)
+
+
+@functools.lru_cache(maxsize=8)
+def usable_encoder(preferred, width, height):
+    """``preferred`` if it opens on this machine (h264_v4l2m2m needs the Raspberry Pi's
+    /dev/video11), else libx264, said once in the log."""
+    if preferred == "libx264":
+        return preferred
+    try:
+        context = av.CodecContext.create(preferred, "w")  # ffmpeg: h264_v4l2m2m
+        context.width, context.height, context.pix_fmt = width, height, "yuv420p"
+        context.time_base = fractions.Fraction(1, 25)
+        context.open()
+        return preferred
+    except (av.FFmpegError, ValueError) as error:
+        log.warning("encoder %s cannot be used here (%s); using libx264", preferred, error)
+        return "libx264"
 
 
 def _x264_options(variant, settings):
@@ -438,7 +454,7 @@ class AudioEncode:
                 continue
             if packet.pts < 0:
                 continue
-            packet.pts = packet.dts = cutter.output_time(fractions.Fraction(packet.pts, self.rate))
+            packet.pts = packet.dts = output_time(fractions.Fraction(packet.pts, self.rate))
             packet.duration = AAC_FRAME * MPEG_TS_RATE // self.rate
             packet.time_base = TS_TIME_BASE
             cutter.mux(packet, self.stream)

@@ -84,6 +84,11 @@ def create_app(config):
     def media(video_id, variant):
         return _playlist(*playback.media(_id(video_id, "video"), variant))
 
+    @app.get("/api/v1/video/<video_id>/<track>/0.vtt")
+    def subtitles(video_id, track):
+        video, data = playback.subtitles(_id(video_id, "video"), track)
+        return _media_response(video, data, "text/vtt; charset=utf-8", "public, max-age=86400", f"{track}/0")
+
     @app.get("/api/v1/video/<video_id>/<variant>/<index>.ts")
     def segment(video_id, variant, index):
         if not index.isdigit() or len(index) > 6:

@@ -63,7 +63,8 @@ def plan(path, variant_kind):
 
 def make(path, info, keyframes, timeline, variant, index):
     segment = hls.segment(timeline, variant, index)
-    return transcode.make_segment(transcode.Job(str(path), info, keyframes, variant, segment, {"x264_preset": "ultrafast"}))
+    return transcode.make_segment(transcode.Job(str(path), info, keyframes, variant, segment,
+                                                {"x264_preset": "ultrafast"}, hls.muxed_audio(info)))
 
 
 def read_segment(data):
@@ -109,7 +110,7 @@ def test_segments_made_out_of_order_are_aligned(sources, name, variant_kind):
         seen_frames += got
         audio.append(audio_pts)
     assert len(seen_frames) == len(expected) == len(set(seen_frames))
-    if info["audio"]:
+    if hls.muxed_audio(info) is not None:
         assert all(segment for segment in audio), "a segment has no audio"
         every = [pts for segment in audio for pts in segment]
         if info["audio"][0]["codec"] == "aac":  # copied: each source packet exactly once
@@ -123,10 +124,10 @@ def test_segments_made_out_of_order_are_aligned(sources, name, variant_kind):
     assert total == pytest.approx(info["duration"], abs=0.1)
 
 
-def source_audio(path, keyframes):
+def source_audio(path, keyframes, stream_index=None):
     time_base = fractions.Fraction(*keyframes["time_base"])
     with av.open(str(path)) as container:
-        stream = container.streams.audio[0]
+        stream = container.streams.audio[0] if stream_index is None else container.streams[stream_index]
         audio_time_base = stream.time_base
         pts = [p.pts for p in container.demux(stream) if p.size and p.pts is not None]
     origin = keyframes["pts"][0] * time_base
@@ -147,6 +148,26 @@ def test_a_segment_made_twice_is_byte_identical(sources, variant_kind):
     assert make(path, *args, 1) == make(path, *args, 1)
 
 
+def test_each_audio_track_of_a_multi_track_file_is_a_rendition_that_joins_exactly(sources):
+    path = sources / "two_audio.mkv"
+    info, keyframes, timeline, _ = plan(path, "transcode")
+    renditions = hls.plan_audio(info)
+    assert [(r.name, r.language, r.default) for r in renditions] == [("audio_0", "eng", True), ("audio_1", "fra", False)]
+    for rendition in renditions:
+        count = len(timeline.fine) - 1
+        made = {}
+        for index in reversed(range(count)):
+            job = transcode.Job(str(path), info, keyframes, None, hls.segment(timeline, rendition, index), {},
+                                rendition.stream_index)
+            made[index] = transcode.make_segment(job)
+        every = []
+        for index in range(count):
+            with av.open(io.BytesIO(made[index]), format="mpegts") as container:
+                assert not container.streams.video
+                every += [p.pts for p in container.demux() if p.size]
+        assert every == source_audio(path, keyframes, rendition.stream_index)
+
+
 def test_audio_starts_with_its_segment(sources):
     path = sources / "opus.mkv"
     info, keyframes, timeline, variant = plan(path, "copy")
@@ -154,3 +175,8 @@ def test_audio_starts_with_its_segment(sources):
         video_packets, audio_pts = read_segment(make(path, info, keyframes, timeline, variant, index))
         video_start = min(p.pts for p in video_packets)
         assert 0 <= audio_pts[0] - video_start < 1024 * 90000 // 48000 + 1
+
+
+def test_hardware_encoder_that_cannot_open_falls_back_to_libx264():
+    assert transcode.usable_encoder("h264_v4l2m2m", 320, 240) == "libx264"
+    assert transcode.usable_encoder("libx264", 320, 240) == "libx264"

@@ -1,0 +1,88 @@
+"""HLS over the real WSGI app: playlists, segments from the worker pool, the cache."""
+import io
+import re
+
+import av
+import pytest
+
+
+def video_id(app, title):
+    show = next(s for s in app.get("/api/v1/shows").json if s["info"]["title"] == title)
+    return show["info"]["id"] if show["type"] == "movie" else show["episodes"][0]["id"]
+
+
+def test_master_lists_original_first_with_codecs(app):
+    response = app.get(f"/api/v1/video/{video_id(app, 'Heat')}/master.m3u8")
+    assert response.content_type == "application/vnd.apple.mpegurl"
+    variants = re.findall(r"^([^#\s].*)$", response.text, re.M)
+    assert variants[0] == "original/stream.m3u8"
+    assert 'CODECS="avc1.' in response.text and "mp4a.40.2" in response.text
+
+
+def test_every_segment_of_the_playlist_is_a_transport_stream(app):
+    vid = video_id(app, "Heat")
+    playlist = app.get(f"/api/v1/video/{vid}/original/stream.m3u8").text
+    for name in reversed(re.findall(r"^(\d+\.ts)$", playlist, re.M)):
+        response = app.get(f"/api/v1/video/{vid}/original/{name}")
+        assert response.content_type == "video/mp2t"
+        with av.open(io.BytesIO(response.body), format="mpegts") as container:
+            assert container.streams.video and container.streams.audio
+
+
+def test_segments_carry_an_etag_from_the_file_version(app):
+    url = f"/api/v1/video/{video_id(app, 'Heat')}/original/0.ts"
+    first = app.get(url)
+    assert first.headers["ETag"]
+    assert app.get(url, headers={"If-None-Match": first.headers["ETag"]}, status=304).body == b""
+
+
+def test_cached_segment_is_served_identically(app, tmp_path):
+    url = f"/api/v1/video/{video_id(app, 'Heat')}/original/0.ts"
+    assert app.get(url).body == app.get(url).body
+    assert list((tmp_path / "cache" / "segments").rglob("0.ts"))
+
+
+def test_no_segment_is_written_with_the_cache_off(make_app, library_root, tmp_path):
+    app = make_app(library_root, cache=False)
+    app.get(f"/api/v1/video/{video_id(app, 'Heat')}/original/0.ts")
+    assert not list((tmp_path / "cache").rglob("*.ts"))
+
+
+def test_a_source_that_needs_audio_encoding_plays(app):
+    vid = video_id(app, "Cowboy Bebop")  # Opus audio, encoded to AAC
+    body = app.get(f"/api/v1/video/{vid}/original/0.ts").body
+    with av.open(io.BytesIO(body), format="mpegts") as container:
+        assert container.streams.audio[0].codec_context.name == "aac"
+
+
+def test_sidecar_subtitles_are_a_webvtt_rendition(app):
+    vid = video_id(app, "Amélie")
+    master = app.get(f"/api/v1/video/{vid}/master.m3u8").text
+    assert 'TYPE=SUBTITLES,GROUP-ID="subs",NAME="FR",LANGUAGE="fr"' in master
+    assert 'SUBTITLES="subs"' in master
+    assert "0.vtt" in app.get(f"/api/v1/video/{vid}/subtitles_0/stream.m3u8").text
+    vtt = app.get(f"/api/v1/video/{vid}/subtitles_0/0.vtt")
+    assert vtt.content_type == "text/vtt"
+    assert vtt.text.startswith("WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:900000,LOCAL:00:00:00.000")
+    assert "00:00:00.500 --> 00:00:01.500\nBonjour" in vtt.text
+
+
+@pytest.mark.parametrize("suffix", [
+    "nope/stream.m3u8", "original/99.ts", "original/-1.ts", "original/x.ts", "original/1e3.ts",
+    "original/..%2F..%2Fetc%2Fpasswd", "subtitles_0/0.ts", "original/0.vtt", "..%2Foriginal/0.ts",
+])
+def test_bad_playback_urls_are_json_404(app, suffix):
+    response = app.get(f"/api/v1/video/{video_id(app, 'Heat')}/{suffix}", status=404)
+    assert response.content_type == "application/json"
+
+
+def test_unknown_video_is_404(app):
+    app.get("/api/v1/video/0123456789abcdef/master.m3u8", status=404)
+    app.get("/api/v1/video/0123456789abcdef/original/0.ts", status=404)
+
+
+def test_a_missing_file_is_a_clear_404(app, library_root):
+    vid = video_id(app, "Heat")
+    (library_root / "Movies/Heat (1995).mp4").unlink()
+    response = app.get(f"/api/v1/video/{vid}/master.m3u8", status=404)
+    assert "missing" in response.json["error"]
