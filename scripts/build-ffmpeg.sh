@@ -156,8 +156,8 @@ fi
 mkdir -p "$WORK_DIR"
 
 fetch() {  # fetch URL FILE
-    if command -v curl >/dev/null; then curl -fL --retry 3 -o "$2" "$1"
-    else wget -O "$2" "$1"; fi
+    if command -v curl >/dev/null; then curl -fsSL --retry 3 -o "$2" "$1"
+    else wget -q -O "$2" "$1"; fi
 }
 
 verify() {  # verify FILE
