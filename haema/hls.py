@@ -209,11 +209,24 @@ def plan_subtitles(info):
     return renditions
 
 
+LANGUAGE_NAMES = {
+    "en": "English", "eng": "English", "fr": "Français", "fra": "Français", "fre": "Français",
+    "de": "Deutsch", "deu": "Deutsch", "ger": "Deutsch", "es": "Español", "spa": "Español",
+    "it": "Italiano", "ita": "Italiano", "pt": "Português", "por": "Português", "nl": "Nederlands",
+    "nld": "Nederlands", "dut": "Nederlands", "ja": "日本語", "jpn": "日本語", "zh": "中文", "zho": "中文",
+    "chi": "中文", "ko": "한국어", "kor": "한국어", "ru": "Русский", "rus": "Русский", "sv": "Svenska",
+    "swe": "Svenska", "da": "Dansk", "dan": "Dansk", "no": "Norsk", "nor": "Norsk", "fi": "Suomi",
+    "fin": "Suomi", "pl": "Polski", "pol": "Polski", "ar": "العربية", "ara": "العربية", "hi": "हिन्दी", "hin": "हिन्दी",
+}
+
+
 def _track_label(track, number):
+    """What a player's menu shows: the track's title, else its language's own name."""
     if track.get("title"):
         return track["title"]
-    if track.get("language"):
-        return track["language"].upper()
+    language = (track.get("language") or "").lower()
+    if language:
+        return LANGUAGE_NAMES.get(language, language.upper())
     return f"Track {number + 1}"
 
 

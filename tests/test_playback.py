@@ -58,7 +58,7 @@ def test_a_source_that_needs_audio_encoding_plays(app):
 def test_sidecar_subtitles_are_a_webvtt_rendition(app):
     vid = video_id(app, "Amélie")
     master = app.get(f"/api/v1/video/{vid}/master.m3u8").text
-    assert 'TYPE=SUBTITLES,GROUP-ID="subs",NAME="FR",LANGUAGE="fr"' in master
+    assert 'TYPE=SUBTITLES,GROUP-ID="subs",NAME="Français",LANGUAGE="fr"' in master
     assert 'SUBTITLES="subs"' in master
     assert "0.vtt" in app.get(f"/api/v1/video/{vid}/subtitles_0/stream.m3u8").text
     vtt = app.get(f"/api/v1/video/{vid}/subtitles_0/0.vtt")
