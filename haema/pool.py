@@ -43,7 +43,9 @@ class Pool:
 
         A call is ``(key, function, args)``, the function being importable (it crosses a
         process boundary). ``ahead`` lists calls the worker may make in advance; a later
-        call with the same key is answered with the result made in advance.
+        call with the same key is answered with the result made in advance. Functions
+        made in advance take a ``cancelled`` callable and raise ``InterruptedError`` once
+        it returns true: a request has arrived and must not wait for them.
         """
         slot = zlib.crc32(pin.encode()) % self.size
         with self._locks[slot]:
@@ -123,7 +125,9 @@ def _serve(connection):
             if cache_key in made:
                 continue
             try:
-                result = function(*args)
+                result = function(*args, cancelled=lambda: connection.poll(0))
+            except InterruptedError:  # a request came in: it is served first
+                continue
             except Exception:  # a prefetch failure is reported when the segment is asked for
                 log.debug("prefetch of %s failed", cache_key, exc_info=True)
                 continue

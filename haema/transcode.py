@@ -53,9 +53,11 @@ class Job:
         self.audio_index = audio_index
 
 
-def make_segment(job):
+def make_segment(job, cancelled=None):
+    """The segment's bytes. ``cancelled()`` is polled as the work goes on (prefetch
+    passes it); once it returns true the work stops with ``InterruptedError``."""
     with av.open(job.path, metadata_errors="ignore") as source:
-        return _Cutter(source, job).run()
+        return _Cutter(source, job, cancelled).run()
 
 
 def output_time(seconds_after_first_keyframe):
@@ -64,8 +66,9 @@ def output_time(seconds_after_first_keyframe):
 
 
 class _Cutter:
-    def __init__(self, source, job):
+    def __init__(self, source, job, cancelled=None):
         self.source = source
+        self.cancelled = cancelled
         self.job = job
         self.segment = job.segment
         self.video = source.streams[job.info["video"]["index"]]
@@ -101,7 +104,9 @@ class _Cutter:
     def run(self):
         self._seek()
         outputs = self.outputs
-        for packet in self.source.demux([self.source.streams[index] for index in outputs]):
+        for number, packet in enumerate(self.source.demux([self.source.streams[index] for index in outputs])):
+            if self.cancelled and number % 8 == 0 and self.cancelled():
+                raise InterruptedError("cancelled")
             output = outputs[packet.stream.index]
             if packet.size == 0:  # the demuxer's end-of-stream marker
                 continue

@@ -14,7 +14,7 @@ def whoami(_):
     return os.getpid()
 
 
-def log_call(path, value):
+def log_call(path, value, cancelled=None):
     with open(path, "a") as log:
         log.write(f"{value}\n")
     return value
@@ -59,6 +59,26 @@ def test_prefetched_results_answer_the_next_requests(pool, tmp_path):
     assert calls.read_text().split() == ["0", "1", "2", "3"]
     assert pool.run("v", ("seg1", log_call, (str(calls), 1))) == 1
     assert calls.read_text().split() == ["0", "1", "2", "3"], "segment 1 was made twice"
+
+
+def slow_until_cancelled(path, cancelled=None):
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if cancelled and cancelled():
+            log_call(path, "cancelled")
+            raise InterruptedError
+        time.sleep(0.01)
+    return "slow"
+
+
+def test_a_new_request_preempts_a_prefetch_in_progress(pool, tmp_path):
+    calls = tmp_path / "calls"
+    pool.run("v", ("seg0", log_call, (str(calls), 0)), ahead=[("seg1", slow_until_cancelled, (str(calls),))])
+    time.sleep(0.5)
+    started = time.monotonic()
+    assert pool.run("v", ("seg9", log_call, (str(calls), 9))) == 9
+    assert time.monotonic() - started < 5, "the seek waited for the prefetch"
+    assert calls.read_text().split() == ["0", "cancelled", "9"]
 
 
 def test_a_worker_that_dies_is_replaced_and_the_request_retried(pool, tmp_path):
