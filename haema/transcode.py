@@ -15,11 +15,13 @@ file; a segment encodes the frames of its interval, warmed up by a few frames be
 its start whose packets are dropped, so there is no gap, overlap or priming silence at
 a join.
 """
+import collections
 import fractions
 import functools
 import io
 import logging
 import math
+import os
 
 import av
 import numpy
@@ -56,8 +58,53 @@ class Job:
 def make_segment(job, cancelled=None):
     """The segment's bytes. ``cancelled()`` is polled as the work goes on (prefetch
     passes it); once it returns true the work stops with ``InterruptedError``."""
-    with av.open(job.path, metadata_errors="ignore") as source:
-        return _Cutter(source, job, cancelled).run()
+    if not _only_copies(job):
+        with av.open(job.path, metadata_errors="ignore") as source:
+            return _Cutter(source, job, cancelled).run()
+    source = _open_source(job.path, fresh=job.segment.first)
+    try:
+        data = _Cutter(source, job, cancelled).run()
+    except BaseException:
+        _close_source(job.path)
+        raise
+    if job.segment.first:
+        _close_source(job.path)  # it has read from the start without a seek; reopen next time
+    return data
+
+
+# A worker keeps its recent sources open for segments that only copy packets: opening a
+# 1080p MP4 probes it (about 40 ms), more than cutting a copy segment takes. Each segment
+# still seeks. Segments that decode open the file afresh, as decoders do not all forget
+# everything on a flush (AC-3's dither state, say) and the bytes must not depend on history.
+_SOURCES = collections.OrderedDict()
+_OPEN_SOURCES = 4
+
+
+def _only_copies(job):
+    video_copied = job.variant is None or job.variant.copy
+    audio = next((a for a in job.info["audio"] if a["index"] == job.audio_index), None)
+    return video_copied and (audio is None or audio["codec"] == "aac")
+
+
+def _open_source(path, fresh):
+    stat = os.stat(path)
+    key = (path, stat.st_size, stat.st_mtime_ns)
+    source = _SOURCES.pop(path, None)
+    if source is not None and (source[0] != key or fresh):
+        source[1].close()
+        source = None
+    if source is None:
+        source = (key, av.open(path, metadata_errors="ignore"))
+    _SOURCES[path] = source
+    while len(_SOURCES) > _OPEN_SOURCES:
+        _SOURCES.popitem(last=False)[1][1].close()
+    return source[1]
+
+
+def _close_source(path):
+    source = _SOURCES.pop(path, None)
+    if source is not None:
+        source[1].close()
 
 
 def output_time(seconds_after_first_keyframe):

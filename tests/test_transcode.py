@@ -180,3 +180,12 @@ def test_audio_starts_with_its_segment(sources):
 def test_hardware_encoder_that_cannot_open_falls_back_to_libx264():
     assert transcode.usable_encoder("h264_v4l2m2m", 320, 240) == "libx264"
     assert transcode.usable_encoder("libx264", 320, 240) == "libx264"
+
+
+def test_a_reused_open_source_gives_the_same_bytes_as_a_fresh_one(sources):
+    path = sources / "h264_aac_bframes.mp4"
+    args = plan(path, "copy")
+    transcode._close_source(str(path))
+    fresh = make(path, *args, 1)
+    make(path, *args, 2)  # leaves the source open, decoders part-way through the file
+    assert make(path, *args, 1) == fresh
