@@ -61,6 +61,27 @@ def page(server):
             browser.close()
 
 
+STATE = """() => {
+  const video = document.querySelector('video');
+  const overlay = document.querySelector('.overlay');
+  return {hash: location.hash, overlay: overlay && !overlay.hidden ? overlay.innerText : null,
+          video: video && {time: video.currentTime, paused: video.paused, readyState: video.readyState,
+                           buffered: [...Array(video.buffered.length).keys()].map(i => [video.buffered.start(i), video.buffered.end(i)]),
+                           error: video.error && video.error.code}};
+}"""
+
+
+def wait_until(page, server, condition):
+    """``page.wait_for_function``, failing with what the page and the server were doing."""
+    from playwright.sync_api import TimeoutError
+
+    try:
+        page.wait_for_function(condition)
+    except TimeoutError:
+        log = server.log().splitlines()[-20:]
+        pytest.fail(f"timed out waiting for {condition}\npage: {page.evaluate(STATE)}\nserver log:\n" + "\n".join(log))
+
+
 def current_time(page):
     return page.evaluate("document.querySelector('video').currentTime")
 
@@ -81,27 +102,24 @@ def test_play_seek_reload_resumes(page, server):
     page.click("#play")
 
     # playing: time advances, no error shown, the next episode is offered
-    page.wait_for_function("document.querySelector('video') && document.querySelector('video').currentTime > 1")
+    wait_until(page, server, "document.querySelector('video') && document.querySelector('video').currentTime > 1")
     assert page.locator(".overlay .message.error").count() == 0
     assert page.locator("#next").inner_text().startswith("Next: S01E02")
 
     # seek with the keyboard (→ is +10 s), then pause with space: both save the position
     before = current_time(page)
     page.keyboard.press("ArrowRight")
-    page.wait_for_function(f"document.querySelector('video').currentTime > {before + 8}")
-    with page.expect_response(lambda r: r.url.endswith("/progress") and r.request.method == "PUT") as answer:
-        page.keyboard.press(" ")
-    assert answer.value.status == 200
-    page.wait_for_function("document.querySelector('video').paused")
+    wait_until(page, server, f"document.querySelector('video').currentTime > {before + 8}")
+    page.keyboard.press(" ")
+    wait_until(page, server, "document.querySelector('video').paused")
     paused_at = current_time(page)
     video_id = page.evaluate("location.hash").split("/")[-1]
-    page.wait_for_function(
-        f"fetch('/api/v1/video/{video_id}/progress').then(r => r.json())"
-        f".then(p => Math.abs(p.position - {paused_at}) < 0.5)")
+    wait_until(page, server, f"fetch('/api/v1/video/{video_id}/progress').then(r => r.json())"
+                             f".then(p => Math.abs(p.position - {paused_at}) < 0.5)")
 
     # reload: the player starts where it was left
     page.reload()
-    page.wait_for_function("document.querySelector('video') && document.querySelector('video').readyState >= 2")
+    wait_until(page, server, "document.querySelector('video') && document.querySelector('video').readyState >= 2")
     status, saved = server.api(f"/api/v1/video/{video_id}/progress")
     assert saved["position"] > 9 and not saved["finished"]
     assert abs(current_time(page) - saved["position"]) < 1.0
