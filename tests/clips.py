@@ -17,7 +17,7 @@ def make_clip(path, seconds=4.0, width=320, height=240, fps=24, gop=24, bframes=
     out = av.open(str(path), "w", format=container_format)
     video = out.add_stream(video_codec, rate=fps)
     video.width, video.height, video.pix_fmt = width, height, pix_fmt
-    video.codec_context.time_base = fractions.Fraction(1, fps * 10 if vfr else fps)
+    video.codec_context.time_base = fractions.Fraction(1, fps)
     opts = {"g": str(gop), "bf": str(bframes)}
     if video_codec == "libx264":
         opts.update({"preset": "ultrafast" if not bframes else "veryfast", "x264-params": "scenecut=0"})
@@ -41,28 +41,45 @@ def make_clip(path, seconds=4.0, width=320, height=240, fps=24, gop=24, bframes=
     frames = int(round(seconds * fps))
     samples = int(seconds * sample_rate)
     audio_done = 0
-    tick = 0
+    # VFR as phones record it: the stream states its nominal rate, while frame durations
+    # jitter between 0.8x and 1.2x of it (times in tenths of a frame)
+    jitter = [0]
+    for n in range(frames):
+        jitter.append(jitter[-1] + (8, 12, 10)[n % 3])
     for n in range(frames):
         image = _picture(n, width, height)
         frame = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format=pix_fmt)
-        if vfr:  # frame durations jitter between 0.8x and 1.2x of nominal, as phones record
-            frame.pts = tick + int(start * fps * 10)
-            tick += (8, 12, 10)[n % 3]
-        else:
-            frame.pts = n + int(round(start * fps))
+        frame.pts = n + int(round(start * fps))
         frame.time_base = video.codec_context.time_base
-        out.mux(video.encode(frame))
+        packets = video.encode(frame)
+        if vfr:
+            _retime(packets, jitter, fps)
+        out.mux(packets)
         # audio up to this video time, so the file is interleaved as real files are
         until = min(samples, int((n + 1) / fps * sample_rate))
         for audio_index, audio in enumerate(audios):
             _write_audio(out, audio, audio_index, audio_done, until, sample_rate, start)
         audio_done = until
-    out.mux(video.encode(None))
+    packets = video.encode(None)
+    if vfr:
+        _retime(packets, jitter, fps)
+    out.mux(packets)
     for audio_index, audio in enumerate(audios):
         _write_audio(out, audio, audio_index, audio_done, samples, sample_rate, start)
         out.mux(audio.encode(None))
     out.close()
     return frames
+
+
+def _retime(packets, jitter, fps):
+    """Move encoded frames to jittered times (decode times before the first frame, which
+    B-frames give, keep the nominal spacing)."""
+    for packet in packets:
+        for name in ("pts", "dts"):
+            frame_number = getattr(packet, name)
+            setattr(packet, name, jitter[frame_number] if frame_number >= 0 else frame_number * 10)
+        packet.time_base = fractions.Fraction(1, fps * 10)
+        packet.duration = 10
 
 
 def _write_audio(out, audio, track, begin, end, sample_rate, start):
