@@ -346,7 +346,7 @@ def _x264_options(variant, settings):
         "level": f"{hls.h264_level(variant.width, variant.height, variant.frame_rate) / 10:.1f}",
         "maxrate": str(variant.bandwidth),
         "bufsize": str(variant.bandwidth * 2),
-        "x264-params": "scenecut=0:open-gop=0:keyint=infinite:min-keyint=1",
+        "x264-params": "scenecut=0:open-gop=0:keyint=infinite:min-keyint=1:force-cfr=1",
     }
 
 
