@@ -58,25 +58,23 @@ class Job:
 def make_segment(job, cancelled=None):
     """The segment's bytes. ``cancelled()`` is polled as the work goes on (prefetch
     passes it); once it returns true the work stops with ``InterruptedError``."""
-    if not _only_copies(job):
+    if job.segment.first or not _only_copies(job):  # the first segment reads from the start, unseeked
         with av.open(job.path, metadata_errors="ignore") as source:
             return _Cutter(source, job, cancelled).run()
-    source = _open_source(job.path, fresh=job.segment.first)
+    source = _open_source(job.path)
     try:
-        data = _Cutter(source, job, cancelled).run()
+        return _Cutter(source, job, cancelled).run()
     except BaseException:
         _close_source(job.path)
         raise
-    if job.segment.first:
-        _close_source(job.path)  # it has read from the start without a seek; reopen next time
-    return data
 
 
 # A worker keeps its recent sources open for segments that only copy packets: opening a
 # 1080p MP4 probes it (about 40 ms), more than cutting a copy segment takes. Each segment
 # still seeks. Segments that decode open the file afresh, as decoders do not all forget
 # everything on a flush (AC-3's dither state, say) and the bytes must not depend on history.
-_SOURCES = collections.OrderedDict()
+_OpenSource = collections.namedtuple("_OpenSource", "version container")
+_SOURCES = collections.OrderedDict()  # path → _OpenSource, least recently used first
 _OPEN_SOURCES = 4
 
 
@@ -86,25 +84,25 @@ def _only_copies(job):
     return video_copied and (audio is None or audio["codec"] == "aac")
 
 
-def _open_source(path, fresh):
+def _open_source(path):
     stat = os.stat(path)
-    key = (path, stat.st_size, stat.st_mtime_ns)
+    version = (stat.st_size, stat.st_mtime_ns)
     source = _SOURCES.pop(path, None)
-    if source is not None and (source[0] != key or fresh):
-        source[1].close()
+    if source is not None and source.version != version:
+        source.container.close()
         source = None
     if source is None:
-        source = (key, av.open(path, metadata_errors="ignore"))
+        source = _OpenSource(version, av.open(path, metadata_errors="ignore"))
     _SOURCES[path] = source
     while len(_SOURCES) > _OPEN_SOURCES:
-        _SOURCES.popitem(last=False)[1][1].close()
-    return source[1]
+        _SOURCES.popitem(last=False)[1].container.close()
+    return source.container
 
 
 def _close_source(path):
     source = _SOURCES.pop(path, None)
     if source is not None:
-        source[1].close()
+        source.container.close()
 
 
 def output_time(seconds_after_first_keyframe):
