@@ -225,28 +225,29 @@ def _scan_packets(container, video):
     """Every packet is demuxed (not decoded). The demuxer's own skipping of non-key
     packets (``Discard.nonkey``) loses MP4 composition offsets, so it is not used."""
     keyframes, end = set(), None
-    frame_duration = _frame_duration(video)
+    one_frame = frame_duration(video)
     for packet in container.demux(video):
         if packet.pts is None:
             continue
         if packet.is_keyframe:
             keyframes.add(packet.pts)
-        end = max(end or packet.pts, packet.pts + (packet.duration or frame_duration))
+        end = max(end or packet.pts, packet.pts + (packet.duration or one_frame))
     return sorted(keyframes), end
 
 
 def _end_after(container, video, last_keyframe):
     """Time just after the last frame: read the last GOP, which is cheap."""
     container.seek(last_keyframe, stream=video, backward=True)
-    frame_duration = _frame_duration(video)
-    end = last_keyframe + frame_duration
+    one_frame = frame_duration(video)
+    end = last_keyframe + one_frame
     for packet in container.demux(video):
         if packet.pts is not None:
-            end = max(end, packet.pts + (packet.duration or frame_duration))
+            end = max(end, packet.pts + (packet.duration or one_frame))
     return end
 
 
-def _frame_duration(video):
+def frame_duration(video):
+    """One frame's duration in the stream's time base, from its average rate."""
     rate = video.average_rate or video.guessed_rate or 25
     return max(1, round(1 / (rate * video.time_base)))
 

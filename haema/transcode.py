@@ -27,6 +27,7 @@ import av
 import numpy
 
 from . import hls
+from .probe import frame_duration
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +196,7 @@ class VideoCopy:
         self.cutter = cutter
         self.stream = cutter.muxer.add_stream_from_template(cutter.video)
         depth = cutter.video.codec_context.reorder_depth or 0
-        self.delay = depth * _frame_duration(cutter.video) * cutter.time_base
+        self.delay = depth * frame_duration(cutter.video) * cutter.time_base
         self.packets = []
         self.started = False
         self.done = False
@@ -224,11 +225,6 @@ class VideoCopy:
             packet.duration = int(round(duration * MPEG_TS_RATE))
             packet.time_base = TS_TIME_BASE
             cutter.mux(packet, self.stream)
-
-
-def _frame_duration(stream):
-    rate = stream.average_rate or stream.guessed_rate or 25
-    return max(1, round(1 / (rate * stream.time_base)))
 
 
 class VideoEncode:
