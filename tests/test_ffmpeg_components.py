@@ -105,7 +105,7 @@ class Use:
 
 
 def _call_name(func):
-    """`a.b.c(...)` → "a.b.c"; "" where the callee is not a plain dotted name."""
+    """`a.b.c(...)` → "a.b.c"; `Graph().add` → "Graph().add"; "?" for any other callee part."""
     parts = []
     while isinstance(func, ast.Attribute):
         parts.append(func.attr)
@@ -244,8 +244,16 @@ class _Scanner(ast.NodeVisitor):
             self.use(kind, self._arg(node, 0, "codec" if last != "Codec" else "name"), name)
         elif name == "av.open":
             fmt = self._arg(node, 2, "format")
+            writing = self._mode(node, 1) == "w"
             if fmt is not None:
-                self.use("muxer" if self._mode(node, 1) == "w" else "demuxer", fmt, "av.open")
+                self.use("muxer" if writing else "demuxer", fmt, "av.open")
+            elif writing:  # FFmpeg picks the muxer from the file name: say which it is
+                declared = self._declared(node)
+                where = f"{self.filename}:{node.lineno}"
+                if declared is None:
+                    self.unresolved.append(f"{where}: av.open(..., 'w') without format=")
+                elif declared:
+                    self.uses.append(Use("muxer", declared, where))
         elif last == "add" and receiver is not None and self._is_graph(receiver):
             self.use("filter", self._arg(node, 0, "filter"), "graph.add")
         elif last in GRAPH_HELPERS and receiver is not None and self._is_graph(receiver):
@@ -398,6 +406,9 @@ SAMPLE = textwrap.dedent('''
     def cut(path, settings, config):
         out = av.open(path, "w", format="matroska")
         src = av.open(path, format="flv")
+        plain = av.open(path)
+        guessed = av.open("x.mkv", "w")
+        declared = av.open(path, mode="w")  # ffmpeg: mp4
         out.add_stream(settings.get("encoder_name", "libvpx-vp9"))
         out.add_stream("aac" if config.x else "libmp3lame", rate=48000)
         out.add_stream(ENCODER)
@@ -428,6 +439,8 @@ def test_scanner_reads_every_form():
                 ("filter", "yadif"), ("filter", "w3fdif")}
     assert expected <= found, expected - found
     assert [u for u in unresolved if "some_call()" in u]
+    assert [u.split(":")[1] for u in unresolved if "without format=" in u] == ["8"]  # guessed = ...
+    assert ("muxer", "mp4") in found
     assert not [u for u in unresolved if "pick()" in u or "(node)" in u], unresolved
 
 
