@@ -26,7 +26,7 @@ from .errors import HaemaError
 log = logging.getLogger(__name__)
 
 JOB_TIMEOUT = 120  # seconds a single job may take before its worker counts as hung
-PREFETCH_MEMORY = 256 << 20  # bytes of prefetched segments a worker keeps
+PREFETCH_MEMORY = 48 << 20  # bytes of prefetched segments a worker keeps (a few, at 1080p)
 
 
 class Pool:
