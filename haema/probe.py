@@ -71,10 +71,11 @@ def _describe(container):
             "interlaced": bool(first.interlaced_frame),
             "has_b_frames": bool(ctx.has_b_frames),
         },
-        # a track without a sample rate never decoded in probing: unusable, left out
+        # a track this FFmpeg cannot decode, or that never decoded in probing, is left out
         "audio": [_audio(stream, container) for stream in container.streams.audio
-                  if stream.codec_context.sample_rate],
-        "subtitles": [_subtitle(stream) for stream in container.streams.subtitles],
+                  if stream.codec_context is not None and stream.codec_context.sample_rate],
+        "subtitles": [_subtitle(stream) for stream in container.streams.subtitles
+                      if stream.codec_context is not None],
     }
     return info
 
@@ -89,9 +90,11 @@ def _ratio(value):
 def _main_video(container):
     """The first video stream that is a real video, not cover art in an MKV/MP4."""
     for stream in container.streams.video:
+        if stream.codec_context is None:
+            continue
         if not stream.disposition & av.stream.Disposition.attached_pic:
             return stream
-    raise ProbeError("has only cover art, no video")
+    raise ProbeError("has no video this server can decode")
 
 
 def _first_frame(container, video):

@@ -1,0 +1,43 @@
+"""The segment cache: LRU under a byte budget, atomic files, picked up after a restart."""
+import os
+import time
+
+from haema.cache import SegmentCache
+
+
+def test_least_recently_used_segments_go_first(tmp_path):
+    cache = SegmentCache(str(tmp_path), limit=3000)
+    for name in "abc":
+        cache.put(f"v/1/original/{name}.ts", b"x" * 1000)
+    cache.get("v/1/original/a.ts")  # a is now the most recent
+    cache.put("v/1/original/d.ts", b"x" * 1000)
+    assert cache.get("v/1/original/b.ts") is None
+    assert all(cache.get(f"v/1/original/{n}.ts") for n in "acd")
+    assert cache.total <= cache.limit
+
+
+def test_the_budget_is_never_exceeded_after_a_write(tmp_path):
+    cache = SegmentCache(str(tmp_path), limit=2500)
+    for n in range(20):
+        cache.put(f"v/1/720p_h264/{n}.ts", os.urandom(700))
+        on_disk = sum(f.stat().st_size for f in tmp_path.rglob("*.ts"))
+        assert on_disk == cache.total <= 2500
+
+
+def test_entries_survive_a_restart_in_their_lru_order(tmp_path):
+    cache = SegmentCache(str(tmp_path), limit=10_000)
+    cache.put("v/1/original/0.ts", b"old")
+    time.sleep(0.01)
+    cache.put("v/1/original/1.ts", b"new")
+    (tmp_path / "v/1/original/2.ts.123.tmp").write_bytes(b"half")  # a crash mid-write
+    again = SegmentCache(str(tmp_path), limit=10_000)
+    assert again.get("v/1/original/0.ts") == b"old"
+    assert list(again.entries) == ["v/1/original/1.ts", "v/1/original/0.ts"]
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_a_disabled_cache_writes_nothing(tmp_path):
+    cache = SegmentCache(str(tmp_path / "off"), limit=10_000, enabled=False)
+    cache.put("v/1/original/0.ts", b"data")
+    assert cache.get("v/1/original/0.ts") is None
+    assert not (tmp_path / "off").exists()
