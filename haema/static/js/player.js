@@ -1,4 +1,8 @@
 // The player: HLS through hls.js (or Safari's own), resume, progress saving, menus, keys.
+//
+// For tests and debugging, the open player is `window.haemaPlayer` (its `hls` is the Hls
+// instance, null under native HLS; `video` is the element). A "haemaplayer" event on window
+// announces it before the source loads, so a listener added then sees every hls.js event.
 import { api, saveProgress } from "./api.js";
 import { h, message } from "./dom.js";
 
@@ -107,6 +111,7 @@ class Player {
         if (start) video.currentTime = start;
         this.nativeMenus();
       }, { once: true });
+      this.announce();
       video.src = info.master;
       this.play();
       return;
@@ -117,6 +122,7 @@ class Player {
   attachHls(Hls, start) {
     const hls = new Hls({ startPosition: start, capLevelToPlayerSize: false, enableWorker: true });
     this.hls = hls;
+    this.announce();
     hls.on(Hls.Events.MANIFEST_PARSED, () => {
       this.hlsMenus();
       this.play();
@@ -129,6 +135,11 @@ class Player {
     });
     hls.loadSource(this.info.master);
     hls.attachMedia(this.video);
+  }
+
+  announce() {
+    window.haemaPlayer = this;
+    window.dispatchEvent(new CustomEvent("haemaplayer", { detail: this }));
   }
 
   play() {
@@ -200,6 +211,7 @@ class Player {
     for (const timer of this.timers) clearInterval(timer);
     clearInterval(this.countdown);
     if (this.hls) this.hls.destroy();
+    if (window.haemaPlayer === this) window.haemaPlayer = null;
     this.video.removeAttribute("src");
     this.video.load();
     document.title = "Haema";
