@@ -16,6 +16,8 @@ import dataclasses
 import fractions
 import math
 
+import babelfish
+
 from .probe import default_audio, is_copyable
 
 # Output timestamps are the source's, shifted so the first keyframe sits here (seconds).
@@ -187,7 +189,7 @@ def plan_audio(info):
     if len(tracks) < 2:
         return []
     default = default_audio(info)
-    return [AudioRendition(f"audio_{n}", t["index"], _track_label(t, n), t["language"] or "und",
+    return [AudioRendition(f"audio_{n}", t["index"], _track_label(t, n), language_tag(t["language"]),
                            t is default, t["channels"] or 2) for n, t in enumerate(tracks)]
 
 
@@ -201,11 +203,13 @@ def plan_subtitles(info):
     renditions = []
     for sidecar in info.get("sidecars", []):
         renditions.append(SubtitleRendition(f"subtitles_{len(renditions)}", _track_label(sidecar, len(renditions)),
-                                            sidecar["language"] or "und", sidecar["forced"], sidecar=sidecar["file"]))
+                                            language_tag(sidecar["language"]), sidecar["forced"],
+                                            sidecar=sidecar["file"]))
     for stream in info["subtitles"]:
         if stream["text"]:
             renditions.append(SubtitleRendition(f"subtitles_{len(renditions)}", _track_label(stream, len(renditions)),
-                                                stream["language"] or "und", False, stream_index=stream["index"]))
+                                                language_tag(stream["language"]), False,
+                                                stream_index=stream["index"]))
     return renditions
 
 
@@ -218,6 +222,21 @@ LANGUAGE_NAMES = {
     "swe": "Svenska", "da": "Dansk", "dan": "Dansk", "no": "Norsk", "nor": "Norsk", "fi": "Suomi",
     "fin": "Suomi", "pl": "Polski", "pol": "Polski", "ar": "العربية", "ara": "العربية", "hi": "हिन्दी", "hin": "हिन्दी",
 }
+
+
+def language_tag(code):
+    """HLS wants RFC 5646 tags, which use the two-letter code where one exists: a player
+    matching "fr" must find the track a Matroska file calls "fre" or "fra"."""
+    if not code:
+        return "und"
+    code = code.lower()
+    for convert in (lambda c: babelfish.Language.fromcode(c, "alpha2"),
+                    lambda c: babelfish.Language.fromcode(c, "alpha3b"), babelfish.Language):
+        try:
+            return convert(code).alpha2
+        except (ValueError, KeyError, babelfish.Error):
+            continue
+    return code
 
 
 def _track_label(track, number):

@@ -135,3 +135,9 @@ def test_anamorphic_pixels_are_made_square():
     dvd = info(720, 576, codec="mpeg2video")
     dvd["video"]["sample_aspect_ratio"] = [64, 45]
     assert [(v.width, v.height) for v in hls.plan_variants(dvd)][:2] == [(1024, 576), (854, 480)]
+
+
+@pytest.mark.parametrize("code, tag", [("eng", "en"), ("fre", "fr"), ("fra", "fr"), ("ger", "de"), ("en", "en"),
+                                       ("und", "und"), (None, "und"), ("zxx-unknown", "zxx-unknown")])
+def test_languages_are_rfc5646_tags(code, tag):
+    assert hls.language_tag(code) == tag

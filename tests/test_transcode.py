@@ -160,7 +160,7 @@ def test_each_audio_track_of_a_multi_track_file_is_a_rendition_that_joins_exactl
     path = sources / "two_audio.mkv"
     info, keyframes, timeline, _ = plan(path, "transcode")
     renditions = hls.plan_audio(info)
-    assert [(r.name, r.language, r.default) for r in renditions] == [("audio_0", "eng", True), ("audio_1", "fra", False)]
+    assert [(r.name, r.language, r.default) for r in renditions] == [("audio_0", "en", True), ("audio_1", "fr", False)]
     for rendition in renditions:
         count = len(timeline.fine) - 1
         made = {}
