@@ -173,5 +173,9 @@ def bind_socket(config):
         raise ConfigError(
             f"cannot listen on {config.host}:{config.port} ({error.strerror}); choose another --port"
         ) from None
+    # Accepted connections inherit this: gevent writes a response's headers and body
+    # separately, and Nagle's algorithm would hold the body for the client's delayed
+    # ACK (about 40 ms on every keep-alive request).
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.listen(128)
     return sock

@@ -196,8 +196,8 @@ def read_keyframes(path):
 
 def _from_index(container, video):
     entries = [e.timestamp for e in video.index_entries if e.is_keyframe]
-    if not entries and "matroska" in container.format.name:
-        container.seek(0)  # Matroska reads its cues on the first seek
+    if len(entries) < 2 and "matroska" in container.format.name:
+        container.seek(0)  # Matroska reads its cues on the first seek (it opens with one entry)
         entries = [e.timestamp for e in video.index_entries if e.is_keyframe]
     if len(entries) < 2:
         return None
@@ -216,11 +216,14 @@ def _from_index(container, video):
 
 
 def _first_packet_at(container, video, timestamp):
-    """The packet whose decode time is ``timestamp`` (seeking lands at or before it)."""
+    """The keyframe packet an index entry points at. MP4 indexes decode times, Matroska
+    presentation times (and leaves decode times unset after a seek), so either matches."""
     container.seek(timestamp, stream=video, backward=True, any_frame=False)
     for packet in container.demux(video):
-        if packet.dts is not None and packet.dts >= timestamp:
-            return packet if packet.dts == timestamp else None
+        if packet.is_keyframe and timestamp in (packet.dts, packet.pts):
+            return packet
+        if packet.dts is not None and packet.dts > timestamp:
+            return None
     return None
 
 
