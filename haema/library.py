@@ -12,13 +12,12 @@ import fractions
 import datetime
 import logging
 import os
-import threading
 import time
 
 import av
 
 from . import naming, probe
-from .models import Show, Skipped, Video, database, fold, stable_id
+from .models import ScanState, Show, Skipped, Video, database, fold, open_database, stable_id
 
 log = logging.getLogger(__name__)
 
@@ -50,13 +49,13 @@ class ScanReport:
 
 
 class Library:
-    """The scanner of one library root. One scan runs at a time."""
+    """The scanner of one library root. The web process runs it in a process of its own
+    (services.BackgroundScan); its report is kept in SQLite for the API to read."""
 
     def __init__(self, root, thumbnail_dir):
         self.root = os.path.realpath(root)
         self.thumbnail_dir = thumbnail_dir
         self.report = ScanReport()
-        self._lock = threading.Lock()
 
     # -- walking ------------------------------------------------------------
 
@@ -89,23 +88,27 @@ class Library:
 
     def scan(self):
         """Bring the index in line with the folder tree; returns the report."""
-        if not self._lock.acquire(blocking=False):
-            return self.report
+        self.report = ScanReport(running=True, started_at=_now())
+        self._save_report()
         try:
-            self.report = ScanReport(running=True, started_at=_now())
             self._scan()
         finally:
             self.report.running = False
             self.report.finished_at = _now()
-            self._lock.release()
+            self._save_report()
         log.info("scan done: %d files, %d added, %d updated, %d removed, %d skipped",
                  self.report.files, self.report.added, self.report.updated,
                  self.report.removed, len(self.report.skipped))
         return self.report
 
-    @property
-    def running(self):
-        return self._lock.locked()
+    def _save_report(self):
+        with database.connection_context():
+            ScanState.replace(id=1, report=self.report.as_json()).execute()
+
+    @staticmethod
+    def last_report():
+        state = ScanState.get_or_none(ScanState.id == 1)
+        return state.report if state else ScanReport().as_json()
 
     def _scan(self):
         report = self.report
@@ -126,6 +129,7 @@ class Library:
                 report.probed = number
                 if number % PROGRESS_EVERY == 0:
                     log.info("probed %d/%d files", number, len(changed))
+                    self._save_report()
             self._forget_missing(set(paths), known, skipped)
             self._place_artwork()
             report.skipped = [{"path": s.path, "reason": s.reason} for s in Skipped.select().order_by(Skipped.path)]
@@ -269,6 +273,14 @@ class Library:
         self.scan()
         self.fill_keyframes()
         self.fill_thumbnails()
+
+
+def background_job(root, thumbnail_dir, db_path, log_level):
+    """The entry point of the scanning process: a fresh interpreter with its own
+    database connection (SQLite in WAL mode lets the web process read meanwhile)."""
+    logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    open_database(db_path)
+    Library(root, thumbnail_dir).background()
 
 
 def save_frame(path, at_seconds, target, width=320):

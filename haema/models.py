@@ -26,7 +26,7 @@ PRAGMAS = {
 def open_database(path):
     database.init(path, pragmas=PRAGMAS, timeout=10)
     with database.connection_context():
-        database.create_tables([Show, Video, Skipped, Progress])
+        database.create_tables([Show, Video, Skipped, Progress, ScanState])
     return database
 
 
@@ -86,6 +86,14 @@ class Skipped(BaseModel):
     size = peewee.BigIntegerField()
     mtime = peewee.FloatField()
     reason = peewee.CharField()
+
+
+class ScanState(BaseModel):
+    """The last library scan's report (one row), written by the scanning process and
+    read by the web process."""
+
+    id = peewee.IntegerField(primary_key=True, default=1)
+    report = JSONField()
 
 
 class Progress(BaseModel):

@@ -1,20 +1,38 @@
-"""Running work off the request path."""
+"""Work that runs beside the web process."""
 import logging
+import multiprocessing
 
-import gevent
+from . import library
 
 log = logging.getLogger(__name__)
 
 
-def run_in_background(function, *args):
-    """Run ``function`` in a native thread, so the gevent hub keeps serving requests.
+class BackgroundScan:
+    """Library scans in a process of their own.
 
-    Under gevent's monkey-patching ``threading.Thread`` is a greenlet, which would stall
-    every request while PyAV probes a file; the hub's thread pool is a real thread.
+    Probing decodes frames and indexing reads whole files; in the web process that would
+    take the GIL from every request, and a native thread there cannot share gevent's
+    locks (a request waiting on one is never woken). A spawned process shares nothing
+    but the SQLite file.
     """
-    def guarded():
-        try:
-            function(*args)
-        except Exception:
-            log.exception("background job %s failed", getattr(function, "__name__", function))
-    return gevent.get_hub().threadpool.spawn(guarded)
+
+    def __init__(self, config, thumbnail_dir):
+        self.args = (config.target_path, thumbnail_dir, config.db, config.log_level)
+        self.process = None
+
+    @property
+    def running(self):
+        return self.process is not None and self.process.is_alive()
+
+    def start(self):
+        if self.running:
+            return False
+        context = multiprocessing.get_context("spawn")
+        self.process = context.Process(target=library.background_job, args=self.args, name="haema-scan", daemon=True)
+        self.process.start()
+        return True
+
+    def close(self):
+        if self.running:
+            self.process.terminate()
+            self.process.join(timeout=5)

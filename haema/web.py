@@ -14,7 +14,7 @@ from . import catalog, history, models
 from .errors import HaemaError, not_found
 from .library import Library
 from .playback import Playback
-from .services import run_in_background
+from .services import BackgroundScan
 
 log = logging.getLogger(__name__)
 
@@ -28,9 +28,10 @@ def create_app(config):
     library = Library(config.target_path, os.path.join(config.cache_path, "thumbnails"))
     app = bottle.Bottle()
     playback = Playback(config)
+    scanner = BackgroundScan(config, library.thumbnail_dir)
     app.config["haema.library"] = library
     app.config["haema.playback"] = playback
-    app.install(_Closing(playback))
+    app.install(_Closing(playback, scanner))
     app.install(_errors_as_json)
     app.install(_database_connection)
     for code in (404, 405, 500):
@@ -40,7 +41,7 @@ def create_app(config):
 
     @app.get("/api/v1/health")
     def health():
-        return {"ok": True, "scanning": library.running}
+        return {"ok": True, "scanning": scanner.running}
 
     @app.get("/api/v1/shows")
     def shows():
@@ -65,14 +66,13 @@ def create_app(config):
 
     @app.post("/api/v1/library/scan")
     def scan():
-        if not library.running:
-            run_in_background(library.background)
+        scanner.start()
         bottle.response.status = 202
         return {"scanning": True, "report": "/api/v1/library/scan"}
 
     @app.get("/api/v1/library/scan")
     def scan_report():
-        return library.report.as_json()
+        return dict(library.last_report(), running=scanner.running)
 
     # -- Playback --------------------------------------------------------------
 
@@ -130,7 +130,7 @@ def create_app(config):
         return _static(path, STATIC_DIR, cache="no-cache")
 
     if config.scan_on_start:
-        run_in_background(library.background)
+        scanner.start()
     return app
 
 
@@ -180,18 +180,19 @@ def _static(relpath, root, cache="public, max-age=3600"):
 
 
 class _Closing:
-    """A Bottle plugin whose only job is ``app.close()`` stopping the encoder processes."""
+    """A Bottle plugin whose only job is ``app.close()`` stopping the helper processes."""
 
     name, api = "closing", 2
 
-    def __init__(self, resource):
-        self.resource = resource
+    def __init__(self, *resources):
+        self.resources = resources
 
     def apply(self, callback, route):
         return callback
 
     def close(self):
-        self.resource.close()
+        for resource in self.resources:
+            resource.close()
 
 
 def _errors_as_json(callback):
