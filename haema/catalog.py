@@ -4,14 +4,30 @@ Every listing is a fixed number of queries whatever the library size: shows, the
 videos of those shows, then their watch progress, joined in Python.
 """
 import collections
+import json
+
+from peewee import fn
 
 from . import probe
 from .errors import not_found
-from peewee import fn
-
-from .models import Progress, Show, Video, fold
+from .models import Generation, Progress, Show, Video, fold
 
 API = "/api/v1"
+LISTINGS_KEPT = 32
+_listings = collections.OrderedDict()  # (generation, folded search) → JSON text
+
+
+def shows_listing(search=None):
+    """``list_shows`` as JSON text, kept until anything in the library or the watch
+    history changes: fifty clients asking at once cost one build, not fifty."""
+    key = (Generation.current(), fold(search.strip()) if search else "")
+    text = _listings.pop(key, None)
+    if text is None:
+        text = json.dumps(list_shows(search), ensure_ascii=False)
+    _listings[key] = text
+    while len(_listings) > LISTINGS_KEPT:
+        _listings.popitem(last=False)
+    return text
 
 
 def list_shows(search=None):

@@ -26,7 +26,14 @@ PRAGMAS = {
 def open_database(path):
     database.init(path, pragmas=PRAGMAS, timeout=10)
     with database.connection_context():
-        database.create_tables([Show, Video, Skipped, Progress, ScanState])
+        database.create_tables([Show, Video, Skipped, Progress, ScanState, Generation])
+        Generation.insert(id=1, number=0).on_conflict_ignore().execute()
+        for table in (Show, Video, Progress):
+            for event in ("INSERT", "UPDATE", "DELETE"):
+                name = f"{table._meta.table_name}_{event.lower()}_generation"
+                database.execute_sql(
+                    f"CREATE TRIGGER IF NOT EXISTS {name} AFTER {event} ON {table._meta.table_name} "
+                    "BEGIN UPDATE generation SET number = number + 1 WHERE id = 1; END")
     return database
 
 
@@ -86,6 +93,18 @@ class Skipped(BaseModel):
     size = peewee.BigIntegerField()
     mtime = peewee.FloatField()
     reason = peewee.CharField()
+
+
+class Generation(BaseModel):
+    """A counter that SQLite triggers bump on any change to shows, videos or progress,
+    whichever process makes it: what the web process caches is valid while it holds."""
+
+    id = peewee.IntegerField(primary_key=True, default=1)
+    number = peewee.IntegerField()
+
+    @classmethod
+    def current(cls):
+        return cls.select(cls.number).where(cls.id == 1).scalar()
 
 
 class ScanState(BaseModel):

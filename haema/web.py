@@ -45,7 +45,8 @@ def create_app(config):
 
     @app.get("/api/v1/shows")
     def shows():
-        return _json(catalog.list_shows(bottle.request.query.getunicode("search")))
+        bottle.response.content_type = "application/json"
+        return catalog.shows_listing(bottle.request.query.getunicode("search"))
 
     @app.get("/api/v1/shows/<show_id>")
     def show(show_id):

@@ -1,5 +1,9 @@
 """The JSON API over the real WSGI app: shapes, search, artwork and hostile input."""
+import sqlite3
+
 import pytest
+
+from haema import models
 
 
 def test_search_is_case_and_accent_blind(app):
@@ -74,3 +78,15 @@ def test_wrong_method_is_json_405(app):
 def test_missing_artwork_is_404_not_a_crash(app):
     heat = next(s for s in app.get("/api/v1/shows").json if s["info"]["title"] == "Heat")
     app.get(f"/api/v1/shows/{heat['info']['id']}/banner", status=404)
+
+
+def test_the_listing_follows_changes_made_by_other_processes(app):
+    """The cached listing must not outlive a change, wherever the change was made."""
+    before = app.get("/api/v1/shows").json
+    with sqlite3.connect(models.database.database) as other:  # a connection like the scanner's
+        other.execute("UPDATE show SET title = 'Heat Wave' WHERE title = 'Heat'")
+    after = app.get("/api/v1/shows").json
+    assert "Heat Wave" in [s["info"]["title"] for s in after]
+    movie = next(s for s in after if s["type"] == "movie")
+    app.put_json(f"/api/v1/video/{movie['info']['id']}/progress", {"position": 1})
+    assert next(s for s in app.get("/api/v1/shows").json if s["type"] == "movie")["progress"]
