@@ -8,11 +8,10 @@ listing is usable as soon as the probe pass ends.
 """
 import collections
 import dataclasses
-import fractions
 import datetime
+import fractions
 import logging
 import os
-import time
 
 import av
 

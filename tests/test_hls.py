@@ -1,5 +1,4 @@
 """The HLS plan as pure functions, on hand-made keyframe lists."""
-import fractions
 import re
 
 import pytest

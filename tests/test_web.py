@@ -82,7 +82,7 @@ def test_missing_artwork_is_404_not_a_crash(app):
 
 def test_the_listing_follows_changes_made_by_other_processes(app):
     """The cached listing must not outlive a change, wherever the change was made."""
-    before = app.get("/api/v1/shows").json
+    app.get("/api/v1/shows")  # now cached
     with sqlite3.connect(models.database.database) as other:  # a connection like the scanner's
         other.execute("UPDATE show SET title = 'Heat Wave' WHERE title = 'Heat'")
     after = app.get("/api/v1/shows").json
