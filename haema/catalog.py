@@ -5,6 +5,7 @@ videos of those shows, then their watch progress, joined in Python.
 """
 import collections
 import json
+import zlib
 
 from peewee import fn
 
@@ -13,21 +14,28 @@ from .errors import not_found
 from .models import Generation, Progress, Show, Video, fold
 
 API = "/api/v1"
-LISTINGS_KEPT = 32
-_listings = collections.OrderedDict()  # (generation, folded search) → JSON text
 
 
-def shows_listing(search=None):
+class Listings:
     """``list_shows`` as JSON text, kept until anything in the library or the watch
-    history changes: fifty clients asking at once cost one build, not fifty."""
-    key = (Generation.current(), fold(search.strip()) if search else "")
-    text = _listings.pop(key, None)
-    if text is None:
-        text = json.dumps(list_shows(search), ensure_ascii=False)
-    _listings[key] = text
-    while len(_listings) > LISTINGS_KEPT:
-        _listings.popitem(last=False)
-    return text
+    history changes: fifty clients asking at once cost one build, not fifty, and a
+    client that has it already gets a 304. One per app."""
+
+    KEPT = 32
+
+    def __init__(self):
+        self._texts = collections.OrderedDict()  # (generation, folded search) → JSON text
+
+    def get(self, search=None):
+        """``(etag, JSON text)``."""
+        key = (Generation.current(), fold(search.strip()) if search else "")
+        text = self._texts.pop(key, None)
+        if text is None:
+            text = json.dumps(list_shows(search), ensure_ascii=False)
+        self._texts[key] = text
+        while len(self._texts) > self.KEPT:
+            self._texts.popitem(last=False)
+        return f'"shows-{key[0]}-{zlib.crc32(key[1].encode()):x}"', text
 
 
 def list_shows(search=None):

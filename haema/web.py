@@ -29,6 +29,7 @@ def create_app(config):
     app = bottle.Bottle()
     playback = Playback(config)
     scanner = BackgroundScan(config, library.thumbnail_dir)
+    listings = catalog.Listings()
     app.config["haema.library"] = library
     app.config["haema.playback"] = playback
     app.install(_Closing(playback, scanner))
@@ -45,8 +46,11 @@ def create_app(config):
 
     @app.get("/api/v1/shows")
     def shows():
-        bottle.response.content_type = "application/json"
-        return catalog.shows_listing(bottle.request.query.getunicode("search"))
+        etag, text = listings.get(bottle.request.query.getunicode("search"))
+        headers = {"Content-Type": "application/json", "ETag": etag, "Cache-Control": "no-cache"}
+        if bottle.request.headers.get("If-None-Match") == etag:
+            return bottle.HTTPResponse(status=304, headers=headers)
+        return bottle.HTTPResponse(text, headers=headers)
 
     @app.get("/api/v1/shows/<show_id>")
     def show(show_id):

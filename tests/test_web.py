@@ -90,3 +90,13 @@ def test_the_listing_follows_changes_made_by_other_processes(app):
     movie = next(s for s in after if s["type"] == "movie")
     app.put_json(f"/api/v1/video/{movie['info']['id']}/progress", {"position": 1})
     assert next(s for s in app.get("/api/v1/shows").json if s["type"] == "movie")["progress"]
+
+
+def test_an_unchanged_listing_is_a_304(app):
+    first = app.get("/api/v1/shows")
+    assert app.get("/api/v1/shows", headers={"If-None-Match": first.headers["ETag"]}, status=304).body == b""
+    searched = app.get("/api/v1/shows?search=heat")
+    assert searched.headers["ETag"] != first.headers["ETag"]
+    movie = next(s for s in first.json if s["type"] == "movie")
+    app.put_json(f"/api/v1/video/{movie['info']['id']}/progress", {"position": 1})
+    assert app.get("/api/v1/shows", headers={"If-None-Match": first.headers["ETag"]}).status_int == 200
