@@ -59,6 +59,8 @@ class Job:
 def make_segment(job, cancelled=None):
     """The segment's bytes. ``cancelled()`` is polled as the work goes on (prefetch
     passes it); once it returns true the work stops with ``InterruptedError``."""
+    if _continuable(job):
+        return _make_continuing(job, cancelled)
     if job.segment.first or not _only_copies(job):  # the first segment reads from the start, unseeked
         with av.open(job.path, metadata_errors="ignore") as source:
             return _Cutter(source, job, cancelled).run()
@@ -68,6 +70,46 @@ def make_segment(job, cancelled=None):
     except BaseException:
         _close_source(job.path)
         raise
+
+
+# A transcode that follows the one just made (prefetch, or a player fetching in order)
+# goes on decoding where that one stopped instead of seeking back to a keyframe and
+# decoding up to its start again: in a long GOP that is most of the work. Decoding is
+# deterministic and each segment still gets a fresh encoder and filter graph, so the
+# bytes are those of a segment made alone. Only with copied (AAC) or no audio: audio
+# decoders keep state (AC-3's dither) that a fresh start would not reproduce.
+_Continuation = collections.namedtuple("_Continuation", "key container packets video_carry audio_carry")
+_continuation = None
+
+
+def _continuable(job):
+    audio = next((a for a in job.info["audio"] if a["index"] == job.audio_index), None)
+    return job.variant is not None and not job.variant.copy and (audio is None or audio["codec"] == "aac")
+
+
+def _continuation_key(job, start):
+    stat = os.stat(job.path)
+    return (job.path, stat.st_size, stat.st_mtime_ns, job.variant.name, job.audio_index, start)
+
+
+def _make_continuing(job, cancelled):
+    global _continuation
+    resume, _continuation = _continuation, None
+    if resume is not None and resume.key != _continuation_key(job, job.segment.start):
+        resume.container.close()
+        resume = None
+    source = resume.container if resume else av.open(job.path, metadata_errors="ignore")
+    try:
+        cutter = _Cutter(source, job, cancelled, resume)
+        data = cutter.run()
+    except BaseException:
+        source.close()
+        raise
+    if job.segment.last:
+        source.close()
+    else:
+        _continuation = _Continuation(_continuation_key(job, job.segment.end), source, *cutter.carry)
+    return data
 
 
 # A worker keeps its recent sources open for segments that only copy packets: opening a
@@ -112,9 +154,11 @@ def output_time(seconds_after_first_keyframe):
 
 
 class _Cutter:
-    def __init__(self, source, job, cancelled=None):
+    def __init__(self, source, job, cancelled=None, resume=None):
         self.source = source
         self.cancelled = cancelled
+        self.resume = resume
+        self.carry = None  # (packets, video carry, audio carry) for a continuation
         self.job = job
         self.segment = job.segment
         self.video = source.streams[job.info["video"]["index"]]
@@ -156,9 +200,17 @@ class _Cutter:
             self.outputs.clear()
 
     def _cut(self):
-        self._seek()
         outputs = self.outputs
-        for number, packet in enumerate(self.source.demux([self.source.streams[index] for index in outputs])):
+        video, audio = outputs.get(self.video.index), outputs.get(getattr(self.audio, "index", None))
+        if self.resume is None:
+            self._seek()
+            packets = self.source.demux([self.source.streams[index] for index in outputs])
+        else:
+            packets = self.resume.packets
+            video.resume(self.resume.video_carry)
+            if audio is not None:
+                audio.resume(self.resume.audio_carry)
+        for number, packet in enumerate(packets):
             if self.cancelled and number % 8 == 0 and self.cancelled():
                 raise InterruptedError("cancelled")
             output = outputs[packet.stream.index]
@@ -170,6 +222,8 @@ class _Cutter:
         for output in outputs.values():
             output.finish()
         self.muxer.close()
+        if self.resume is not None or _continuable(self.job):
+            self.carry = (packets, video.carry(), audio.carry() if audio is not None else None)
         return self.output.getvalue()
 
     def _seek(self):
@@ -243,7 +297,8 @@ class VideoEncode:
         self.cutter = cutter
         variant, settings = cutter.job.variant, cutter.job.settings
         self.decoder = cutter.video.codec_context
-        self.decoder.thread_type = "AUTO"
+        if not self.decoder.is_open:  # an open one is a continuation's
+            self.decoder.thread_type = "AUTO"
         encoder = usable_encoder(settings.get("encoder", "libx264"), variant.width, variant.height)
         self.stream = cutter.muxer.add_stream(encoder, rate=_rate(cutter.video))
         self.stream.width, self.stream.height = variant.width, variant.height
@@ -256,12 +311,26 @@ class VideoEncode:
             self.stream.codec_context.gop_size = 1 << 30
         self.graph = None
         self.graph_closed = False
+        self.leftover_frames, self.leftover_packets = [], []  # read past the end
         self.feeding = False
         self.done = False
+
+    def resume(self, carry):
+        """Go on from the segment before: its decoder, and what it read past its end."""
+        frames, packets = carry
+        self.feeding = True
+        for frame in frames:
+            self._frame(frame)
+        for packet in packets:
+            self.feed(packet)
+
+    def carry(self):
+        return self.leftover_frames, self.leftover_packets
 
     def feed(self, packet):
         segment = self.cutter.segment
         if self.done:
+            self.leftover_packets.append(packet)
             return
         if not self.feeding:
             if not (packet.is_keyframe and (segment.first or packet.pts == segment.decode_from)):
@@ -276,11 +345,15 @@ class VideoEncode:
 
     def _frame(self, frame):
         cutter = self.cutter
-        if frame.pts is None or self.done:
+        if frame.pts is None:
+            return
+        if self.done:
+            self.leftover_frames.append(frame)
             return
         time_base = cutter.video.time_base  # flushed frames carry none
         if cutter.past_end(frame.pts, time_base):
             self.done = True
+            self.leftover_frames.append(frame)
             self._filtered(None)  # a deinterlacer still holds the segment's last frame
             return
         if cutter.in_segment(frame.pts, time_base):
@@ -387,14 +460,23 @@ class AudioCopy:
     def __init__(self, cutter):
         self.cutter = cutter
         self.stream = cutter.muxer.add_stream_from_template(cutter.audio)
+        self.leftover = []  # packets read past the end, for a continuation
         self.done = False
+
+    def resume(self, packets):
+        for packet in packets:
+            self.feed(packet)
+
+    def carry(self):
+        return self.leftover
 
     def feed(self, packet):
         cutter = self.cutter
-        if self.done or packet.pts is None:
+        if packet.pts is None:
             return
-        if cutter.past_end(packet.pts, packet.time_base):
+        if self.done or cutter.past_end(packet.pts, packet.time_base):
             self.done = True
+            self.leftover.append(packet)
             return
         if not cutter.in_segment(packet.pts, packet.time_base):
             return

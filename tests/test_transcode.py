@@ -197,3 +197,17 @@ def test_a_reused_open_source_gives_the_same_bytes_as_a_fresh_one(sources):
     fresh = make(path, *args, 1)
     make(path, *args, 2)  # leaves the source open, decoders part-way through the file
     assert make(path, *args, 1) == fresh
+
+
+@pytest.mark.parametrize("name", ["h264_aac_bframes.mp4", "long_gop.mp4", "no_audio.mp4", "open_gop.mkv", "vfr.mkv",
+                                  "hevc_10bit.mkv", "interlaced.mkv", "start_offset.ts"])
+def test_segments_made_in_order_by_continuing_equal_those_made_alone(sources, name):
+    """In order, a worker goes on decoding where the last segment stopped; out of order
+    it seeks. Both must give the same bytes."""
+    path = sources / name
+    args = plan(path, "transcode")
+    count = len(args[2].fine) - 1
+    alone = {i: make(path, *args, i) for i in reversed(range(count))}
+    in_order = [make(path, *args, i) for i in range(count)]
+    assert transcode._continuation is None  # the last segment ends the run
+    assert in_order == [alone[i] for i in range(count)]
