@@ -38,6 +38,9 @@ class SegmentCache:
             self.total += size
         self._evict()
 
+    def __contains__(self, key):
+        return self.enabled and key in self.entries
+
     def get(self, key):
         if not self.enabled or key not in self.entries:
             return None

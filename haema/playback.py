@@ -75,8 +75,9 @@ class Playback:
         key = self._key(plan, variant, index)
         data = self.cache.get(key)
         if data is None:
-            ahead = [self._call(plan, variant, i) for i in range(index + 1, index + 1 + self.config.prefetch)
-                     if i < len(hls.boundaries(plan.timeline, variant)) - 1 and self.cache.get(self._key(plan, variant, i)) is None]
+            count = len(hls.boundaries(plan.timeline, variant)) - 1
+            ahead = [self._call(plan, variant, i) for i in range(index + 1, min(count, index + 1 + self.config.prefetch))
+                     if self._key(plan, variant, i) not in self.cache]
             data = self.pool.run(video_id, self._call(plan, variant, index), ahead=ahead)
             self.cache.put(key, data)
         return plan.video, data

@@ -41,3 +41,11 @@ def test_a_disabled_cache_writes_nothing(tmp_path):
     cache.put("v/1/original/0.ts", b"data")
     assert cache.get("v/1/original/0.ts") is None
     assert not (tmp_path / "off").exists()
+
+
+def test_membership_does_not_read_the_segment(tmp_path):
+    cache = SegmentCache(str(tmp_path), limit=10_000)
+    cache.put("v/1/original/0.ts", b"data")
+    (tmp_path / "v/1/original/0.ts").unlink()  # membership asks the index, not the disk
+    assert "v/1/original/0.ts" in cache and "v/1/original/1.ts" not in cache
+    assert cache.get("v/1/original/0.ts") is None and "v/1/original/0.ts" not in cache
