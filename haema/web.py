@@ -47,10 +47,7 @@ def create_app(config):
     @app.get("/api/v1/shows")
     def shows():
         etag, text = listings.get(bottle.request.query.getunicode("search"))
-        headers = {"Content-Type": "application/json", "ETag": etag, "Cache-Control": "no-cache"}
-        if bottle.request.headers.get("If-None-Match") == etag:
-            return bottle.HTTPResponse(status=304, headers=headers)
-        return bottle.HTTPResponse(text, headers=headers)
+        return _tagged(text, etag, "application/json", "no-cache")
 
     @app.get("/api/v1/shows/<show_id>")
     def show(show_id):
@@ -149,6 +146,11 @@ def _playlist(video, text):
 def _media_response(video, body, content_type, cache_control, part):
     """Playlists and segments change only with the file: an ETag from its version."""
     etag = f'"{video.id}-{video.version}-{part.replace("/", "-")}"'
+    return _tagged(body, etag, content_type, cache_control)
+
+
+def _tagged(body, etag, content_type, cache_control):
+    """The response, or a 304 to a client that already has this version."""
     headers = {"Content-Type": content_type, "Cache-Control": cache_control, "ETag": etag}
     if bottle.request.headers.get("If-None-Match") == etag:
         return bottle.HTTPResponse(status=304, headers=headers)
