@@ -31,6 +31,7 @@ class Config:
     log_level: str = "INFO"
     workers: int = max(1, os.cpu_count() or 1)
     segment_duration: float = 4.0
+    transcode_segment_duration: float = 2.0
     prefetch: int = 3
     encoder: str = "libx264"
     x264_preset: str = "veryfast"
@@ -83,6 +84,8 @@ def build_parser():
     add("--log-level", default=Config.log_level, help="DEBUG, INFO, WARNING or ERROR")
     add("--workers", default=Config.workers, help="encoder processes (default: one per core)")
     add("--segment-duration", default=Config.segment_duration, help="target HLS segment length in seconds")
+    add("--transcode-segment-duration", default=Config.transcode_segment_duration,
+        help="longest transcoded segment in seconds (shorter: faster start and seeks)")
     add("--prefetch", default=Config.prefetch, help="segments a worker makes ahead of the player")
     add("--encoder", default=Config.encoder, help="libx264, or h264_v4l2m2m for the Raspberry Pi 4")
     add("--x264-preset", default=Config.x264_preset, help="libx264 preset (speed against size)")
@@ -125,6 +128,8 @@ def _checked(ns):
         cache, scan = parse_bool(ns.cache), parse_bool(ns.scan_on_start)
     except ConfigError as error:
         raise ConfigError(f"--cache / --scan-on-start: {error}") from None
+    segment = _number("segment-duration", ns.segment_duration, float, 1.0, 30.0)
+    transcoded = _number("transcode-segment-duration", ns.transcode_segment_duration, float, 0.5, 30.0)
     return Config(
         target_path=target,
         host=ns.host,
@@ -135,7 +140,8 @@ def _checked(ns):
         cache_limit=parse_size(ns.cache_limit),
         log_level=level,
         workers=_number("workers", ns.workers, int, 1, 64),
-        segment_duration=_number("segment-duration", ns.segment_duration, float, 1.0, 30.0),
+        segment_duration=segment,
+        transcode_segment_duration=min(transcoded, segment),  # never longer than a copied one
         prefetch=_number("prefetch", ns.prefetch, int, 0, 20),
         encoder=encoder,
         x264_preset=str(ns.x264_preset),

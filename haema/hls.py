@@ -8,10 +8,12 @@ video's time base, so a boundary means exactly the same frame everywhere.
 Two grids share one timeline:
 - copy boundaries are keyframes, merged until a segment reaches the target length
   (a 10 s GOP gives 10 s copy segments);
-- the fine grid, for transcoded variants, cuts every copy segment into equal pieces no
-  longer than the target, so every copy boundary is also a fine boundary and a long
-  GOP never means a long wait for a transcoded segment.
+- the fine grid, for transcoded variants, has a shorter target: inside every copy
+  segment, keyframes are merged up to it and what is still longer is cut into equal
+  pieces. Every copy boundary is also a fine boundary, and neither a long GOP nor a
+  long copy segment means a long wait for a transcoded segment.
 """
+import bisect
 import dataclasses
 import fractions
 import math
@@ -95,35 +97,55 @@ class SubtitleRendition:
 # Timeline
 
 
-def plan_timeline(keyframes, target_seconds, frame_duration=None):
+def plan_timeline(keyframes, target_seconds, fine_seconds=None, frame_duration=None):
     """Boundaries for ``keyframes`` (``probe.read_keyframes`` output).
 
+    ``fine_seconds`` (default: ``target_seconds``) is the longest transcoded segment:
+    shorter than the copy target, because a transcoded segment costs encoding time before
+    the player can start, while a copied one costs next to nothing.
     ``frame_duration`` (time-base units) snaps fine boundaries to whole frames of a
     constant-rate source, so a transcoded segment holds whole frames of equal count.
     """
     tb = fractions.Fraction(*keyframes["time_base"])
     pts = tuple(sorted(set(keyframes["pts"])))
     end = max(keyframes["end"], pts[-1] + 1)
-    target = target_seconds / tb
-    copy = [pts[0]]
-    for keyframe in pts[1:]:
-        if keyframe - copy[-1] >= target:
-            copy.append(keyframe)
-    if len(copy) > 1 and end - copy[-1] < target / 4:
-        copy.pop()  # fold a sliver of a last segment into the one before
-    copy.append(end)
+    copy = _merge_keyframes(pts, pts[0], end, target_seconds / tb)
+    fine_target = (fine_seconds or target_seconds) / tb
     fine = [copy[0]]
     for start, stop in zip(copy, copy[1:]):
-        pieces = max(1, math.ceil((stop - start) / target - 1e-9))
-        for k in range(1, pieces):
-            cut = start + (stop - start) * k / pieces
-            if frame_duration:
-                cut = start + round((cut - start) / frame_duration) * frame_duration
-            cut = int(round(cut))
-            if fine[-1] < cut < stop:
-                fine.append(cut)
-        fine.append(stop)
-    return Timeline(tb, pts, tuple(copy), tuple(fine))
+        inside = pts[bisect.bisect_left(pts, start):bisect.bisect_left(pts, stop)]
+        cuts = _merge_keyframes(inside, start, stop, fine_target)
+        for begin, finish in zip(cuts, cuts[1:]):
+            fine += _equal_pieces(begin, finish, fine_target, frame_duration)
+    return Timeline(tb, pts, copy, tuple(fine))
+
+
+def _merge_keyframes(keyframes, start, stop, target):
+    """Keyframes from ``start`` on, merged until a segment reaches ``target``, then ``stop``."""
+    cuts = [start]
+    for keyframe in keyframes:
+        if keyframe - cuts[-1] >= target:
+            cuts.append(keyframe)
+    if len(cuts) > 1 and stop - cuts[-1] < target / 4:
+        cuts.pop()  # fold a sliver of a last segment into the one before
+    return (*cuts, stop)
+
+
+def _equal_pieces(start, stop, target, frame_duration):
+    """Boundaries after ``start`` up to ``stop``: equal pieces no longer than ``target``.
+
+    A piece starting between keyframes costs a cold request the decoding from the
+    keyframe before it (reference frames only), which is far cheaper than encoding."""
+    pieces = max(1, math.ceil((stop - start) / target - 1e-9))
+    cuts = []
+    for k in range(1, pieces):
+        cut = start + (stop - start) * k / pieces
+        if frame_duration:
+            cut = start + round((cut - start) / frame_duration) * frame_duration
+        cut = int(round(cut))
+        if (cuts[-1] if cuts else start) < cut < stop:
+            cuts.append(cut)
+    return cuts + [stop]
 
 
 def boundaries(timeline, variant):
@@ -136,20 +158,9 @@ def segment(timeline, variant, index):
     if not 0 <= index < len(bounds) - 1:
         raise IndexError(index)
     start = bounds[index]
-    keyframe_index = max(0, _last_at_or_before(timeline.keyframes, start))
+    keyframe_index = max(0, bisect.bisect_right(timeline.keyframes, start) - 1)
     return Segment(index=index, start=start, end=bounds[index + 1], first=index == 0,
                    last=index == len(bounds) - 2, decode_from=timeline.keyframes[keyframe_index])
-
-
-def _last_at_or_before(values, x):
-    low, high = 0, len(values)
-    while low < high:
-        middle = (low + high) // 2
-        if values[middle] <= x:
-            low = middle + 1
-        else:
-            high = middle
-    return low - 1
 
 
 # ---------------------------------------------------------------------------

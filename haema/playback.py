@@ -106,7 +106,7 @@ class Playback:
         if video.keyframes is None:  # the background pass has not reached it yet
             video.keyframes = self.pool.run(video_id, (f"keyframes/{video.id}", probe.read_keyframes, (path,)))
             Video.update(keyframes=video.keyframes).where(Video.id == video.id).execute()
-        return _plan(video.id, video.version, path, video, self.config.segment_duration, self.config.max_height)
+        return _plan(video.id, video.version, path, video, self.config)
 
 
 class Plan:
@@ -124,12 +124,13 @@ class Plan:
 
 
 @functools.lru_cache(maxsize=256)
-def _plan(video_id, version, path, video, segment_duration, max_height):
+def _plan(video_id, version, path, video, config):
     """Memoised per file version: a playlist or segment request plans nothing."""
     info = video.info
     fps = info["video"]["fps"]
     time_base = info["video"]["time_base"]
     frame = round(time_base[1] / (fps * time_base[0])) if fps else None
-    timeline = hls.plan_timeline(video.keyframes, segment_duration, frame_duration=frame)
-    return Plan(video, path, timeline, hls.plan_variants(info, max_height), hls.plan_audio(info),
+    timeline = hls.plan_timeline(video.keyframes, config.segment_duration, config.transcode_segment_duration,
+                                 frame_duration=frame)
+    return Plan(video, path, timeline, hls.plan_variants(info, config.max_height), hls.plan_audio(info),
                 hls.plan_subtitles(info))

@@ -23,6 +23,12 @@ def test_seed_flags_and_spellings(tmp_path):
     assert parse_config(["--target-path", str(tmp_path)], env={}).target_path == str(tmp_path)
 
 
+def test_transcoded_segments_are_never_longer_than_copied_ones(tmp_path):
+    assert parse_config(["-t", str(tmp_path)], env={}).transcode_segment_duration == 2.0
+    config = parse_config(["-t", str(tmp_path), "--segment-duration", "1.5"], env={})
+    assert (config.segment_duration, config.transcode_segment_duration) == (1.5, 1.5)
+
+
 @pytest.mark.parametrize("text, size", [("500M", 500 << 20), ("20G", 20 << 30), ("1.5K", 1536), ("42", 42),
                                         ("2GiB", 2 << 30)])
 def test_human_sizes(text, size):

@@ -8,8 +8,9 @@ from haema import hls
 MS = [1, 1000]
 
 
-def timeline(keyframes, end, target=4, time_base=MS, frame=None):
-    return hls.plan_timeline({"time_base": time_base, "pts": keyframes, "end": end}, target, frame)
+def timeline(keyframes, end, target=4, time_base=MS, frame=None, fine=None):
+    return hls.plan_timeline({"time_base": time_base, "pts": keyframes, "end": end}, target,
+                             fine_seconds=fine, frame_duration=frame)
 
 
 def copy_variant():
@@ -42,6 +43,34 @@ def test_huge_gop_keeps_long_copy_segments_but_short_transcoded_ones():
     assert set(plan.copy) <= set(plan.fine)
 
 
+def test_fine_grid_has_its_own_shorter_target():
+    plan = timeline(list(range(0, 12000, 2000)), 12000, target=4, fine=2)
+    assert plan.copy == (0, 4000, 8000, 12000)
+    assert plan.fine == (0, 2000, 4000, 6000, 8000, 10000, 12000)
+
+
+def test_fine_grid_cuts_on_keyframes_inside_a_copy_segment_before_cutting_between_them():
+    # keyframes every 2.5 s: copy segments of 5 s; fine pieces end on the keyframe at 2.5 s,
+    # so a cold request for the second piece decodes from a keyframe at its own start
+    plan = timeline([0, 2500, 5000, 7500], 10000, target=4, fine=2)
+    assert plan.copy == (0, 5000, 10000)
+    assert plan.fine == (0, 1250, 2500, 3750, 5000, 6250, 7500, 8750, 10000)
+
+
+def test_fine_grid_merges_close_keyframes_up_to_its_target():
+    # a scene cut 0.4 s after a keyframe makes no 0.4 s segment
+    plan = timeline([0, 400, 2000, 2400, 4000], 6000, target=4, fine=2)
+    assert plan.fine == (0, 2000, 4000, 6000)
+
+
+def test_irregular_keyframes_keep_every_copy_boundary_in_the_fine_grid():
+    keys = [0, 700, 3100, 3300, 6900, 7000, 12000, 12900, 13100, 19000]
+    plan = timeline(keys, 21000, target=6, fine=2)
+    assert set(plan.copy) <= set(plan.fine)
+    assert max(b - a for a, b in zip(plan.fine, plan.fine[1:])) <= 2000
+    assert min(b - a for a, b in zip(plan.fine, plan.fine[1:])) >= 500
+
+
 def test_start_offset_playlist_starts_at_zero_and_totals_the_duration():
     plan = timeline([10000, 12000, 14000, 16000], 17500)
     text = hls.media_playlist(plan, copy_variant())
@@ -71,7 +100,8 @@ def test_target_duration_covers_every_rounded_extinf():
 
 
 def test_fine_boundaries_snap_to_whole_frames():
-    plan = timeline([0], 10 * 12288, time_base=[1, 12288], frame=512)
+    plan = timeline([0], 10 * 12288, time_base=[1, 12288], frame=512, fine=3)
+    assert len(plan.fine) == 5  # four pieces of 2.5 s, each a whole number of frames
     assert all(b % 512 == 0 for b in plan.fine)
 
 

@@ -53,7 +53,7 @@ def sources(tmp_path_factory):
 def plan(path, variant_kind):
     info = probe.probe(str(path))
     keyframes = probe.read_keyframes(str(path))
-    timeline = hls.plan_timeline(keyframes, 4.0)
+    timeline = hls.plan_timeline(keyframes, 4.0, 2.0)  # the default copy and transcode targets
     if variant_kind == "copy":
         variant = hls.plan_variants(info)[0]
         assert variant.copy
