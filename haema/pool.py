@@ -115,18 +115,36 @@ class _Worker:
 
 
 def _serve(connection):
-    """Answer requests; between them, make the segments the last request said come next."""
+    """Answer requests; between them, make the segments the last request said come next.
+
+    A request that arrives during a prefetch is read at once. If it asks for the
+    segment being made (a player fetching sequentially asks for the next one as soon
+    as it has this one), that work goes on and answers it; anything else cancels it.
+    """
     made = collections.OrderedDict()  # cache_key → result of a prefetched call
     made_bytes = 0
     pending = collections.deque()
+    arrived = []  # a request read while a prefetch was running
+
+    def interrupted(making):
+        """The ``cancelled`` callable of a prefetch of ``making``."""
+        def cancelled():
+            if not arrived and connection.poll(0):
+                try:
+                    arrived.append(connection.recv())
+                except (EOFError, OSError):
+                    arrived.append(None)  # the server is gone: stop
+            return bool(arrived) and (arrived[0] is None or arrived[0][0][0] != making)
+        return cancelled
+
     while True:
-        while pending and not connection.poll(0):
+        while pending and not arrived and not connection.poll(0):
             cache_key, function, args = pending.popleft()
             if cache_key in made:
                 continue
             try:
-                result = function(*args, cancelled=lambda: connection.poll(0))
-            except InterruptedError:  # a request came in: it is served first
+                result = function(*args, cancelled=interrupted(cache_key))
+            except InterruptedError:  # another request came in: it is served first
                 continue
             except Exception:  # a prefetch failure is reported when the segment is asked for
                 log.debug("prefetch of %s failed", cache_key, exc_info=True)
@@ -137,9 +155,12 @@ def _serve(connection):
                 _, old = made.popitem(last=False)
                 made_bytes -= len(old) if isinstance(old, bytes) else 0
         try:
-            (cache_key, function, args), ahead = connection.recv()
+            request = arrived.pop() if arrived else connection.recv()
         except (EOFError, OSError):
             return
+        if request is None:
+            return
+        (cache_key, function, args), ahead = request
         pending.clear()  # a new request, maybe a seek: the old prefetch is stale
         try:
             if cache_key in made:
@@ -158,3 +179,4 @@ def _serve(connection):
         except (EOFError, OSError):
             return
         pending.extend(ahead)
+

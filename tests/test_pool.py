@@ -81,6 +81,27 @@ def test_a_new_request_preempts_a_prefetch_in_progress(pool, tmp_path):
     assert calls.read_text().split() == ["0", "cancelled", "9"]
 
 
+def slow_unless_cancelled(path, seconds, cancelled=None):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if cancelled and cancelled():
+            log_call(path, "cancelled")
+            raise InterruptedError
+        time.sleep(0.01)
+    return log_call(path, "made")
+
+
+def test_a_request_for_the_segment_being_prefetched_joins_that_work(pool, tmp_path):
+    calls = tmp_path / "calls"
+    ahead = [("seg1", slow_unless_cancelled, (str(calls), 1.5))]
+    pool.run("v", ("seg0", log_call, (str(calls), 0)), ahead=ahead)
+    time.sleep(0.5)  # the prefetch of seg1 is under way when the player asks for it
+    started = time.monotonic()
+    assert pool.run("v", ("seg1", slow_unless_cancelled, (str(calls), 1.5))) == "made"
+    assert time.monotonic() - started < 1.4, "the request started the segment over"
+    assert calls.read_text().split() == ["0", "made"]
+
+
 def test_a_worker_that_dies_is_replaced_and_the_request_retried(pool, tmp_path):
     assert pool.run("v", ("k", die_once, (str(tmp_path / "marker"),))) == "second try"
 
