@@ -12,6 +12,7 @@ served meanwhile. A worker that dies or stops answering is replaced and the requ
 retried once; a second failure is a clear 503.
 """
 import collections
+import ctypes
 import logging
 import multiprocessing
 import os
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 
 JOB_TIMEOUT = 120  # seconds a single job may take before its worker counts as hung
 PREFETCH_MEMORY = 48 << 20  # bytes of prefetched segments a worker keeps (a few, at 1080p)
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter (malloc.h)
 
 
 class Pool:
@@ -121,6 +123,7 @@ def _serve(connection):
     segment being made (a player fetching sequentially asks for the next one as soon
     as it has this one), that work goes on and answers it; anything else cancels it.
     """
+    _give_freed_frames_back()
     made = collections.OrderedDict()  # cache_key → result of a prefetched call
     made_bytes = 0
     pending = collections.deque()
@@ -180,3 +183,16 @@ def _serve(connection):
             return
         pending.extend(ahead)
 
+
+def _give_freed_frames_back():
+    """Map every big allocation on its own, so a freed video frame is returned to the OS.
+
+    glibc raises its mmap threshold after the first multi-megabyte buffer is freed, so
+    later frames come from the heap, and a worker's RSS stays near the peak of its
+    biggest segment. A fixed threshold keeps them mapped (making 720p segments from
+    1080p: 151 MB → 66 MB between segments, peak 213 → 172 MB). Not glibc: nothing to do.
+    """
+    try:
+        ctypes.CDLL(None).mallopt(M_MMAP_THRESHOLD, 128 << 10)
+    except (OSError, AttributeError):
+        pass
