@@ -211,6 +211,7 @@ def build_library(root, work, files, *, size, clip_seconds, copies, long_gop_sec
 
     media = {
         "longgop": movie("Long GOP", longgop_file),
+        "sequential longgop": movie("Sequential Long GOP", longgop_file),
         "feature_mp4": movie("Feature MP4", feature_mp4),
         "feature_mkv": movie("Feature MKV", feature_mkv, ".mkv"),
         "players": [movie(f"Player {letter}", playback) for letter in LETTERS[:players]],
