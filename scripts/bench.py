@@ -585,30 +585,42 @@ class Bench:
         """What one process gets from the codecs on this media: the floor under every transcode figure.
 
         The issue's reference for this machine class is about 380 fps decoding 1080p H.264 and
-        250 fps encoding 720p; a harder picture (film grain, motion) costs more of both."""
+        250 fps encoding 720p; a harder picture (film grain, motion) costs more of both.
+        Best of three, as these are rates of the machine, not of Haema."""
+        decoded, encoded = [], []
+        for _ in range(3):
+            frames, fps = self._decode_rate()
+            decoded.append(fps)
+            small = [frame.reformat(width=1280, height=720) for frame in frames]
+            del frames
+            fps, bitrate = self._encode_rate(small)
+            encoded.append(fps)
+        self.results.set("machine_decode_1080p", max(decoded), f"{len(small)} frames, frame threads, best of 3")
+        self.results.set("machine_encode_720p", max(encoded), f"CRF 23, {bitrate:.1f} Mbit/s, best of 3")
+
+    def _decode_rate(self):
         with av.open(self.media["sources"]["playback"]) as container:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             started = time.perf_counter()
             frames = [frame for frame, _ in zip(container.decode(stream), range(8 * benchmedia.FPS))]
-            self.results.set("machine_decode_1080p", len(frames) / (time.perf_counter() - started),
-                             f"{len(frames)} frames, frame threads")
-        small = [frame.reformat(width=1280, height=720) for frame in frames]
-        del frames
+            return frames, len(frames) / (time.perf_counter() - started)
+
+    def _encode_rate(self, frames):
         target = os.path.join(self.work, "machine.ts")
         with av.open(target, "w", format="mpegts") as out:
             encoder = out.add_stream("libx264", rate=benchmedia.FPS)
             encoder.width, encoder.height, encoder.pix_fmt = 1280, 720, "yuv420p"
             encoder.options = {"preset": "veryfast", "crf": "23"}
             started = time.perf_counter()
-            for number, frame in enumerate(small):
+            for number, frame in enumerate(frames):
                 frame.pts, frame.time_base = number, fractions.Fraction(1, benchmedia.FPS)
                 out.mux(encoder.encode(frame))
             out.mux(encoder.encode(None))
             seconds = time.perf_counter() - started
-        bitrate = os.path.getsize(target) * 8 * benchmedia.FPS / len(small) / 1e6
-        self.results.set("machine_encode_720p", len(small) / seconds, f"CRF 23, {bitrate:.1f} Mbit/s")
+        bitrate = os.path.getsize(target) * 8 * benchmedia.FPS / len(frames) / 1e6
         os.remove(target)
+        return len(frames) / seconds, bitrate
 
     def first_segment(self):
         for variant, key, paths in (("original", "first_segment_copy", self.media["first copy"]),
