@@ -81,6 +81,8 @@ FIGURES = [
     # key, what, unit, target text, check
     ("machine_decode_1080p", "this machine: PyAV decodes the 1080p bench media", "fps", "", None),
     ("machine_encode_720p", "this machine: libx264 veryfast encodes it at 720p", "fps", "", None),
+    ("machine_decode_1080p_testsrc2", "this machine: PyAV decodes FFmpeg's testsrc2 at 1080p", "fps", "", None),
+    ("machine_encode_720p_testsrc2", "this machine: libx264 veryfast encodes it at 720p", "fps", "", None),
     ("first_segment_copy", "first segment, copy (master+stream+segment 0)", "s", "≤ 0.10", _at_most(0.10)),
     ("first_segment_720p", "first segment, 720p transcode", "s", "≤ 1.0", _at_most(1.0)),
     ("first_segment_copy_ffmpeg", "  ffmpeg baseline, copy segment 0", "s", "", None),
@@ -103,6 +105,11 @@ FIGURES = [
     ("playback_720p_gop10_realtime", "sequential 720p playback, 10 s GOP, realtime factor", "×", "", None),
     ("playback_720p_gop10_ffmpeg_realtime", "  ffmpeg per segment, realtime factor", "×", "", None),
     ("playback_720p_gop10_vs_ffmpeg", "  Haema / ffmpeg throughput", "×", "", None),
+    ("playback_720p_testsrc2_realtime", "sequential 720p playback, testsrc2 picture, realtime factor", "×", "≥ 4",
+     _at_least(4.0)),
+    ("playback_720p_testsrc2_ffmpeg_realtime", "  ffmpeg per segment, realtime factor", "×", "", None),
+    ("playback_720p_testsrc2_vs_ffmpeg", "  Haema / ffmpeg throughput", "×", "≥ 1.5", _at_least(1.5)),
+    ("playback_720p_testsrc2_codec_bound", "  the codecs alone on this picture, realtime factor", "×", "", None),
     ("long_index_mp4", "long file, keyframe index (MP4, read_keyframes)", "s", "", None),
     ("long_index_mkv", "long file, keyframe index (MKV, read_keyframes)", "s", "", None),
     ("long_playlist_mp4", "long file, first master+media playlist over HTTP (MP4)", "s", "", None),
@@ -582,24 +589,26 @@ class Bench:
         self.server.wait_idle()
 
     def machine(self):
-        """What one process gets from the codecs on this media: the floor under every transcode figure.
+        """What one process gets from the codecs on each picture: the floor under every transcode figure.
 
         The issue's reference for this machine class is about 380 fps decoding 1080p H.264 and
         250 fps encoding 720p; a harder picture (film grain, motion) costs more of both.
         Best of three, as these are rates of the machine, not of Haema."""
-        decoded, encoded = [], []
-        for _ in range(3):
-            frames, fps = self._decode_rate()
-            decoded.append(fps)
-            small = [frame.reformat(width=1280, height=720) for frame in frames]
-            del frames
-            fps, bitrate = self._encode_rate(small)
-            encoded.append(fps)
-        self.results.set("machine_decode_1080p", max(decoded), f"{len(small)} frames, frame threads, best of 3")
-        self.results.set("machine_encode_720p", max(encoded), f"CRF 23, {bitrate:.1f} Mbit/s, best of 3")
+        for source, suffix in (("playback", ""), ("testsrc2", "_testsrc2")):
+            decoded, encoded = [], []
+            for _ in range(3):
+                frames, fps = self._decode_rate(self.media["sources"][source])
+                decoded.append(fps)
+                small = [frame.reformat(width=1280, height=720) for frame in frames]
+                del frames
+                fps, bitrate = self._encode_rate(small)
+                encoded.append(fps)
+            self.results.set("machine_decode_1080p" + suffix, max(decoded), f"{len(small)} frames, best of 3")
+            self.results.set("machine_encode_720p" + suffix, max(encoded), f"CRF 23, {bitrate:.1f} Mbit/s, best of 3")
 
-    def _decode_rate(self):
-        with av.open(self.media["sources"]["playback"]) as container:
+    @staticmethod
+    def _decode_rate(path):
+        with av.open(path) as container:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             started = time.perf_counter()
@@ -681,9 +690,11 @@ class Bench:
 
     def playback(self):
         """Fetch every 720p segment in order, as fast as they come (a player with no buffer
-        goal), on the 2 s-GOP file and on the 10 s-GOP one; ffmpeg per segment likewise."""
+        goal), on the 2 s-GOP file, the 10 s-GOP one and the test pattern; ffmpeg per
+        segment likewise."""
         for key, media, source in (("playback_720p", "sequential", "playback"),
-                                   ("playback_720p_gop10", "sequential longgop", "longgop")):
+                                   ("playback_720p_gop10", "sequential longgop", "longgop"),
+                                   ("playback_720p_testsrc2", "sequential testsrc2", "testsrc2")):
             self.server.wait_idle()
             client = Client(self.server.port)
             stream, _ = open_video(client, self.id_of(self.media[media]), "720p_h264")
@@ -711,9 +722,10 @@ class Bench:
                 base = stream.duration / (time.perf_counter() - started)
                 self.results.set(key + "_ffmpeg_realtime", base)
                 self.results.set(key + "_vs_ffmpeg", (stream.duration / wall) / base)
-        decode, encode = (self.results.values[k] for k in ("machine_decode_1080p", "machine_encode_720p"))
-        self.results.set("playback_720p_codec_bound", 1 / (1 / decode + 1 / encode) / benchmedia.FPS,
-                         "if decoding and encoding each frame took turns")
+        for suffix in ("", "_testsrc2"):
+            decode, encode = (self.results.values[k + suffix] for k in ("machine_decode_1080p", "machine_encode_720p"))
+            self.results.set(f"playback_720p{suffix}_codec_bound", 1 / (1 / decode + 1 / encode) / benchmedia.FPS,
+                             "if decoding and encoding each frame took turns")
 
     def long_file(self):
         reps = max(1, self.p["reps"])

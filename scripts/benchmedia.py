@@ -34,18 +34,15 @@ NOUNS = ("River", "Empire", "Garden", "Station", "Harbor", "Kingdom", "Orchard",
 # Clips
 
 
-def encode_clip(path, seconds, width=1920, height=1080, gop=48, crf=20, audio=True):
-    """A panning textured picture (real motion for the encoder), H.264 High with B-frames, AAC stereo.
+def encode_clip(path, seconds, width=1920, height=1080, gop=48, crf=20, audio=True, picture="grain"):
+    """A moving picture, H.264 High with B-frames, AAC stereo.
 
-    Frames are made directly in yuv420p from a pre-computed texture, so the time goes
-    into libx264 rather than into drawing.
+    ``picture`` "grain": a panning textured scene with a little film grain (real motion
+    for the encoder, and hard to compress, as grainy film is); "testsrc2": FFmpeg's
+    standard test pattern, a clean picture that compresses well.
     """
-    rng = numpy.random.default_rng(7)
     frames = int(round(seconds * FPS))
-    pan_x, pan_y = 5, 3  # pixels per frame
-    luma = _texture(rng, height + pan_y * frames + 2, width + pan_x * frames + 2)
-    chroma_u = _texture(rng, height // 2 + pan_y * frames + 2, width // 2 + pan_x * frames + 2)
-    chroma_v = _texture(rng, height // 2 + pan_y * frames + 2, width // 2 + pan_x * frames + 2)
+    pictures = _grain(width, height, frames) if picture == "grain" else _testsrc2(width, height, frames)
     out = av.open(str(path), "w")
     video = out.add_stream("libx264", rate=FPS)
     video.width, video.height, video.pix_fmt = width, height, "yuv420p"
@@ -58,16 +55,7 @@ def encode_clip(path, seconds, width=1920, height=1080, gop=48, crf=20, audio=Tr
         sound.layout = "stereo"
     samples_done = 0
     total_samples = int(round(seconds * SAMPLE_RATE))
-    for n in range(frames):
-        x, y = pan_x * n, pan_y * n
-        half_x, half_y = x // 2, y // 2
-        picture = numpy.concatenate([
-            luma[y:y + height, x:x + width],
-            chroma_u[half_y:half_y + height // 2, half_x:half_x + width // 2].reshape(height // 4, width),
-            chroma_v[half_y:half_y + height // 2, half_x:half_x + width // 2].reshape(height // 4, width),
-        ])
-        _moving_box(picture, n, width, height)
-        frame = av.VideoFrame.from_ndarray(picture, format="yuv420p")
+    for n, frame in enumerate(pictures):
         frame.pts = n
         frame.time_base = video.codec_context.time_base
         out.mux(video.encode(frame))
@@ -80,6 +68,40 @@ def encode_clip(path, seconds, width=1920, height=1080, gop=48, crf=20, audio=Tr
         out.mux(sound.encode(None))
     out.close()
     return path
+
+
+def _grain(width, height, frames):
+    """Frames made directly in yuv420p from a pre-computed texture, so the time goes
+    into libx264 rather than into drawing."""
+    rng = numpy.random.default_rng(7)
+    pan_x, pan_y = 5, 3  # pixels per frame
+    luma = _texture(rng, height + pan_y * frames + 2, width + pan_x * frames + 2)
+    chroma_u = _texture(rng, height // 2 + pan_y * frames + 2, width // 2 + pan_x * frames + 2)
+    chroma_v = _texture(rng, height // 2 + pan_y * frames + 2, width // 2 + pan_x * frames + 2)
+    for n in range(frames):
+        x, y = pan_x * n, pan_y * n
+        half_x, half_y = x // 2, y // 2
+        picture = numpy.concatenate([
+            luma[y:y + height, x:x + width],
+            chroma_u[half_y:half_y + height // 2, half_x:half_x + width // 2].reshape(height // 4, width),
+            chroma_v[half_y:half_y + height // 2, half_x:half_x + width // 2].reshape(height // 4, width),
+        ])
+        _moving_box(picture, n, width, height)
+        yield av.VideoFrame.from_ndarray(picture, format="yuv420p")
+
+
+def _testsrc2(width, height, frames):
+    graph = av.filter.Graph()
+    source = graph.add("testsrc2", f"size={width}x{height}:rate={FPS}")
+    convert = graph.add("format", "yuv420p")
+    sink = graph.add("buffersink")
+    source.link_to(convert)
+    convert.link_to(sink)
+    graph.configure()
+    for _ in range(frames):
+        frame = graph.pull()
+        frame.pts = None
+        yield frame
 
 
 def _texture(rng, height, width):
@@ -190,11 +212,15 @@ def build_library(root, work, files, *, size, clip_seconds, copies, long_gop_sec
     step(f"{clip_seconds:g} s {height}p clip, 2 s GOP")
     long_gop = encode_clip(os.path.join(work, "longgop.mp4"), long_gop_seconds, width, height, gop=gop * FPS)
     step(f"{long_gop_seconds:g} s {height}p clip, {gop} s GOP")
+    testsrc2 = encode_clip(os.path.join(work, "testsrc2.mp4"), clip_seconds, width, height, gop=2 * FPS,
+                           picture="testsrc2")
+    step(f"{clip_seconds:g} s {height}p clip of FFmpeg's test pattern, 2 s GOP")
     feature_clip = encode_clip(os.path.join(work, "feature.mp4"), 4, width, height, gop=2 * FPS, crf=28)
     step("4 s feature clip (CRF 28)")
     playback = repeat(normal, os.path.join(work, "playback.mp4"), copies)
     longgop_file = repeat(long_gop, os.path.join(work, "playback-longgop.mp4"),
                           max(2, round(copies * clip_seconds / long_gop_seconds)))
+    testsrc2_file = repeat(testsrc2, os.path.join(work, "playback-testsrc2.mp4"), copies)
     step("playback files")
     feature_mp4 = repeat(feature_clip, os.path.join(work, "feature-long.mp4"), feature_copies)
     feature_mkv = repeat(feature_clip, os.path.join(work, "feature-long.mkv"), feature_copies)
@@ -212,10 +238,11 @@ def build_library(root, work, files, *, size, clip_seconds, copies, long_gop_sec
     media = {
         "longgop": movie("Long GOP", longgop_file),
         "sequential longgop": movie("Sequential Long GOP", longgop_file),
+        "sequential testsrc2": movie("Sequential Test Pattern", testsrc2_file),
         "feature_mp4": movie("Feature MP4", feature_mp4),
         "feature_mkv": movie("Feature MKV", feature_mkv, ".mkv"),
         "players": [movie(f"Player {letter}", playback) for letter in LETTERS[:players]],
-        "sources": {"playback": playback, "longgop": longgop_file},
+        "sources": {"playback": playback, "longgop": longgop_file, "testsrc2": testsrc2_file},
         "feature_sources": {"mp4": feature_mp4, "mkv": feature_mkv},
         "facts": {"size": f"{width}x{height}", "fps": FPS, "clip_seconds": clip_seconds,
                   "playback_seconds": copies * clip_seconds, "long_gop_seconds": gop,
