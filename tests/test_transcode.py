@@ -211,3 +211,20 @@ def test_segments_made_in_order_by_continuing_equal_those_made_alone(sources, na
     in_order = [make(path, *args, i) for i in range(count)]
     assert transcode._continuation is None  # the last segment ends the run
     assert in_order == [alone[i] for i in range(count)]
+
+
+def test_a_cancelled_transcode_leaves_nothing_behind(sources):
+    """A prefetch stopped part-way (a seek came in) must not leave a continuation, an
+    encoder still busy, or anything else that changes the next segment's bytes."""
+    path = sources / "h264_aac_bframes.mp4"
+    info, keyframes, timeline, variant = args = plan(path, "transcode")
+    alone = {i: make(path, *args, i) for i in (2, 1)}
+    make(path, *args, 0)  # the worker now continues from the end of segment 0
+    polls = iter(range(1000))
+    job = transcode.Job(str(path), info, keyframes, variant, hls.segment(timeline, variant, 1),
+                        {"x264_preset": "ultrafast"}, hls.muxed_audio(info))
+    with pytest.raises(InterruptedError):
+        transcode.make_segment(job, cancelled=lambda: next(polls) >= 3)
+    assert transcode._continuation is None
+    assert make(path, *args, 2) == alone[2]
+    assert make(path, *args, 1) == alone[1]
