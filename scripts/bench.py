@@ -632,22 +632,27 @@ class Bench:
         return len(frames) / seconds, bitrate
 
     def first_segment(self):
+        """Each first segment, then ffmpeg's on the same interval once the server is idle
+        again: alternating, so a change in the shared machine's speed touches both alike."""
         for variant, key, paths in (("original", "first_segment_copy", self.media["first copy"]),
                                     ("720p_h264", "first_segment_720p", self.media["first 720p"])):
-            times = []
+            times, base = [], []
             for relpath in paths:
                 self.server.wait_idle()
                 started = time.perf_counter()
                 stream, _ = open_video(self.client, self.id_of(relpath), variant)
                 stream.fetch(self.client, 0)
                 times.append(time.perf_counter() - started)
+                if FFMPEG:
+                    self.server.wait_idle()  # the worker makes the next segments ahead meanwhile
+                    base.append(ffmpeg_segment(self.media["sources"]["playback"], 0, stream.durations[0], variant,
+                                               self.work))
             self.results.set(key, statistics.median(times), _spread(times))
             if FFMPEG:
-                source = self.media["sources"]["playback"]
-                base = [ffmpeg_segment(source, 0, stream.durations[0], variant, self.work) for _ in paths]
                 self.results.set(key + "_ffmpeg", statistics.median(base), _spread(base))
 
     def seeks(self):
+        """Cold seeks, each followed by ffmpeg on the same interval (as for the first segment)."""
         reps = self.p["reps"]
         playback = self.id_of(self.media["seek"])
         longgop = self.id_of(self.media["longgop"])
@@ -657,14 +662,16 @@ class Bench:
                 ("720p_h264", "seek_720p_gop10", longgop, "longgop", self._last_pieces(longgop))):
             stream, _ = open_video(self.client, video_id, variant)
             indexes = pick(stream, reps)
-            times = []
+            times, base = [], []
             for index in indexes:  # backwards, so no segment was prefetched by the one before
                 self.server.wait_idle()
                 times.append(stream.fetch(self.client, index))
+                if FFMPEG:
+                    self.server.wait_idle()
+                    base.append(ffmpeg_segment(self.media["sources"][source], stream.starts[index],
+                                               stream.durations[index], variant, self.work))
             self.results.set(key, statistics.median(times), _spread(times) + f"; segments {indexes}")
             if FFMPEG:
-                base = [ffmpeg_segment(self.media["sources"][source], stream.starts[i], stream.durations[i],
-                                       variant, self.work) for i in indexes]
                 self.results.set(key + "_ffmpeg", statistics.median(base), _spread(base))
                 if key + "_vs_ffmpeg" in FIGURE_KEYS:
                     self.results.set(key + "_vs_ffmpeg", statistics.median(times) / statistics.median(base))
