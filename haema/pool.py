@@ -137,7 +137,7 @@ def _serve(connection):
                     arrived.append(connection.recv())
                 except (EOFError, OSError):
                     arrived.append(None)  # the server is gone: stop
-            return bool(arrived) and (arrived[0] is None or arrived[0][0][0] != making)
+            return bool(arrived) and (arrived[0] is None or _asks_for(arrived[0]) != making)
         return cancelled
 
     while True:
@@ -182,6 +182,12 @@ def _serve(connection):
         except (EOFError, OSError):
             return
         pending.extend(ahead)
+
+
+def _asks_for(request):
+    """The cache key of the call a request (``(call, ahead)``, as Pool.run sends it) makes."""
+    (cache_key, _function, _args), _ahead = request
+    return cache_key
 
 
 def _give_freed_frames_back():
