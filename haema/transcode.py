@@ -390,7 +390,7 @@ class VideoEncode:
     def _encode(self, frame):
         """Hand ``frame`` (None: flush) to the encoder thread; mux what it has finished,
         in order. Waits only when it is ``ENCODE_AHEAD`` frames behind."""
-        self.encoding.append(_encoder_thread().submit(_encoded, self.stream, frame))
+        self.encoding.append(_encoder_thread().submit(self.stream.encode, frame))
         while self.encoding and (len(self.encoding) > ENCODE_AHEAD or self.encoding[0].done() or frame is None):
             for packet in self.encoding.popleft().result():
                 self.cutter.mux(packet, self.stream)
@@ -409,10 +409,6 @@ def _encoder_thread():
     demuxes, decodes and scales frame n+1; PyAV releases the GIL in both codecs, so on
     2 cores 720p from 1080p goes about 9% faster than taking turns."""
     return concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="haema-encode")
-
-
-def _encoded(stream, frame):
-    return stream.encode(frame)
 
 
 def _rate(stream):
