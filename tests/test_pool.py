@@ -51,6 +51,12 @@ def test_a_video_is_pinned_to_one_worker(pool):
     assert len(pids) == 1
 
 
+def test_videos_played_at_once_spread_over_the_workers(pool):
+    pids = [pool.run(video, ("k", whoami, (None,))) for video in ("a", "b", "c", "d")]
+    assert sorted(pids.count(pid) for pid in set(pids)) == [2, 2]
+    assert [pool.run(video, ("k", whoami, (None,))) for video in ("a", "b", "c", "d")] == pids
+
+
 def test_prefetched_results_answer_the_next_requests(pool, tmp_path):
     calls = tmp_path / "calls"
     ahead = [(f"seg{i}", log_call, (str(calls), i)) for i in (1, 2, 3)]
