@@ -304,6 +304,12 @@ class VideoEncode:
         self.decoder = cutter.video.codec_context
         if not self.decoder.is_open:  # an open one is a continuation's
             self.decoder.thread_type = "AUTO"
+            # Opened now, with skip_frame at its default: libdav1d (AV1) reads skip_frame
+            # only when it opens and keeps it for its life. Opened lazily by the first
+            # packet, which before a mid-GOP start asks for NONREF, it dropped every
+            # non-reference frame of the segment itself. Decoders that read skip_frame
+            # per frame (H.264, HEVC, VP9) still skip before the start; libdav1d decodes all.
+            self.decoder.open()
         encoder = usable_encoder(settings.get("encoder", "libx264"), variant.width, variant.height)
         self.stream = cutter.muxer.add_stream(encoder, rate=_rate(cutter.video))
         self.stream.width, self.stream.height = variant.width, variant.height
