@@ -12,6 +12,14 @@ Two grids share one timeline:
   segment, keyframes are merged up to it and what is still longer is cut into equal
   pieces. Every copy boundary is also a fine boundary, and neither a long GOP nor a
   long copy segment means a long wait for a transcoded segment.
+
+Every boundary is the time of a frame that is really shown, so a segment starts where
+its playlist says and joins its neighbours with no frame lost or shown twice:
+- a cut between keyframes lands on a real frame: on the nominal frame grid of a
+  constant-rate source, on one of the listed frame times of a variable-rate one;
+- a copied segment carries, in decode order, the leading B-frames of an open GOP's
+  keyframe, which are shown before it; its copy boundary is the earliest of them
+  (``shown_from``), and that is a fine boundary too, cut between keyframes.
 """
 import bisect
 import dataclasses
@@ -34,6 +42,7 @@ AUDIO_BITRATE = 128_000
 class Timeline:
     time_base: fractions.Fraction
     keyframes: tuple
+    shown_from: tuple  # per keyframe: the earliest frame shown of those copied with it
     copy: tuple  # boundaries of copy segments, the last one being the end of the video
     fine: tuple  # boundaries of transcoded segments, a superset of ``copy``
 
@@ -51,7 +60,7 @@ class Segment:
     end: int
     first: bool
     last: bool
-    decode_from: int  # the keyframe at or before ``start``
+    decode_from: int  # the keyframe at or before ``start`` (a copy's: the one shown from it)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,21 +112,36 @@ def plan_timeline(keyframes, target_seconds, fine_seconds=None, frame_duration=N
     ``fine_seconds`` (default: ``target_seconds``) is the longest transcoded segment:
     shorter than the copy target, because a transcoded segment costs encoding time before
     the player can start, while a copied one costs next to nothing.
-    ``frame_duration`` (time-base units) snaps fine boundaries to whole frames of a
-    constant-rate source, so a transcoded segment holds whole frames of equal count.
+    ``frame_duration`` (time-base units, a fraction where frames are not a whole number
+    of ticks, as 1001/24 ms) snaps fine boundaries to whole frames of a constant-rate
+    source, so a transcoded segment holds whole frames of equal count. A variable-rate
+    source's ``keyframes["frames"]`` (every frame's time) is used instead.
     """
     tb = fractions.Fraction(*keyframes["time_base"])
-    pts = tuple(sorted(set(keyframes["pts"])))
+    shown = dict(zip(keyframes["pts"], keyframes.get("shown_from", keyframes["pts"])))
+    pts = tuple(sorted(shown))
     end = max(keyframes["end"], pts[-1] + 1)
-    copy = _merge_keyframes(pts, pts[0], end, target_seconds / tb)
+    merged = _merge_keyframes(pts, pts[0], end, target_seconds / tb)
+    copy = (merged[0], *(shown[k] for k in merged[1:-1]), merged[-1])
+    frames = keyframes.get("frames")
     fine_target = (fine_seconds or target_seconds) / tb
     fine = [copy[0]]
     for start, stop in zip(copy, copy[1:]):
         inside = pts[bisect.bisect_left(pts, start):bisect.bisect_left(pts, stop)]
         cuts = _merge_keyframes(inside, start, stop, fine_target)
         for begin, finish in zip(cuts, cuts[1:]):
-            fine += _equal_pieces(begin, finish, fine_target, frame_duration)
-    return Timeline(tb, pts, copy, tuple(fine))
+            fine += _equal_pieces(begin, finish, fine_target, frame_duration, frames)
+    return Timeline(tb, pts, tuple(shown[k] for k in pts), copy, tuple(fine))
+
+
+def frame_step(info):
+    """One frame of the video at its nominal rate, in its time base: a fraction where
+    that is no whole number of ticks (1001/24 ms for 23.976 fps in Matroska). None if
+    the rate is unknown."""
+    fps = info["video"]["fps"]
+    if not fps:
+        return None
+    return fractions.Fraction(*reversed(info["video"]["time_base"])) / fractions.Fraction(fps).limit_denominator(1001)
 
 
 def _merge_keyframes(keyframes, start, stop, target):
@@ -131,7 +155,7 @@ def _merge_keyframes(keyframes, start, stop, target):
     return (*cuts, stop)
 
 
-def _equal_pieces(start, stop, target, frame_duration):
+def _equal_pieces(start, stop, target, frame_duration, frames=None):
     """Boundaries after ``start`` up to ``stop``: equal pieces no longer than ``target``.
 
     A piece starting between keyframes costs a cold request the decoding from the
@@ -139,13 +163,31 @@ def _equal_pieces(start, stop, target, frame_duration):
     pieces = max(1, math.ceil((stop - start) / target - 1e-9))
     cuts = []
     for k in range(1, pieces):
-        cut = start + (stop - start) * k / pieces
-        if frame_duration:
-            cut = start + round((cut - start) / frame_duration) * frame_duration
+        cut = start + fractions.Fraction(stop - start) * k / pieces
+        if frames:
+            cut = _nearest(frames, cut)
+        elif frame_duration:
+            cut = _on_frame(start, round((cut - start) / frame_duration) * frame_duration)
         cut = int(round(cut))
         if (cuts[-1] if cuts else start) < cut < stop:
             cuts.append(cut)
     return cuts + [stop]
+
+
+def _nearest(frames, time):
+    """The frame time in sorted ``frames`` nearest to ``time``."""
+    at = bisect.bisect_left(frames, time)
+    return min(frames[max(0, at - 1):at + 1], key=lambda frame: abs(frame - time))
+
+
+def _on_frame(keyframe, offset):
+    """The boundary for the frame ``offset`` ticks after ``keyframe``. A fractional
+    offset was rounded to a tick by the muxer, either way (a tick either side with the
+    keyframe's own rounding): the boundary goes one tick early, so that frame still
+    starts the segment rather than ending the one before."""
+    if offset == int(offset):
+        return keyframe + int(offset)
+    return math.ceil(keyframe + offset - 1)
 
 
 def boundaries(timeline, variant):
@@ -158,7 +200,10 @@ def segment(timeline, variant, index):
     if not 0 <= index < len(bounds) - 1:
         raise IndexError(index)
     start = bounds[index]
-    keyframe_index = max(0, bisect.bisect_right(timeline.keyframes, start) - 1)
+    # a copy segment starts with the keyframe whose GOP is shown from ``start``; a
+    # transcoded one decodes from the keyframe at or before it
+    shown_at = timeline.shown_from if variant.copy else timeline.keyframes
+    keyframe_index = max(0, bisect.bisect_right(shown_at, start) - 1)
     return Segment(index=index, start=start, end=bounds[index + 1], first=index == 0,
                    last=index == len(bounds) - 2, decode_from=timeline.keyframes[keyframe_index])
 

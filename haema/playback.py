@@ -127,10 +127,7 @@ class Plan:
 def _plan(video_id, version, path, video, config):
     """Memoised per file version: a playlist or segment request plans nothing."""
     info = video.info
-    fps = info["video"]["fps"]
-    time_base = info["video"]["time_base"]
-    frame = round(time_base[1] / (fps * time_base[0])) if fps else None
     timeline = hls.plan_timeline(video.keyframes, config.segment_duration, config.transcode_segment_duration,
-                                 frame_duration=frame)
+                                 frame_duration=hls.frame_step(info))
     return Plan(video, path, timeline, hls.plan_variants(info, config.max_height), hls.plan_audio(info),
                 hls.plan_subtitles(info))

@@ -3,6 +3,7 @@
 Everything here opens the file itself and returns plain data (dicts and lists that go
 into SQLite as JSON), so results can be cached per file version and sent over pipes.
 """
+import dataclasses
 import fractions
 import logging
 
@@ -173,28 +174,45 @@ def read_keyframes(path):
     Returns ``{"time_base": [num, den], "pts": [...], "end": pts}``, ``end`` being the
     time just after the last frame. Segment boundaries are presentation times, while
     MP4's index holds decode times; so the index is only trusted once a few keyframes
-    read back agree with it, and otherwise every keyframe packet is read (non-key
-    packets are skipped by the demuxer, never decoded).
+    read back agree with it, and otherwise every packet is read (demuxed, never decoded).
+
+    Two facts a keyframe list cannot give are added when the file needs them, so that
+    every planned boundary is where a frame is really shown:
+    - ``"frames"``, every frame's time, for a variable-rate video (a phone's): the
+      transcoded grid cuts between keyframes, and only real frame times say where;
+    - ``"shown_from"``, per keyframe the earliest time among it and the frames decoded
+      after it up to the next keyframe, for an open GOP: its leading B-frames are shown
+      before it but travel with it when copied, so a copy segment starts there.
+    Either is found by reading every packet, done only when the index leaves doubt: a
+    keyframe off the nominal frame grid, or a sampled keyframe with leading frames.
     """
     try:
+        scan = None
         with av.open(path, metadata_errors="ignore") as container:
             video = _main_video(container)
             pts = _from_index(container, video)
-            if pts:
+            if pts and _on_frame_grid(pts, video):
                 end = _end_after(container, video, pts[-1])
-        if not pts:
-            with av.open(path, metadata_errors="ignore") as container:
-                video = _main_video(container)
-                pts, end = _scan_packets(container, video)
+            else:
+                container.seek(0, stream=video, backward=True, any_frame=False)
+                scan = _scan_packets(container, video)
+                pts, end = scan.keyframes, scan.end
         if not pts:
             raise ProbeError("video has no keyframes")
     except av.FFmpegError as error:
         raise ProbeError(f"cannot read keyframes: {error.strerror or error}") from None
     tb = video.time_base
-    return {"time_base": [tb.numerator, tb.denominator], "pts": pts, "end": end}
+    keyframes = {"time_base": [tb.numerator, tb.denominator], "pts": pts, "end": end}
+    if scan is not None and not _on_frame_grid(scan.frames, video):
+        keyframes["frames"] = scan.frames
+    if scan is not None and scan.shown_from != scan.keyframes:
+        keyframes["shown_from"] = scan.shown_from
+    return keyframes
 
 
 def _from_index(container, video):
+    """Keyframe times from the container's index, or None when they cannot be trusted
+    as they are (disagreeing packets, or an open GOP's leading frames to find)."""
     entries = [e.timestamp for e in video.index_entries if e.is_keyframe]
     if len(entries) < 2 and "matroska" in container.format.name:
         container.seek(0)  # Matroska reads its cues on the first seek (it opens with one entry)
@@ -204,8 +222,11 @@ def _from_index(container, video):
     shift = None  # presentation minus decode time of keyframes: constant in practice
     step = max(1, len(entries) // 4)
     for timestamp in sorted(set(entries[::step] + entries[-1:])):
-        packet = _first_packet_at(container, video, timestamp)
+        packet, following = _first_packet_at(container, video, timestamp)
         if packet is None or not packet.is_keyframe or packet.pts is None:
+            return None
+        if following is not None and following.pts is not None and following.pts < packet.pts:
+            log.debug("%s: open GOP; scanning for leading frames", container.name)
             return None
         if shift is None:
             shift = packet.pts - timestamp
@@ -216,29 +237,55 @@ def _from_index(container, video):
 
 
 def _first_packet_at(container, video, timestamp):
-    """The keyframe packet an index entry points at. MP4 indexes decode times, Matroska
-    presentation times (and leaves decode times unset after a seek), so either matches."""
+    """The keyframe packet an index entry points at, and the packet after it (None if
+    none). MP4 indexes decode times, Matroska presentation times (and leaves decode
+    times unset after a seek), so either matches."""
     container.seek(timestamp, stream=video, backward=True, any_frame=False)
+    found = None
     for packet in container.demux(video):
+        if found is not None:
+            return found, packet if packet.size else None
         if packet.is_keyframe and timestamp in (packet.dts, packet.pts):
-            return packet
-        if packet.dts is not None and packet.dts > timestamp:
-            return None
-    return None
+            found = packet
+        elif packet.dts is not None and packet.dts > timestamp:
+            return None, None
+    return found, None
+
+
+@dataclasses.dataclass(frozen=True)
+class _Scan:
+    keyframes: list
+    end: int
+    frames: list  # every frame's presentation time, sorted
+    shown_from: list  # per keyframe: the earliest time of its GOP in decode order
 
 
 def _scan_packets(container, video):
     """Every packet is demuxed (not decoded). The demuxer's own skipping of non-key
     packets (``Discard.nonkey``) loses MP4 composition offsets, so it is not used."""
-    keyframes, end = set(), None
+    keyframes, shown_from, frames, end = [], [], set(), None
     one_frame = frame_duration(video)
     for packet in container.demux(video):
         if packet.pts is None:
             continue
-        if packet.is_keyframe:
-            keyframes.add(packet.pts)
+        if packet.is_keyframe and packet.pts not in keyframes:
+            keyframes.append(packet.pts)
+            shown_from.append(packet.pts)
+        elif shown_from:
+            shown_from[-1] = min(shown_from[-1], packet.pts)
+        frames.add(packet.pts)
         end = max(end or packet.pts, packet.pts + (packet.duration or one_frame))
-    return sorted(keyframes), end
+    order = sorted(range(len(keyframes)), key=keyframes.__getitem__)
+    return _Scan([keyframes[i] for i in order], end, sorted(frames), [shown_from[i] for i in order])
+
+
+def _on_frame_grid(times, video):
+    """Do all ``times`` sit on the nominal frame grid from the first (within a tick of
+    rounding, as Matroska's millisecond timestamps round 1001/24 ms frames)? A constant
+    rate video's keyframes do; a variable rate one's drift off it."""
+    step = 1 / (fractions.Fraction(video.average_rate or video.guessed_rate or 25) * video.time_base)
+    first = times[0]
+    return all(abs(t - first - round((t - first) / step) * step) <= 1 for t in times)
 
 
 def _end_after(container, video, last_keyframe):

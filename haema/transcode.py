@@ -252,7 +252,8 @@ class _Cutter:
 
 class VideoCopy:
     """Source H.264 packets in decode order, from the segment's keyframe to the next
-    segment's keyframe: each frame lands in exactly one segment, open GOP or not.
+    segment's keyframe: each frame lands in exactly one segment, open GOP or not (the
+    plan starts such a segment at its keyframe's leading B-frames, shown before it).
 
     Decode times are rebuilt from the presentation times (sorted, then delayed by the
     stream's reorder depth): Matroska has none for the first packets after a seek, and
@@ -273,7 +274,7 @@ class VideoCopy:
         if self.done or packet.pts is None:
             return
         if packet.is_keyframe:
-            if not self.started and (segment.first or packet.pts == segment.start):
+            if not self.started and (segment.first or packet.pts == segment.decode_from):
                 self.started = True
             elif self.started and self.cutter.past_end(packet.pts, packet.time_base):
                 self.done = True

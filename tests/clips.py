@@ -42,10 +42,12 @@ def make_clip(path, seconds=4.0, width=320, height=240, fps=24, gop=24, bframes=
     samples = int(seconds * sample_rate)
     audio_done = 0
     # VFR as phones record it: the stream states its nominal rate, while frame durations
-    # jitter between 0.8x and 1.2x of it (times in tenths of a frame)
+    # jitter between 0.8x and 1.2x of it (times in tenths of a frame); "phone" jitters
+    # irregularly and drops a frame now and then, so frame times drift off the grid
+    durations = (10, 9, 11, 10, 12, 8, 10, 9, 13, 11, 20, 10, 8, 11, 9) if vfr == "phone" else (8, 12, 10)
     jitter = [0]
     for n in range(frames):
-        jitter.append(jitter[-1] + (8, 12, 10)[n % 3])
+        jitter.append(jitter[-1] + durations[n % len(durations)])
     for n in range(frames):
         image = _picture(n, width, height)
         frame = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format=pix_fmt)

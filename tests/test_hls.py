@@ -1,4 +1,5 @@
 """The HLS plan as pure functions, on hand-made keyframe lists."""
+import fractions
 import re
 
 import pytest
@@ -103,6 +104,38 @@ def test_fine_boundaries_snap_to_whole_frames():
     plan = timeline([0], 10 * 12288, time_base=[1, 12288], frame=512, fine=3)
     assert len(plan.fine) == 5  # four pieces of 2.5 s, each a whole number of frames
     assert all(b % 512 == 0 for b in plan.fine)
+
+
+def test_fine_boundaries_of_millisecond_timestamps_land_on_the_rounded_frame():
+    # 23.976 fps in Matroska: frame n is at round(n * 1001/24) ms; a 4.004 s GOP cut in 3
+    plan = timeline([0, 4004], 8008, frame=fractions.Fraction(1001, 24), fine=1.5)
+    frames = [round(n * fractions.Fraction(1001, 24)) for n in range(193)]
+    for cut in plan.fine:
+        first = next(f for f in frames if f >= cut)
+        assert first - cut <= 2  # the frame that starts the segment, a tick or two after
+    assert plan.fine[1] == 1334  # frame 32 is at 1334.7 ms (1335), not 1344 (32 x 42 ms)
+
+
+def test_variable_rate_fine_boundaries_are_real_frame_times():
+    frames = [0, 30, 75, 100, 140, 190, 230, 290, 335, 360, 420, 455, 500, 540, 600]
+    keyframes = {"time_base": [1, 100], "pts": [0], "end": 630, "frames": frames}
+    plan = hls.plan_timeline(keyframes, 10, fine_seconds=1.6, frame_duration=30)
+    assert plan.fine == (0, 140, 335, 455, 630)  # the frames nearest to 1.575, 3.15 and 4.725 s
+    assert set(plan.fine[1:-1]) <= set(frames)
+
+
+def test_open_gop_copy_segments_start_at_their_keyframes_leading_frames():
+    # keyframes at 0, 2000, 4000, 6000; each after the first shown from 125 ms before it
+    keyframes = {"time_base": MS, "pts": [0, 2000, 4000, 6000], "end": 8000,
+                 "shown_from": [0, 1875, 3875, 5875]}
+    plan = hls.plan_timeline(keyframes, 4, fine_seconds=2)
+    assert plan.copy == (0, 3875, 8000)
+    assert plan.fine == (0, 2000, 3875, 4938, 6000, 8000)  # the copy boundary is a fine one
+    copied = hls.segment(plan, copy_variant(), 1)
+    assert (copied.start, copied.decode_from) == (3875, 4000)  # its own keyframe, copied from there
+    transcoded = hls.segment(plan, transcode_variant(), 2)
+    assert (transcoded.start, transcoded.decode_from) == (3875, 2000)  # decoded from the one before
+    assert sum(extinfs(hls.media_playlist(plan, copy_variant()))) == pytest.approx(8.0)
 
 
 def test_segment_decodes_from_the_keyframe_at_or_before_its_start():
