@@ -39,15 +39,16 @@ def make_clip(path, seconds=4.0, width=320, height=240, fps=24, gop=24, bframes=
         audios.append(audio)
 
     frames = int(round(seconds * fps))
-    samples = int(seconds * sample_rate)
-    audio_done = 0
     # VFR as phones record it: the stream states its nominal rate, while frame durations
-    # jitter between 0.8x and 1.2x of it (times in tenths of a frame); "phone" jitters
-    # irregularly and drops a frame now and then, so frame times drift off the grid
-    durations = (10, 9, 11, 10, 12, 8, 10, 9, 13, 11, 20, 10, 8, 11, 9) if vfr == "phone" else (8, 12, 10)
+    # jitter between 0.8x and 1.2x of it (times in tenths of a frame); "phone" is one in
+    # dim light: irregular, often 1.5x, two frames dropped, drifting off the grid
+    durations = (10, 9, 15, 10, 20, 8, 12, 9, 15, 11, 10, 20, 8, 10, 13, 11, 14) if vfr == "phone" else (8, 12, 10)
     jitter = [0]
     for n in range(frames):
         jitter.append(jitter[-1] + durations[n % len(durations)])
+    # the audio lasts as long as the video really does
+    samples = int(jitter[frames] / (10 * fps) * sample_rate) if vfr else int(seconds * sample_rate)
+    audio_done = 0
     for n in range(frames):
         image = _picture(n, width, height)
         frame = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format=pix_fmt)
@@ -58,7 +59,7 @@ def make_clip(path, seconds=4.0, width=320, height=240, fps=24, gop=24, bframes=
             _retime(packets, jitter, fps)
         out.mux(packets)
         # audio up to this video time, so the file is interleaved as real files are
-        until = min(samples, int((n + 1) / fps * sample_rate))
+        until = min(samples, int((jitter[n + 1] / 10 if vfr else n + 1) / fps * sample_rate))
         for audio_index, audio in enumerate(audios):
             _write_audio(out, audio, audio_index, audio_done, until, sample_rate, start)
         audio_done = until
