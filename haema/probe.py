@@ -181,8 +181,9 @@ def read_keyframes(path):
     - ``"frames"``, every frame's time, for a variable-rate video (a phone's): the
       transcoded grid cuts between keyframes, and only real frame times say where;
     - ``"shown_from"``, per keyframe the earliest time among it and the frames decoded
-      after it up to the next keyframe, for an open GOP: its leading B-frames are shown
-      before it but travel with it when copied, so a copy segment starts there.
+      after it up to the next keyframe, for an open GOP of a codec that can be copied:
+      its leading B-frames are shown before it but travel with it when copied, so a
+      copy segment starts there.
     Either is found by reading every packet, done only when the index leaves doubt: a
     keyframe off the nominal frame grid, or a sampled keyframe with leading frames.
     """
@@ -205,7 +206,7 @@ def read_keyframes(path):
     keyframes = {"time_base": [tb.numerator, tb.denominator], "pts": pts, "end": end}
     if scan is not None and not _on_frame_grid(scan.frames, video):
         keyframes["frames"] = scan.frames
-    if scan is not None and scan.shown_from != scan.keyframes:
+    if scan is not None and scan.shown_from != scan.keyframes and _copyable_codec(video):
         keyframes["shown_from"] = scan.shown_from
     return keyframes
 
@@ -225,7 +226,8 @@ def _from_index(container, video):
         packet, following = _first_packet_at(container, video, timestamp)
         if packet is None or not packet.is_keyframe or packet.pts is None:
             return None
-        if following is not None and following.pts is not None and following.pts < packet.pts:
+        if following is not None and following.pts is not None and following.pts < packet.pts \
+                and _copyable_codec(video):
             log.debug("%s: open GOP; scanning for leading frames", container.name)
             return None
         if shift is None:
@@ -279,13 +281,19 @@ def _scan_packets(container, video):
     return _Scan([keyframes[i] for i in order], end, sorted(frames), [shown_from[i] for i in order])
 
 
+def _copyable_codec(video):
+    """Leading frames matter only to copied segments: a transcoded one is cut on frame
+    times, so a video no variant copies (an MPEG-2 broadcast's open GOPs) skips them."""
+    return video.codec_context.name in COPYABLE_VIDEO
+
+
 def _on_frame_grid(times, video):
-    """Do all ``times`` sit on the nominal frame grid from the first (within a tick of
-    rounding, as Matroska's millisecond timestamps round 1001/24 ms frames)? A constant
-    rate video's keyframes do; a variable rate one's drift off it."""
+    """Is each of ``times`` a whole number of nominal frames after the one before (to a
+    tick of rounding, as Matroska's milliseconds round 1001/24 ms frames)? A constant
+    rate video's keyframes and frames are; a variable rate one's drift off. Pairs, not
+    distances from the first, so that a rate known to a few digits does not drift."""
     step = 1 / (fractions.Fraction(video.average_rate or video.guessed_rate or 25) * video.time_base)
-    first = times[0]
-    return all(abs(t - first - round((t - first) / step) * step) <= 1 for t in times)
+    return all(abs(b - a - round((b - a) / step) * step) <= 1 for a, b in zip(times, times[1:]))
 
 
 def _end_after(container, video, last_keyframe):
