@@ -42,6 +42,7 @@ class ScanReport:
     updated: int = 0
     removed: int = 0
     skipped: list = dataclasses.field(default_factory=list)
+    probe_version: int = None  # probe.VERSION of the files indexed, once the scan has finished
 
     def as_json(self):
         return dataclasses.asdict(self)
@@ -87,10 +88,12 @@ class Library:
 
     def scan(self):
         """Bring the index in line with the folder tree; returns the report."""
+        # a probe that learnt new facts re-reads every file once, so no row lacks them
+        reprobe = self.last_report().get("probe_version") != probe.VERSION
         self.report = ScanReport(running=True, started_at=_now())
         self._save_report()
         try:
-            self._scan()
+            self._scan(reprobe)
         finally:
             self.report.running = False
             self.report.finished_at = _now()
@@ -109,7 +112,7 @@ class Library:
         state = ScanState.get_or_none(ScanState.id == 1)
         return state.report if state else ScanReport().as_json()
 
-    def _scan(self):
+    def _scan(self, reprobe=False):
         report = self.report
         paths = list(self.walk())
         report.files = len(paths)
@@ -120,7 +123,7 @@ class Library:
             for relpath in paths:
                 stat = os.stat(os.path.join(self.root, relpath))
                 old = known.get(relpath) or skipped.get(relpath)
-                if old and old.size == stat.st_size and old.mtime == stat.st_mtime:
+                if old and old.size == stat.st_size and old.mtime == stat.st_mtime and not reprobe:
                     continue
                 changed.append((relpath, stat))
             for number, (relpath, stat) in enumerate(changed, 1):
@@ -132,6 +135,7 @@ class Library:
             self._forget_missing(set(paths), known, skipped)
             self._place_artwork()
             report.skipped = [{"path": s.path, "reason": s.reason} for s in Skipped.select().order_by(Skipped.path)]
+            report.probe_version = probe.VERSION
 
     def _index(self, relpath, stat, known):
         placement = naming.place(relpath)
