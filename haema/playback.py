@@ -58,7 +58,8 @@ class Playback:
             # embedded cues share the video's clock; a sidecar's zero is the file's start
             start = 0 if track.sidecar is None else plan.video.info["start_time"]
             zero = transcode.output_time(plan.timeline.seconds(0) + start)
-            text = self.pool.run(video_id, (key, subtitles.webvtt, (path, track.stream_index, zero)))
+            text = self.pool.run(video_id, (key, subtitles.webvtt,
+                                            (path, track.stream_index, zero, track.encoding, track.language)))
             data = text.encode()
             self.cache.put(key, data)
         return plan.video, data
