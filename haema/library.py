@@ -178,15 +178,19 @@ class Library:
         folder, name = os.path.split(os.path.join(self.root, relpath))
         stem = os.path.splitext(name)[0]
         sidecars = []
-        for other in sorted(os.listdir(folder)):
+        names = sorted(os.listdir(folder))
+        for other in names:
             base, ext = os.path.splitext(other)
             if ext.lower() not in subtitles.SIDECAR_EXTENSIONS or not (base == stem or base.startswith(stem + ".")):
                 continue
+            if ext.lower() == ".sub" and any(n.lower() == f"{base}.idx".lower() for n in names):
+                continue  # VobSub: pictures, not text
             tags = [t for t in base[len(stem):].split(".") if t]
             language = next((t for t in tags if t.isalpha() and 2 <= len(t) <= 3 and t.lower() != "sdh"), None)
             file = os.path.relpath(os.path.join(folder, other), self.root).replace(os.sep, "/")
             try:
-                sidecar = subtitles.read_sidecar(os.path.join(folder, other), language)
+                sidecar = subtitles.read_sidecar(subtitles.SidecarFile(os.path.join(folder, other), language,
+                                                                       fps=info["video"]["fps"]))
             except subtitles.SubtitleError as error:
                 log.warning("skipped subtitles %s: %s", file, error.message)
                 continue

@@ -1,5 +1,6 @@
 """Text subtitles as WebVTT for HLS: sidecar files beside the video (SubRip, WebVTT,
-ASS/SSA) and text streams inside the video (SubRip, ASS/SSA, WebVTT, MP4 timed text).
+ASS/SSA, MicroDVD) and text streams inside the video (SubRip, ASS/SSA, WebVTT, MP4
+timed text).
 
 A subtitle rendition is one WebVTT file for the whole video. Its ``X-TIMESTAMP-MAP``
 ties cue time zero (the start of the source file) to the MPEG-TS timestamp the
@@ -33,7 +34,7 @@ from .hls import language_tag
 
 log = logging.getLogger(__name__)
 
-SIDECAR_EXTENSIONS = {".srt", ".vtt", ".ass", ".ssa"}
+SIDECAR_EXTENSIONS = {".srt", ".vtt", ".ass", ".ssa", ".sub"}  # .sub: MicroDVD (VobSub's has an .idx)
 
 BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 
@@ -68,6 +69,21 @@ class SubtitleError(HaemaError):
 
 
 @dataclasses.dataclass(frozen=True)
+class SidecarFile:
+    """Where a sidecar's cues come from, as the scan and a request both read it."""
+    path: str
+    language: str = None  # from the file name: narrows the encoding detection
+    encoding: str = None  # found at scan time; None: detect
+    fps: float = None  # of the video: MicroDVD counts frames, and few files say at which rate
+
+
+@dataclasses.dataclass(frozen=True)
+class EmbeddedTrack:
+    path: str
+    stream_index: int
+
+
+@dataclasses.dataclass(frozen=True)
 class Sidecar:
     subs: pysubs2.SSAFile
     encoding: str  # a Python codec name, kept in the index so a request decodes the same way
@@ -84,17 +100,16 @@ class Cue:
 # WebVTT
 
 
-def webvtt(path, stream_index, mpegts_zero, encoding=None, language=None):
-    """WebVTT text of a sidecar file (``stream_index`` None, read in ``encoding`` if the
-    scan found one) or of an embedded stream."""
-    if stream_index is None:
+def webvtt(source, mpegts_zero):
+    """WebVTT text of a ``SidecarFile`` or an ``EmbeddedTrack``."""
+    if isinstance(source, SidecarFile):
         try:
-            cues = _sidecar_cues(read_sidecar(path, language, encoding))
+            cues = _sidecar_cues(read_sidecar(source))
         except SubtitleError as error:
-            log.warning("cannot serve subtitles %s: %s", path, error.message)
+            log.warning("cannot serve subtitles %s: %s", source.path, error.message)
             raise
     else:
-        cues = _embedded_cues(path, stream_index)
+        cues = _embedded_cues(source.path, source.stream_index)
     lines = ["WEBVTT", f"X-TIMESTAMP-MAP=MPEGTS:{mpegts_zero},LOCAL:00:00:00.000", ""]
     for cue in cues:
         lines += [f"{_clock(cue.start)} --> {_clock(cue.end)}", cue.text, ""]
@@ -138,22 +153,20 @@ def _cue_text(text, style, styles, unescape=False):
 # Sidecar files
 
 
-def read_sidecar(path, language=None, encoding=None):
-    """The events of a sidecar file; raises SubtitleError if it cannot be decoded or
-    parsed. ``language`` (from the file name) narrows the detection; a known
-    ``encoding`` skips it."""
+def read_sidecar(sidecar):
+    """The events of a ``SidecarFile`` and the encoding they were read in; raises
+    SubtitleError if it cannot be decoded or parsed."""
     try:
-        with open(path, "rb") as source:
+        with open(sidecar.path, "rb") as source:
             raw = source.read()
     except OSError as error:
         raise SubtitleError(f"cannot read the file: {error.strerror}") from None
-    if encoding is None:
-        encoding = detect_encoding(raw, language)
+    encoding = sidecar.encoding or detect_encoding(raw, sidecar.language)
     try:
         text = raw.decode(encoding)
     except (UnicodeDecodeError, LookupError):
         raise SubtitleError(f"the file is not {encoding} text (changed since the scan?)") from None
-    return Sidecar(_parse(text), encoding)
+    return Sidecar(_parse(text, sidecar.fps), encoding)
 
 
 def detect_encoding(raw, language=None):
@@ -176,10 +189,18 @@ def detect_encoding(raw, language=None):
     return match.encoding
 
 
-def _parse(text):
+def _parse(text, fps=None):
+    """pysubs2's parse of any format it recognises. A MicroDVD file's own rate
+    (``{1}{1}23.976``) goes before the video's: given a rate, pysubs2 would show that
+    line as a cue."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")  # pysubs2 splits lines on \n only
     try:
-        subs = pysubs2.SSAFile.from_string(text)
+        try:
+            subs = pysubs2.SSAFile.from_string(text)
+        except pysubs2.UnknownFPSError:
+            if not fps:
+                raise
+            subs = pysubs2.SSAFile.from_string(text, fps=fps)
     except (pysubs2.Pysubs2Error, ValueError) as error:
         raise SubtitleError(f"not a subtitle format pysubs2 reads ({type(error).__name__})") from None
     if not subs.get_text_events():

@@ -1,4 +1,4 @@
-"""Subtitles as users' files have them: legacy encodings, ASS styling, broken files.
+"""Subtitles as users' files have them: legacy encodings, ASS styling, MicroDVD, broken files.
 
 Each case is a film with a sidecar the test writes, scanned and served through the
 real app; the WebVTT rendition must carry the original text exactly.
@@ -163,6 +163,31 @@ def test_an_embedded_ass_track_becomes_the_same_webvtt(make_app, library_templat
                     out.mux(packet)
     assert [s["codec"] for s in probe.probe(str(film))["subtitles"]] in (["ass"], ["ssa"])
     assert cues_of(make_app(root), "Nettle") == STYLED_WEBVTT_CUES
+
+
+def test_microdvd_frames_are_timed_at_the_files_rate_else_the_videos(make_app, library_template, tmp_path):
+    """The clip runs at 24 fps; the second file says it was made for 25."""
+    root = tmp_path / "media"
+    lines = SENTENCES["ru"]
+    cues = f"{{24}}{{36}}{{y:i}}{lines[0]}|{lines[1]}\r\n{{48}}{{60}}{lines[2]}\r\n"
+    stem = add_film(root, library_template, "Quince")
+    stem.with_name(stem.name + ".ru.sub").write_bytes(cues.encode("cp1251"))
+    stem = add_film(root, library_template, "Rowan")
+    stem.with_name(stem.name + ".ru.sub").write_bytes(("{1}{1}25.000\r\n{25}{50}" + lines[3]).encode("cp1251"))
+    app = make_app(root)
+    assert cues_of(app, "Quince") == (f"00:00:01.000 --> 00:00:01.500\n<i>{lines[0]}</i>\n<i>{lines[1]}</i>\n\n"
+                                      f"00:00:02.000 --> 00:00:02.500\n{lines[2]}\n")
+    assert cues_of(app, "Rowan") == f"00:00:01.000 --> 00:00:02.000\n{lines[3]}\n"
+
+
+def test_a_vobsub_pair_is_not_taken_for_microdvd(make_app, library_template, tmp_path, caplog):
+    root = tmp_path / "media"
+    stem = add_film(root, library_template, "Sorrel")
+    stem.with_name(stem.name + ".en.idx").write_text("# VobSub index file, v7 (do not modify this line!)\n")
+    stem.with_name(stem.name + ".en.sub").write_bytes(b"\x00\x00\x01\xba" + random.Random(20).randbytes(4000))
+    app = make_app(root)
+    assert "TYPE=SUBTITLES" not in app.get(f"/api/v1/video/{video_id(app, 'Sorrel')}/master.m3u8").text
+    assert not [r for r in caplog.records if r.levelname == "WARNING" and "Sorrel" in r.getMessage()]
 
 
 def test_random_bytes_named_srt_are_not_offered(make_app, library_template, tmp_path, caplog):
