@@ -9,9 +9,9 @@ segments give that instant, so cues stay in place after any seek.
 Sidecars found in the wild are mostly not UTF-8: Cyrillic ones are Windows-1251 or
 KOI8-R, Chinese ones GBK, Japanese ones Shift-JIS, and no byte says which. A BOM or
 valid UTF-8 settles it; otherwise charset-normalizer decides, told the legacy code
-pages of the language the file name gives (``Film.ru.srt``). The hint matters: on a
-subtitle file of a few lines the detector alone reads Shift-JIS as Korean cp949,
-while among Japanese code pages it picks right. Parsing and ASS styling are pysubs2's;
+pages of the language the file name gives (``Film.ru.srt``). The hint matters: the
+detector alone reads Shift-JIS Japanese as Korean cp949, even a 170 KiB file, while
+among Japanese code pages it picks right (and tells KOI8-R from cp1251 among Cyrillic). Parsing and ASS styling are pysubs2's;
 the cue text is written here so that it is escaped for WebVTT.
 
 A sidecar is read once at scan time (``read_sidecar``): one that cannot be decoded
@@ -22,7 +22,6 @@ import codecs
 import dataclasses
 import html
 import logging
-import re
 
 import av
 import charset_normalizer
