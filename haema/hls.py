@@ -99,8 +99,9 @@ class SubtitleRendition:
     label: str
     language: str
     forced: bool
-    sidecar: str = None  # relative path of a .srt/.vtt file, or
+    sidecar: str = None  # relative path of a subtitle file beside the video, or
     stream_index: int = None  # a text stream inside the video
+    encoding: str = None  # of the sidecar, as the scan found it (None: detect again)
 
 
 # ---------------------------------------------------------------------------
@@ -256,7 +257,7 @@ def plan_subtitles(info):
     for sidecar in info.get("sidecars", []):
         renditions.append(SubtitleRendition(f"subtitles_{len(renditions)}", _track_label(sidecar, len(renditions)),
                                             language_tag(sidecar["language"]), sidecar["forced"],
-                                            sidecar=sidecar["file"]))
+                                            sidecar=sidecar["file"], encoding=sidecar.get("encoding")))
     for stream in info["subtitles"]:
         if stream["text"]:
             renditions.append(SubtitleRendition(f"subtitles_{len(renditions)}", _track_label(stream, len(renditions)),

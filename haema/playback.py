@@ -54,11 +54,15 @@ class Playback:
         key = f"{plan.video.id}/{plan.video.version}/{name}/0.vtt"
         data = self.cache.get(key)
         if data is None:
-            path = os.path.join(self.root, track.sidecar) if track.sidecar else plan.path
+            if track.sidecar:
+                source = subtitles.SidecarFile(os.path.join(self.root, track.sidecar), track.language,
+                                               track.encoding, plan.video.info["video"]["fps"])
+            else:
+                source = subtitles.EmbeddedTrack(plan.path, track.stream_index)
             # embedded cues share the video's clock; a sidecar's zero is the file's start
             start = 0 if track.sidecar is None else plan.video.info["start_time"]
             zero = transcode.output_time(plan.timeline.seconds(0) + start)
-            text = self.pool.run(video_id, (key, subtitles.webvtt, (path, track.stream_index, zero)))
+            text = self.pool.run(video_id, (key, subtitles.webvtt, (source, zero)))
             data = text.encode()
             self.cache.put(key, data)
         return plan.video, data
