@@ -5,6 +5,13 @@ source's keyframe times before any segment exists, and each segment is later mad
 its own from its boundaries (transcode.py). Every time is an integer in the source
 video's time base, so a boundary means exactly the same frame everywhere.
 
+Sources whose video is copied in a codec other than H.264 (HEVC, VP9, AV1) are served
+as fragmented MP4 (CMAF), every variant of them, with audio as renditions of its own:
+an AAC group every player decodes and, for Opus, FLAC, AC-3 or E-AC-3 tracks, a group
+with the track untouched. A player that decodes the original gets it (CODECS says what
+each variant needs), others fall back to H.264 and AAC on their own. H.264 sources stay
+MPEG-TS, which every HLS player reads, old TVs included.
+
 Two grids share one timeline:
 - copy boundaries are keyframes, merged until a segment reaches the target length
   (a 10 s GOP gives 10 s copy segments);
@@ -28,7 +35,7 @@ import math
 
 import babelfish
 
-from .probe import default_audio, is_copyable
+from .probe import COPYABLE_AUDIO, copy_container, default_audio
 
 # Output timestamps are the source's, shifted so the first keyframe sits here (seconds).
 # The margin keeps encoder-delayed DTS and audio that starts before the video positive.
@@ -66,30 +73,33 @@ class Segment:
 @dataclasses.dataclass(frozen=True)
 class Variant:
     name: str  # "original" or e.g. "720p_h264"
-    copy: bool
+    copy: bool  # the source's video, untouched, cut on keyframes
     width: int
     height: int
-    bandwidth: int  # peak bits per second
+    bandwidth: int  # peak bits per second (with muxed audio; fMP4 variants: video only)
     average_bandwidth: int
-    codecs: str
+    codecs: str  # of the video, and of the muxed audio if any
     frame_rate: float
-
-    def as_json(self):
-        return dataclasses.asdict(self)
+    container: str = "mpegts"  # or "mp4": fragmented MP4 with an init section
+    video_range: str = "SDR"  # or "PQ", "HLG"
 
 
 @dataclasses.dataclass(frozen=True)
 class AudioRendition:
-    """One audio track of a file with several, as its own HLS rendition (EXT-X-MEDIA).
-    It is cut on the fine grid, so it aligns with every variant."""
+    """One audio track as its own HLS rendition (EXT-X-MEDIA). It is cut on the fine
+    grid, so it aligns with every variant."""
 
-    name: str  # "audio_1"
+    name: str  # "audio_1", or "audio_1_opus" for the track in its own codec
     stream_index: int
     label: str
     language: str
     default: bool
     channels: int
-    copy = False  # cut on the fine grid
+    codec: str = "mp4a.40.2"  # CODECS of what the rendition carries
+    bitrate: int = AUDIO_BITRATE
+    group: str = "audio"
+    container: str = "mpegts"
+    original: bool = False  # the track in its own codec, untouched; else AAC (copied or encoded)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,8 +108,9 @@ class SubtitleRendition:
     label: str
     language: str
     forced: bool
-    sidecar: str = None  # relative path of a .srt/.vtt file, or
+    sidecar: str = None  # relative path of a subtitle file beside the video, or
     stream_index: int = None  # a text stream inside the video
+    encoding: str = None  # of the sidecar, as the scan found it (None: detect again)
 
 
 # ---------------------------------------------------------------------------
@@ -190,8 +201,9 @@ def _on_frame(keyframe, offset):
     return math.ceil(keyframe + offset - 1)
 
 
-def boundaries(timeline, variant):
-    return timeline.copy if variant.copy else timeline.fine
+def boundaries(timeline, rendition):
+    """Copied video is cut on keyframes; transcoded video and audio on the fine grid."""
+    return timeline.copy if isinstance(rendition, Variant) and rendition.copy else timeline.fine
 
 
 def segment(timeline, variant, index):
@@ -202,7 +214,8 @@ def segment(timeline, variant, index):
     start = bounds[index]
     # a copy segment starts with the keyframe whose GOP is shown from ``start``; a
     # transcoded one decodes from the keyframe at or before it
-    shown_at = timeline.shown_from if variant.copy else timeline.keyframes
+    copied = isinstance(variant, Variant) and variant.copy
+    shown_at = timeline.shown_from if copied else timeline.keyframes
     keyframe_index = max(0, bisect.bisect_right(shown_at, start) - 1)
     return Segment(index=index, start=start, end=bounds[index + 1], first=index == 0,
                    last=index == len(bounds) - 2, decode_from=timeline.keyframes[keyframe_index])
@@ -212,47 +225,77 @@ def segment(timeline, variant, index):
 # Variants
 
 
+def container(info):
+    """"mp4" for a source whose video is copied in a codec MPEG-TS cannot carry in HLS,
+    else "mpegts"; every variant and rendition of one file uses the same."""
+    return "mp4" if copy_container(info) == "mp4" else "mpegts"
+
+
 def plan_variants(info, max_height=1080):
     """``original`` first when the source can be copied, then a ladder of H.264 sizes.
 
-    No rung is above the source. A source that cannot be copied always gets a rung at
-    its own size (capped by ``max_height``), so it plays at full quality.
+    No rung is above the source. A source that is not H.264 always gets a rung at its
+    own size (capped by ``max_height``), so players that cannot decode it (or that get
+    no copy at all) still play it at full quality.
     """
     video = info["video"]
     width, height = _display_size(video)
     fps = video["fps"] or 25.0
+    kind = container(info)
+    muxed = _audio_codec(info) if kind == "mpegts" else None  # fMP4 audio is in renditions
+    audio_bitrate = AUDIO_BITRATE if muxed else 0
     variants = []
-    if is_copyable(info):
-        bitrate = _source_bitrate(info)
-        variants.append(Variant("original", True, width, height, int(bitrate * 1.5), bitrate,
-                                _join(_avc_codec(video), _audio_codec(info)), fps))
+    if copy_container(info):
+        bitrate = _source_bitrate(info, with_audio=kind == "mpegts")
+        codec = _avc_codec(video) if video["codec"] == "h264" else video["codec_string"]
+        variants.append(Variant("original", True, width, height, int(bitrate * 1.5), bitrate, _join(codec, muxed),
+                                fps, kind, video.get("range", "SDR")))
     heights = [h for h in LADDER if h < height and h <= max_height]
-    if not variants and min(height, max_height) not in heights:
-        heights.insert(0, min(height, max_height))
+    if (not variants or video["codec"] != "h264") and min(height, max_height) not in heights:
+        heights.insert(0, min(height, max_height))  # full quality for players that only decode H.264
     for rung in heights:
         w, h = scaled_size(width, height, rung)
-        average = _h264_bitrate(w, h, fps) + (AUDIO_BITRATE if info["audio"] else 0)
+        average = _h264_bitrate(w, h, fps) + audio_bitrate
         variants.append(Variant(f"{h}p_h264", False, w, h, int(average * 1.6), average,
-                                _join(f"avc1.6400{h264_level(w, h, fps):02x}", "mp4a.40.2" if info["audio"] else None),
-                                fps))
+                                _join(f"avc1.6400{h264_level(w, h, fps):02x}", muxed), fps, kind))
     return variants
 
 
 def plan_audio(info):
-    """Audio renditions, one per track, when there is a choice to make. A single track
-    stays muxed into the variants' segments, which every player handles."""
+    """Audio renditions. MPEG-TS files get one per track when there is a choice to make
+    (a single track stays muxed into the variants' segments, which every player handles).
+    fMP4 files always get them: an AAC group, and the tracks untouched when one of them
+    is in another codec that fMP4 carries."""
     tracks = info["audio"]
-    if len(tracks) < 2:
-        return []
     default = default_audio(info)
-    return [AudioRendition(f"audio_{n}", t["index"], _track_label(t, n), language_tag(t["language"]),
-                           t is default, t["channels"] or 2) for n, t in enumerate(tracks)]
+    if container(info) == "mpegts":
+        if len(tracks) < 2:
+            return []
+        return [AudioRendition(f"audio_{n}", t["index"], _track_label(t, n), language_tag(t["language"]),
+                               t is default, t["channels"] or 2) for n, t in enumerate(tracks)]
+    renditions = []
+    for n, track in enumerate(tracks):
+        channels = track["channels"] or 2
+        if track["codec"] == "aac":  # copied
+            channels, codec, bitrate = channels, track["codec_string"], track["bit_rate"] or AUDIO_BITRATE
+        else:  # encoded, to stereo at most
+            channels, codec, bitrate = min(2, channels), "mp4a.40.2", AUDIO_BITRATE
+        renditions.append(AudioRendition(
+            f"audio_{n}", track["index"], _track_label(track, n), language_tag(track["language"]), track is default,
+            channels, codec=codec, bitrate=bitrate, group="aac", container="mp4"))
+    if any(t["codec"] != "aac" for t in tracks) and all(t["codec"] in COPYABLE_AUDIO for t in tracks):
+        for n, track in enumerate(tracks):
+            renditions.append(AudioRendition(
+                f"audio_{n}_{track['codec']}", track["index"], _track_label(track, n), language_tag(track["language"]),
+                track is default, track["channels"] or 2, codec=track["codec_string"],
+                bitrate=track["bit_rate"] or AUDIO_BITRATE, group="original", container="mp4", original=True))
+    return renditions
 
 
 def muxed_audio(info):
     """The audio stream carried inside variant segments, or None."""
     track = default_audio(info)
-    return track["index"] if track and len(info["audio"]) == 1 else None
+    return track["index"] if track and len(info["audio"]) == 1 and container(info) == "mpegts" else None
 
 
 def plan_subtitles(info):
@@ -260,7 +303,7 @@ def plan_subtitles(info):
     for sidecar in info.get("sidecars", []):
         renditions.append(SubtitleRendition(f"subtitles_{len(renditions)}", _track_label(sidecar, len(renditions)),
                                             language_tag(sidecar["language"]), sidecar["forced"],
-                                            sidecar=sidecar["file"]))
+                                            sidecar=sidecar["file"], encoding=sidecar.get("encoding")))
     for stream in info["subtitles"]:
         if stream["text"]:
             renditions.append(SubtitleRendition(f"subtitles_{len(renditions)}", _track_label(stream, len(renditions)),
@@ -322,12 +365,12 @@ def _display_size(video):
     return (height, width) if video["rotation"] % 180 else (width, height)
 
 
-def _source_bitrate(info):
+def _source_bitrate(info, with_audio=True):
     video = info["video"]["bit_rate"] or 0
-    if not video and info["bit_rate"]:
-        return int(info["bit_rate"])
     audio = sum(a["bit_rate"] or AUDIO_BITRATE for a in info["audio"][:1])
-    return int(video + audio) or 5_000_000
+    if not video and info["bit_rate"]:
+        return int(info["bit_rate"]) - (0 if with_audio else min(audio, int(info["bit_rate"]) // 2))
+    return int(video + (audio if with_audio else 0)) or 5_000_000
 
 
 def _h264_bitrate(width, height, fps):
@@ -370,19 +413,26 @@ def _join(*codecs):
 # Playlist text
 
 
-def media_playlist(timeline, variant):
-    bounds = boundaries(timeline, variant)
+def segment_name(rendition, index):
+    return f"{index}.m4s" if rendition.container == "mp4" else f"{index}.ts"
+
+
+def media_playlist(timeline, rendition):
+    bounds = boundaries(timeline, rendition)
     durations = [float((b - a) * timeline.time_base) for a, b in zip(bounds, bounds[1:])]
+    fragmented = rendition.container == "mp4"
     lines = [
         "#EXTM3U",
-        "#EXT-X-VERSION:3",
+        "#EXT-X-VERSION:7" if fragmented else "#EXT-X-VERSION:3",  # 6+ for EXT-X-MAP
         f"#EXT-X-TARGETDURATION:{max(1, math.ceil(max(durations) - 1e-6))}",
         "#EXT-X-MEDIA-SEQUENCE:0",
         "#EXT-X-PLAYLIST-TYPE:VOD",
         "#EXT-X-INDEPENDENT-SEGMENTS",
     ]
+    if fragmented:
+        lines.append('#EXT-X-MAP:URI="init.mp4"')
     for index, duration in enumerate(durations):
-        lines += [f"#EXTINF:{duration:.6f},", f"{index}.ts"]
+        lines += [f"#EXTINF:{duration:.6f},", segment_name(rendition, index)]
     lines.append("#EXT-X-ENDLIST")
     return "\n".join(lines) + "\n"
 
@@ -397,25 +447,46 @@ def subtitle_playlist(timeline):
 
 
 def master_playlist(variants, audio=(), subtitles=()):
-    lines = ["#EXTM3U", "#EXT-X-VERSION:4", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    """Variants in order of preference, the source's own codec first: a player starts
+    on the first variant it can decode. With audio groups, each variant is listed once
+    per group, the untouched tracks first, with the CODECS that choice needs."""
+    lines = ["#EXTM3U", "#EXT-X-VERSION:7" if any(v.container == "mp4" for v in variants) else "#EXT-X-VERSION:4",
+             "#EXT-X-INDEPENDENT-SEGMENTS"]
     for track in audio:
         lines.append(
-            f'#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="{_quoted(track.label)}",LANGUAGE="{track.language}",'
-            f'DEFAULT={_yes(track.default)},AUTOSELECT=YES,CHANNELS="{track.channels}",URI="{track.name}/stream.m3u8"')
+            f'#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="{track.group}",NAME="{_quoted(track.label)}",'
+            f'LANGUAGE="{track.language}",DEFAULT={_yes(track.default)},AUTOSELECT=YES,CHANNELS="{track.channels}",'
+            f'URI="{track.name}/stream.m3u8"')
     for track in subtitles:
         lines.append(
             f'#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="{_quoted(track.label)}",LANGUAGE="{track.language}",'
             f'DEFAULT=NO,AUTOSELECT={_yes(not track.forced)},FORCED={_yes(track.forced)},'
             f'URI="{track.name}/stream.m3u8"')
-    groups = (',AUDIO="audio"' if audio else "") + (',SUBTITLES="subs"' if subtitles else "")
+    groups = _audio_groups(audio)
+    subs = ',SUBTITLES="subs"' if subtitles else ""
     for variant in variants:
-        lines.append(
-            f"#EXT-X-STREAM-INF:BANDWIDTH={variant.bandwidth},AVERAGE-BANDWIDTH={variant.average_bandwidth},"
-            f"RESOLUTION={variant.width}x{variant.height},FRAME-RATE={variant.frame_rate:.3f},"
-            f'CODECS="{variant.codecs}"{groups}'
-        )
-        lines.append(f"{variant.name}/stream.m3u8")
+        for group, codecs, bitrate in groups or [(None, (), 0)]:
+            video_range = f",VIDEO-RANGE={variant.video_range}" if variant.video_range != "SDR" else ""
+            audio_group = f',AUDIO="{group}"' if group else ""
+            extra = bitrate if variant.container == "mp4" else 0  # TS bandwidths count muxed audio already
+            lines.append(
+                f"#EXT-X-STREAM-INF:BANDWIDTH={variant.bandwidth + extra},"
+                f"AVERAGE-BANDWIDTH={variant.average_bandwidth + extra},"
+                f"RESOLUTION={variant.width}x{variant.height},FRAME-RATE={variant.frame_rate:.3f},"
+                f'CODECS="{_join(variant.codecs, *codecs) if variant.container == "mp4" else variant.codecs}"'
+                f"{video_range}{audio_group}{subs}"
+            )
+            lines.append(f"{variant.name}/stream.m3u8")
     return "\n".join(lines) + "\n"
+
+
+def _audio_groups(audio):
+    """``(group id, distinct codecs, highest bitrate)`` per group, original tracks first."""
+    groups = {}
+    for track in sorted(audio, key=lambda t: not t.original):
+        codecs, bitrate = groups.get(track.group, ((), 0))
+        groups[track.group] = (codecs + (track.codec,) * (track.codec not in codecs), max(bitrate, track.bitrate))
+    return [(group, codecs, bitrate) for group, (codecs, bitrate) in groups.items()]
 
 
 def _yes(flag):

@@ -15,7 +15,7 @@ import os
 
 import av
 
-from . import naming, probe
+from . import naming, probe, subtitles
 from .models import ScanState, Show, Skipped, Video, database, fold, open_database, stable_id
 
 log = logging.getLogger(__name__)
@@ -25,7 +25,6 @@ VIDEO_EXTENSIONS = {
     ".vob", ".wmv", ".flv", ".ogv", ".3gp", ".divx",
 }
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp"}
-SUBTITLE_EXTENSIONS = {".srt", ".vtt"}
 POSTER_NAMES = ("poster", "folder", "cover")
 BANNER_NAMES = ("banner", "fanart", "backdrop")
 PROGRESS_EVERY = 100
@@ -42,6 +41,7 @@ class ScanReport:
     updated: int = 0
     removed: int = 0
     skipped: list = dataclasses.field(default_factory=list)
+    probe_version: int = None  # probe.VERSION of the files indexed, once the scan has finished
 
     def as_json(self):
         return dataclasses.asdict(self)
@@ -87,10 +87,12 @@ class Library:
 
     def scan(self):
         """Bring the index in line with the folder tree; returns the report."""
+        # a probe that learnt new facts re-reads every file once, so no row lacks them
+        reprobe = self.last_report().get("probe_version") != probe.VERSION
         self.report = ScanReport(running=True, started_at=_now())
         self._save_report()
         try:
-            self._scan()
+            self._scan(reprobe)
         finally:
             self.report.running = False
             self.report.finished_at = _now()
@@ -109,7 +111,7 @@ class Library:
         state = ScanState.get_or_none(ScanState.id == 1)
         return state.report if state else ScanReport().as_json()
 
-    def _scan(self):
+    def _scan(self, reprobe=False):
         report = self.report
         paths = list(self.walk())
         report.files = len(paths)
@@ -120,7 +122,7 @@ class Library:
             for relpath in paths:
                 stat = os.stat(os.path.join(self.root, relpath))
                 old = known.get(relpath) or skipped.get(relpath)
-                if old and old.size == stat.st_size and old.mtime == stat.st_mtime:
+                if old and old.size == stat.st_size and old.mtime == stat.st_mtime and not reprobe:
                     continue
                 changed.append((relpath, stat))
             for number, (relpath, stat) in enumerate(changed, 1):
@@ -132,6 +134,7 @@ class Library:
             self._forget_missing(set(paths), known, skipped)
             self._place_artwork()
             report.skipped = [{"path": s.path, "reason": s.reason} for s in Skipped.select().order_by(Skipped.path)]
+            report.probe_version = probe.VERSION
 
     def _index(self, relpath, stat, known):
         placement = naming.place(relpath)
@@ -172,20 +175,31 @@ class Library:
             self.report.added += 1
 
     def _sidecars(self, relpath, info):
-        """``Film.srt``, ``Film.en.srt``, ``Film.fr.forced.vtt`` beside the video."""
+        """``Film.srt``, ``Film.en.srt``, ``Film.fr.forced.vtt``, ``Film.ja.ass`` beside the video.
+
+        Each is decoded and parsed here, so a file that cannot be is never offered to a
+        player, and the encoding found is kept for the request to read it the same way."""
         folder, name = os.path.split(os.path.join(self.root, relpath))
         stem = os.path.splitext(name)[0]
         sidecars = []
-        for other in sorted(os.listdir(folder)):
+        names = sorted(os.listdir(folder))
+        for other in names:
             base, ext = os.path.splitext(other)
-            if ext.lower() not in SUBTITLE_EXTENSIONS or not (base == stem or base.startswith(stem + ".")):
+            if ext.lower() not in subtitles.SIDECAR_EXTENSIONS or not (base == stem or base.startswith(stem + ".")):
                 continue
+            if ext.lower() == ".sub" and any(n.lower() == f"{base}.idx".lower() for n in names):
+                continue  # VobSub: pictures, not text
             tags = [t for t in base[len(stem):].split(".") if t]
             language = next((t for t in tags if t.isalpha() and 2 <= len(t) <= 3 and t.lower() != "sdh"), None)
-            sidecars.append({
-                "file": os.path.relpath(os.path.join(folder, other), self.root).replace(os.sep, "/"),
-                "format": ext.lower()[1:], "language": language, "forced": "forced" in tags,
-            })
+            file = os.path.relpath(os.path.join(folder, other), self.root).replace(os.sep, "/")
+            try:
+                sidecar = subtitles.read_sidecar(subtitles.SidecarFile(os.path.join(folder, other), language,
+                                                                       fps=info["video"]["fps"]))
+            except subtitles.SubtitleError as error:
+                log.warning("skipped subtitles %s: %s", file, error.message)
+                continue
+            sidecars.append({"file": file, "format": ext.lower()[1:], "language": language,
+                             "forced": "forced" in tags, "encoding": sidecar.encoding})
         info["sidecars"] = sidecars
 
     def _forget_missing(self, present, known, skipped):

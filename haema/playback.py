@@ -54,24 +54,46 @@ class Playback:
         key = f"{plan.video.id}/{plan.video.version}/{name}/0.vtt"
         data = self.cache.get(key)
         if data is None:
-            path = os.path.join(self.root, track.sidecar) if track.sidecar else plan.path
+            if track.sidecar:
+                source = subtitles.SidecarFile(os.path.join(self.root, track.sidecar), track.language,
+                                               track.encoding, plan.video.info["video"]["fps"])
+            else:
+                source = subtitles.EmbeddedTrack(plan.path, track.stream_index)
             # embedded cues share the video's clock; a sidecar's zero is the file's start
             start = 0 if track.sidecar is None else plan.video.info["start_time"]
             zero = transcode.output_time(plan.timeline.seconds(0) + start)
-            text = self.pool.run(video_id, (key, subtitles.webvtt, (path, track.stream_index, zero)))
+            text = self.pool.run(video_id, (key, subtitles.webvtt, (source, zero)))
             data = text.encode()
             self.cache.put(key, data)
         return plan.video, data
 
-    def segment(self, video_id, variant_name, index):
+    def init_section(self, video_id, name):
+        """The fMP4 init section (``#EXT-X-MAP``) of a variant or audio rendition."""
+        plan = self._plan(video_id)
+        rendition = plan.rendition(name)
+        if isinstance(rendition, hls.SubtitleRendition) or rendition.container != "mp4":
+            raise not_found("init section")
+        key = f"{plan.video.id}/{plan.video.version}/{name}/init.mp4"
+        data = self.cache.get(key)
+        if data is None:
+            job = self._job(plan, rendition, 0, init=True)
+            data = self.pool.run(video_id, (key, transcode.make_segment, (job,)))
+            self.cache.put(key, data)
+        return plan.video, data
+
+    def segment(self, video_id, variant_name, name):
+        """Segment ``name`` ("3.ts", "3.m4s") of a variant or audio rendition."""
         plan = self._plan(video_id)
         variant = plan.rendition(variant_name)
         if isinstance(variant, hls.SubtitleRendition):
             raise not_found("segment")
+        index = int(name.split(".")[0])
         try:
             hls.segment(plan.timeline, variant, index)
         except IndexError:
             raise not_found("segment") from None
+        if hls.segment_name(variant, index) != name:  # a .ts of an fMP4 rendition, or the reverse
+            raise not_found("segment")
         key = self._key(plan, variant, index)
         data = self.cache.get(key)
         if data is None:
@@ -83,18 +105,19 @@ class Playback:
         return plan.video, data
 
     def _call(self, plan, rendition, index):
+        return self._key(plan, rendition, index), transcode.make_segment, (self._job(plan, rendition, index),)
+
+    def _job(self, plan, rendition, index, init=False):
         segment = hls.segment(plan.timeline, rendition, index)
         if isinstance(rendition, hls.AudioRendition):
-            job = transcode.Job(plan.path, plan.video.info, plan.video.keyframes, None, segment, self.settings,
-                                rendition.stream_index)
-        else:
-            job = transcode.Job(plan.path, plan.video.info, plan.video.keyframes, rendition, segment, self.settings,
-                                hls.muxed_audio(plan.video.info))
-        return self._key(plan, rendition, index), transcode.make_segment, (job,)
+            return transcode.Job(plan.path, plan.video.info, plan.video.keyframes, None, segment, self.settings,
+                                 rendition.stream_index, rendition.container, copy_audio=rendition.original, init=init)
+        return transcode.Job(plan.path, plan.video.info, plan.video.keyframes, rendition, segment, self.settings,
+                             hls.muxed_audio(plan.video.info), rendition.container, init=init)
 
     @staticmethod
-    def _key(plan, variant, index):
-        return f"{plan.video.id}/{plan.video.version}/{variant.name}/{index}.ts"
+    def _key(plan, rendition, index):
+        return f"{plan.video.id}/{plan.video.version}/{rendition.name}/{hls.segment_name(rendition, index)}"
 
     # -- planning ---------------------------------------------------------------
 

@@ -9,13 +9,26 @@ import logging
 
 import av
 
+from . import codecs
 from .errors import HaemaError
 
 log = logging.getLogger(__name__)
 
-# Codecs that browsers decode inside MPEG-TS/HLS, so the "original" variant can copy them.
-COPYABLE_VIDEO = {"h264"}
-COPYABLE_AUDIO = {"aac"}
+# Raised whenever probe() learns new facts: the next scan then probes every file again.
+VERSION = 2
+
+# Sources whose video the "original" variant copies, and the container it is copied
+# into: H.264 into MPEG-TS, which every HLS player reads; HEVC, VP9 and AV1 into
+# fragmented MP4, the only container HLS allows them in. Only 4:2:0 at 8 or 10 bits:
+# what hardware decoders take (H.264 at 8 bits only: browsers do not decode High 10).
+COPYABLE_VIDEO = {
+    "h264": ("mpegts", {"yuv420p", "yuvj420p"}),
+    "hevc": ("mp4", {"yuv420p", "yuvj420p", "yuv420p10le"}),
+    "vp9": ("mp4", {"yuv420p", "yuv420p10le"}),
+    "av1": ("mp4", {"yuv420p", "yuv420p10le"}),
+}
+# Audio that fMP4 variants may offer untouched beside an AAC rendition.
+COPYABLE_AUDIO = {"aac", "opus", "flac", "ac3", "eac3"}
 TEXT_SUBTITLES = {"subrip", "srt", "webvtt", "ass", "ssa", "mov_text", "text"}
 
 
@@ -50,6 +63,8 @@ def _describe(container):
     if duration <= 0:
         raise ProbeError("has no duration")
     ctx = video.codec_context
+    fps = float(video.average_rate or video.guessed_rate or 0) or None
+    codec = ctx.codec.canonical_name  # "av1", where ctx.name is the decoder, "libdav1d"
     info = {
         "container": container.format.name,
         "duration": duration,
@@ -57,7 +72,10 @@ def _describe(container):
         "bit_rate": container.bit_rate or 0,
         "video": {
             "index": video.index,
-            "codec": ctx.name,
+            "codec": codec,
+            "codec_string": codecs.video_codec(codec, ctx.extradata, ctx.profile, ctx.width, ctx.height, fps or 0,
+                                               codecs.bit_depth(ctx.pix_fmt)),
+            "range": codecs.video_range(ctx.color_trc),
             "profile": ctx.profile,
             "profile_id": _profile_id(ctx),
             "level": ctx.level if ctx.level and ctx.level > 0 else None,
@@ -65,7 +83,7 @@ def _describe(container):
             "height": ctx.height,
             "pix_fmt": ctx.pix_fmt,
             "sample_aspect_ratio": _ratio(video.sample_aspect_ratio or ctx.sample_aspect_ratio),
-            "fps": float(video.average_rate or video.guessed_rate or 0) or None,
+            "fps": fps,
             "time_base": [video.time_base.numerator, video.time_base.denominator],
             "bit_rate": ctx.bit_rate or 0,
             "rotation": int(first.rotation or 0),
@@ -125,7 +143,8 @@ def _audio(stream, container):
     ctx = stream.codec_context
     return {
         "index": stream.index,
-        "codec": ctx.name,
+        "codec": ctx.codec.canonical_name,
+        "codec_string": codecs.audio_codec(ctx.codec.canonical_name, ctx.profile),
         "profile": ctx.profile,
         "channels": ctx.channels,
         "sample_rate": ctx.sample_rate,
@@ -157,11 +176,22 @@ def default_audio(info):
     return next((t for t in tracks if t["default"]), tracks[0] if tracks else None)
 
 
+def copy_container(info):
+    """The container the "original" variant copies this video into ("mpegts" or
+    "mp4"), or None when it must be transcoded. A rotated picture is transcoded: the
+    rotation would be lost in MPEG-TS and is ignored by MSE players in MP4."""
+    video = info["video"]
+    container, pixel_formats = COPYABLE_VIDEO.get(video["codec"], (None, ()))
+    if video["pix_fmt"] not in pixel_formats or video["rotation"]:
+        return None
+    if container == "mp4" and not video.get("codec_string"):
+        return None  # a CODECS string cannot be written: no player would pick the variant
+    return container
+
+
 def is_copyable(info):
     """Can the "original" variant copy this video, rather than transcode it?"""
-    video = info["video"]
-    return (video["codec"] in COPYABLE_VIDEO and video["pix_fmt"] in ("yuv420p", "yuvj420p")
-            and not video["rotation"])
+    return copy_container(info) is not None
 
 
 # ---------------------------------------------------------------------------
@@ -284,7 +314,7 @@ def _scan_packets(container, video):
 def _copyable_codec(video):
     """Leading frames matter only to copied segments: a transcoded one is cut on frame
     times, so a video no variant copies (an MPEG-2 broadcast's open GOPs) skips them."""
-    return video.codec_context.name in COPYABLE_VIDEO
+    return video.codec_context.codec.canonical_name in COPYABLE_VIDEO
 
 
 def _on_frame_grid(times, video):

@@ -1,4 +1,4 @@
-"""Make one MPEG-TS segment of one variant by double seeking.
+"""Make one segment of one variant (MPEG-TS, or fragmented MP4) by double seeking.
 
 Seek to a keyframe before the segment, demux (and, for transcodes, decode) up to the
 segment start, then copy or encode exactly the frames of ``[start, end)`` and mux them.
@@ -7,7 +7,14 @@ before or in which process, so segments made in any order join exactly and the s
 segment made twice is byte-identical.
 
 Timestamps keep the source's timeline, shifted by one constant per file: the first
-keyframe lands at ``hls.OUTPUT_ORIGIN`` seconds.
+keyframe lands at ``hls.OUTPUT_ORIGIN`` seconds. Each output stream counts in its own
+muxer time base: 90 kHz in MPEG-TS and for fMP4 video, the sample rate for fMP4 audio
+(so an audio fragment's times are whole samples).
+
+A fragmented MP4 segment is made the same way by a muxer of its own; its header is the
+init section and the rest is the fragment (fmp4.py). An ``init`` job writes the header
+alone, or, where FFmpeg needs packets to write it (AC-3), cuts the first segment and
+keeps its header.
 
 Audio joins exactly too. Copied AAC packets belong to the segment their timestamp falls
 in. Other audio is encoded to AAC on a grid of 1024-sample frames fixed for the whole
@@ -27,7 +34,7 @@ import os
 import av
 import numpy
 
-from . import hls
+from . import fmp4, hls
 from .probe import frame_duration
 
 log = logging.getLogger(__name__)
@@ -39,16 +46,26 @@ AAC_RATES = {8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 64000
 AUDIO_WARMUP_FRAMES = 8  # AAC frames encoded before a segment start and dropped
 SEEK_MARGIN = fractions.Fraction(3, 2)  # seconds read before a segment, for interleaved audio and warm-up
 ENCODE_AHEAD = 4  # frames handed to the encoder thread and not yet encoded, at most
+# one fragment per muxer, flushed at close; no index after it; times as given (no edit list)
+MP4_FLAGS = "frag_custom+default_base_moof+skip_trailer"
+# FFmpeg builds the dac3/dec3 box of AC-3 and E-AC-3 from their first packet, so their
+# movie header waits for it (delay_moov); every other header is written up front
+HEADER_FROM_PACKETS = {"ac3", "eac3"}
+MP4_VIDEO_TIMESCALE = 90000
 
 
 class Job:
     """Everything a worker needs to make a segment: plain data, picklable over a pipe.
 
     ``variant`` is the video to make (None for an audio rendition's segment) and
-    ``audio_index`` the audio stream to carry (None for none).
+    ``audio_index`` the audio stream to carry (None for none). ``container`` is
+    "mpegts" or "mp4"; ``copy_audio`` carries the audio in its own codec (else only AAC
+    is copied and anything else encoded to AAC); ``init`` asks for the fMP4 init section
+    instead of a segment.
     """
 
-    def __init__(self, path, info, keyframes, variant, segment, settings, audio_index):
+    def __init__(self, path, info, keyframes, variant, segment, settings, audio_index, container="mpegts",
+                 copy_audio=False, init=False):
         self.path = path
         self.info = info
         self.keyframes = keyframes
@@ -56,11 +73,17 @@ class Job:
         self.segment = segment
         self.settings = settings  # encoder, x264_preset, x264_crf
         self.audio_index = audio_index
+        self.container = container
+        self.copy_audio = copy_audio
+        self.init = init
 
 
 def make_segment(job, cancelled=None):
     """The segment's bytes. ``cancelled()`` is polled as the work goes on (prefetch
     passes it); once it returns true the work stops with ``InterruptedError``."""
+    if job.init and not _header_from_packets(job):
+        with av.open(job.path, metadata_errors="ignore") as source:
+            return _Cutter(source, job).header()
     if _continuable(job):
         return _make_continuing(job, cancelled)
     if job.segment.first or not _only_copies(job):  # the first segment reads from the start, unseeked
@@ -84,9 +107,19 @@ _Continuation = collections.namedtuple("_Continuation", "key container packets v
 _continuation = None
 
 
-def _continuable(job):
+def _header_from_packets(job):
     audio = next((a for a in job.info["audio"] if a["index"] == job.audio_index), None)
-    return job.variant is not None and not job.variant.copy and (audio is None or audio["codec"] == "aac")
+    return audio is not None and job.copy_audio and audio["codec"] in HEADER_FROM_PACKETS
+
+
+def _continuable(job):
+    return job.variant is not None and not job.variant.copy and _audio_copied(job)
+
+
+def _audio_copied(job):
+    """Is the job's audio, if any, copied rather than encoded?"""
+    audio = next((a for a in job.info["audio"] if a["index"] == job.audio_index), None)
+    return audio is None or job.copy_audio or audio["codec"] == "aac"
 
 
 def _continuation_key(job, start):
@@ -124,9 +157,7 @@ _OPEN_SOURCES = 4
 
 
 def _only_copies(job):
-    video_copied = job.variant is None or job.variant.copy
-    audio = next((a for a in job.info["audio"] if a["index"] == job.audio_index), None)
-    return video_copied and (audio is None or audio["codec"] == "aac")
+    return (job.variant is None or job.variant.copy) and _audio_copied(job)
 
 
 def _open_source(path):
@@ -150,9 +181,9 @@ def _close_source(path):
         source.container.close()
 
 
-def output_time(seconds_after_first_keyframe):
-    """The 90 kHz MPEG-TS timestamp of an instant of the source."""
-    return int(round((seconds_after_first_keyframe + hls.OUTPUT_ORIGIN) * MPEG_TS_RATE))
+def output_time(seconds_after_first_keyframe, time_base=TS_TIME_BASE):
+    """The output timestamp of an instant of the source (by default MPEG-TS's 90 kHz)."""
+    return int(round((seconds_after_first_keyframe + hls.OUTPUT_ORIGIN) / time_base))
 
 
 class _Cutter:
@@ -168,22 +199,28 @@ class _Cutter:
         self.time_base = fractions.Fraction(*job.keyframes["time_base"])
         self.origin = job.keyframes["pts"][0]
         self.output = io.BytesIO()
-        self.muxer = av.open(self.output, "w", format="mpegts", options={"mpegts_copyts": "1"})
+        if job.container == "mp4":
+            self.muxer = av.open(self.output, "w", format="mp4", options={
+                "movflags": MP4_FLAGS + ("+delay_moov" if _header_from_packets(job) else "+empty_moov"),
+                "use_editlist": "0", "video_track_timescale": str(MP4_VIDEO_TIMESCALE),
+                "fragment_index": str(job.segment.index + 1)})
+        else:
+            self.muxer = av.open(self.output, "w", format="mpegts", options={"mpegts_copyts": "1"})
+        self.first_decode_times = {}  # fMP4 track id → decode time of its first packet
         self.outputs = {}
         if job.variant is not None:
             self.outputs[self.video.index] = VideoCopy(self) if job.variant.copy else VideoEncode(self)
         if self.audio is not None:
-            self.outputs[self.audio.index] = AudioCopy(self) if self.audio.codec_context.name == "aac" \
-                else AudioEncode(self)
+            self.outputs[self.audio.index] = AudioCopy(self) if _audio_copied(job) else AudioEncode(self)
         # opens the encoders now, in this thread: the first mux would, while the encoder
         # thread may already be using the video one
         self.muxer.start_encoding()
 
     # -- time -----------------------------------------------------------------
 
-    def to_output(self, pts, time_base):
-        """Source timestamp → output 90 kHz timestamp, the same for every segment."""
-        return output_time(pts * time_base - self.origin * self.time_base)
+    def to_output(self, pts, time_base, output_time_base=TS_TIME_BASE):
+        """Source timestamp → output timestamp, the same for every segment."""
+        return output_time(pts * time_base - self.origin * self.time_base, output_time_base)
 
     def in_segment(self, pts, time_base):
         """Does a source timestamp fall in this segment? Open-ended at the file's ends."""
@@ -195,6 +232,13 @@ class _Cutter:
         return not self.segment.last and pts * time_base >= self.segment.end * self.time_base
 
     # -- the cut --------------------------------------------------------------
+
+    def header(self):
+        """The fMP4 init section: what the muxer writes before any packet. It depends
+        only on the streams, so it is the same for every segment of the rendition."""
+        self.outputs.clear()
+        self.muxer.close()
+        return fmp4.split(self.output.getvalue())[0]
 
     def run(self):
         try:
@@ -229,6 +273,9 @@ class _Cutter:
         self.muxer.close()
         if self.resume is not None or _continuable(self.job):
             self.carry = (packets, video.carry(), audio.carry() if audio is not None else None)
+        if self.job.container == "mp4":
+            header, fragment = fmp4.split(self.output.getvalue())
+            return header if self.job.init else fmp4.set_decode_times(fragment, self.first_decode_times)
         return self.output.getvalue()
 
     def _seek(self):
@@ -242,6 +289,8 @@ class _Cutter:
         self.source.seek(int(seek_to), stream=self.video, backward=True, any_frame=False)
 
     def mux(self, packet, stream):
+        if stream.index + 1 not in self.first_decode_times:  # in the track's timescale
+            self.first_decode_times[stream.index + 1] = int(round(packet.dts * packet.time_base / stream.time_base))
         packet.stream = stream
         self.muxer.mux(packet)
 
@@ -262,7 +311,9 @@ class VideoCopy:
 
     def __init__(self, cutter):
         self.cutter = cutter
-        self.stream = cutter.muxer.add_stream_from_template(cutter.video)
+        self.stream = cutter.muxer.add_stream_from_template(cutter.video, opaque=True)
+        if cutter.job.container == "mp4" and cutter.job.info["video"]["codec"] == "hevc":
+            self.stream.codec_tag = "hvc1"  # parameter sets in the init section: what Apple requires
         depth = cutter.video.codec_context.reorder_depth or 0
         self.delay = depth * frame_duration(cutter.video) * cutter.time_base
         self.packets = []
@@ -284,14 +335,15 @@ class VideoCopy:
 
     def finish(self):
         cutter = self.cutter
+        out = self.stream.time_base
         times = [p.pts * p.time_base for p in self.packets]
         shift = max([self.delay] + [a - b for a, b in zip(sorted(times), times)])
         for packet, pts, decode in zip(self.packets, times, sorted(times)):
             duration = (packet.duration or 0) * packet.time_base
-            packet.pts = output_time(pts - cutter.origin * cutter.time_base)
-            packet.dts = output_time(decode - shift - cutter.origin * cutter.time_base)
-            packet.duration = int(round(duration * MPEG_TS_RATE))
-            packet.time_base = TS_TIME_BASE
+            packet.pts = output_time(pts - cutter.origin * cutter.time_base, out)
+            packet.dts = output_time(decode - shift - cutter.origin * cutter.time_base, out)
+            packet.duration = int(round(duration / out))
+            packet.time_base = out
             cutter.mux(packet, self.stream)
 
 
@@ -486,7 +538,7 @@ class AudioCopy:
 
     def __init__(self, cutter):
         self.cutter = cutter
-        self.stream = cutter.muxer.add_stream_from_template(cutter.audio)
+        self.stream = cutter.muxer.add_stream_from_template(cutter.audio, opaque=True)
         self.leftover = []  # packets read past the end, for a continuation
         self.done = False
 
@@ -507,10 +559,10 @@ class AudioCopy:
             return
         if not cutter.in_segment(packet.pts, packet.time_base):
             return
-        time_base = packet.time_base
-        packet.pts = packet.dts = cutter.to_output(packet.pts, time_base)
-        packet.duration = int(round((packet.duration or 0) * time_base * MPEG_TS_RATE))
-        packet.time_base = TS_TIME_BASE
+        time_base, out = packet.time_base, self.stream.time_base
+        packet.pts = packet.dts = cutter.to_output(packet.pts, time_base, out)
+        packet.duration = int(round((packet.duration or 0) * time_base / out))
+        packet.time_base = out
         cutter.mux(packet, self.stream)
 
     def finish(self):
@@ -621,8 +673,9 @@ class AudioEncode:
                 continue
             if packet.pts < 0:
                 continue
-            packet.pts = packet.dts = output_time(fractions.Fraction(packet.pts, self.rate))
-            packet.duration = AAC_FRAME * MPEG_TS_RATE // self.rate
-            packet.time_base = TS_TIME_BASE
+            out = self.stream.time_base
+            packet.pts = packet.dts = output_time(fractions.Fraction(packet.pts, self.rate), out)
+            packet.duration = int(fractions.Fraction(AAC_FRAME, self.rate) / out)
+            packet.time_base = out
             cutter.mux(packet, self.stream)
 

@@ -91,12 +91,18 @@ def create_app(config):
         video, data = playback.subtitles(_id(video_id, "video"), track)
         return _media_response(video, data, "text/vtt; charset=utf-8", "public, max-age=86400", f"{track}/0")
 
-    @app.get("/api/v1/video/<video_id>/<variant>/<index>.ts")
-    def segment(video_id, variant, index):
+    @app.get("/api/v1/video/<video_id>/<variant>/init.mp4")
+    def init_section(video_id, variant):
+        video, data = playback.init_section(_id(video_id, "video"), variant)
+        return _media_response(video, data, "video/mp4", "public, max-age=86400", f"{variant}/init")
+
+    @app.get("/api/v1/video/<video_id>/<variant>/<index>.<kind:re:ts|m4s>")
+    def segment(video_id, variant, index, kind):
         if not index.isdigit() or len(index) > 6:
             raise not_found("segment")
-        video, data = playback.segment(_id(video_id, "video"), variant, int(index))
-        return _media_response(video, data, "video/mp2t", "public, max-age=86400", f"{variant}/{index}")
+        video, data = playback.segment(_id(video_id, "video"), variant, f"{int(index)}.{kind}")
+        content_type = "video/mp2t" if kind == "ts" else "video/mp4"
+        return _media_response(video, data, content_type, "public, max-age=86400", f"{variant}/{index}")
 
     # -- Progress --------------------------------------------------------------
 

@@ -13,6 +13,40 @@ const SEEK_STEP = 10; // s per arrow key
 
 let hlsScript = null;
 
+const ORIGINAL = /\/original\/stream\.m3u8/;
+
+/* hls.js has dropped the levels this browser cannot decode. Of the rest: the master lists
+   each fMP4 variant once per audio group (the tracks untouched, then AAC), so keep one
+   level per video playlist, with the original sound where it plays; drop the H.264 copy
+   of the picture at the original's own size, made for players that cannot decode it; and
+   start on the original. A copy costs the server next to nothing, a transcode a core. */
+function preferOriginal(hls) {
+  const levels = hls.levels;
+  const aac = (level) => (level.audioGroups || []).includes("aac");
+  const drop = new Set();
+  const kept = new Map(); // video playlist → index of its level
+  levels.forEach((level, index) => {
+    const other = kept.get(level.uri);
+    if (other === undefined) {
+      kept.set(level.uri, index);
+    } else if (aac(levels[other]) && !aac(level)) {
+      drop.add(other);
+      kept.set(level.uri, index);
+    } else {
+      drop.add(index);
+    }
+  });
+  const original = levels.find((level, index) => ORIGINAL.test(level.uri) && !drop.has(index));
+  if (original) {
+    levels.forEach((level, index) => {
+      if (level !== original && level.height === original.height) drop.add(index);
+    });
+  }
+  [...drop].sort((a, b) => b - a).forEach((index) => hls.removeLevel(index));
+  const start = hls.levels.findIndex((level) => ORIGINAL.test(level.uri));
+  if (start >= 0) hls.startLevel = start;
+}
+
 function loadHls() {
   // hls.js is 600 kB; only browsers that use it load it, and only when a video opens
   if (!hlsScript) {
@@ -120,10 +154,12 @@ class Player {
   }
 
   attachHls(Hls, start) {
-    const hls = new Hls({ startPosition: start, capLevelToPlayerSize: false, enableWorker: true });
+    const hls = new Hls({ startPosition: start, capLevelToPlayerSize: false, enableWorker: true, autoStartLoad: false });
     this.hls = hls;
     this.announce();
     hls.on(Hls.Events.MANIFEST_PARSED, () => {
+      preferOriginal(hls);
+      hls.startLoad();
       this.hlsMenus();
       this.play();
     });

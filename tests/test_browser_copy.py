@@ -1,0 +1,100 @@
+"""The cost per viewer in a real browser: hls.js in Debian's Chromium plays a VP9 WebM
+and an AV1 film (both with Opus) from their copy variants, in fMP4, to the end, and the
+encoder processes spend at most 2% of the video's duration in CPU time doing it (read
+from /proc). For HEVC, which this Chromium cannot decode, hls.js falls back to an H.264
+variant by itself.
+"""
+import os
+import urllib.request
+
+import pytest
+
+from .clips import make_clip
+from .server import running_server
+from .test_browser_hls import HLS, VIDEO, browser, open_and_play, page, play_to_the_end, seek_to_middle  # noqa: F401
+
+pytestmark = pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="CPU time is read from /proc")
+
+CPU_SHARE = 0.02  # encoder CPU time per second of video a copy may cost
+SECONDS = 30
+
+
+@pytest.fixture(scope="module")
+def copy_library(tmp_path_factory):
+    root = tmp_path_factory.mktemp("browser_copy") / "media"
+    movies = root / "Movies"
+    movies.mkdir(parents=True)
+    common = dict(width=640, height=360, fps=12, gop=24, audio_codec="libopus")
+    make_clip(movies / "Meadow (2019).webm", seconds=SECONDS, video_codec="libvpx-vp9", **common)
+    make_clip(movies / "Glacier (2022).mkv", seconds=SECONDS, video_codec="libsvtav1", **common)
+    make_clip(movies / "Canyon (2020).mp4", seconds=8, video_codec="libx265", width=640, height=360, fps=12, gop=24)
+    # played first, so the encoder processes are running before anything is measured
+    make_clip(movies / "Warmup (2000).mp4", seconds=2, width=192, height=108)
+    return root
+
+
+@pytest.fixture(scope="module")
+def server(copy_library, tmp_path_factory):
+    with running_server(copy_library, str(tmp_path_factory.mktemp("browser_copy_server"))) as server:
+        yield server
+
+
+def encoder_cpu_seconds(server):
+    """User + system CPU time of the server's child processes (the encoder pool)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[1]) == server.process.pid:  # ppid
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def warm_up(server):
+    """Start every encoder process (a new video goes to the least busy one), so the
+    measurement holds what a viewer costs, not the processes' start."""
+    for title in ("warmup", "canyon"):
+        status, [show] = server.api(f"/api/v1/shows?search={title}")
+        base = f"{server.url}/api/v1/video/{show['info']['id']}"
+        with urllib.request.urlopen(f"{base}/master.m3u8") as master:
+            variant = [line for line in master.read().decode().splitlines() if line.endswith(".m3u8")][0]  # a copy
+        with urllib.request.urlopen(f"{base}/{variant}") as playlist:
+            first = [line for line in playlist.read().decode().splitlines() if line[:1].isdigit()][0]
+        urllib.request.urlopen(f"{base}/{variant.rsplit('/', 1)[0]}/{first}").read()
+
+
+@pytest.mark.parametrize("title, codec", [("meadow", "vp09"), ("glacier", "av01")])
+def test_a_browser_that_decodes_the_source_plays_its_copy(page, server, title, codec):  # noqa: F811
+    warm_up(server)
+    before = encoder_cpu_seconds(server)
+    viewer = open_and_play(page, server, title)
+    levels = viewer.js(f"{HLS}.levels.map(level => [level.uri, level.videoCodec, level.audioCodec])")
+    assert len({uri for uri, *_ in levels}) == len(levels), f"a video playlist listed twice: {levels}"
+    playing = levels[viewer.js(f"{HLS}.currentLevel")]
+    assert "/original/" in playing[0] and playing[1].startswith(codec) and playing[2] == "opus", playing
+    seek_to_middle(viewer)
+    play_to_the_end(viewer)
+    assert viewer.js(f"{HLS}.levels[{HLS}.currentLevel].uri") == playing[0], "switched away from the copy"
+    used = encoder_cpu_seconds(server) - before
+    print(f"{title}: {used:.2f} s of encoder CPU for {SECONDS} s of video ({used / SECONDS:.1%})")
+    assert used <= CPU_SHARE * SECONDS
+    viewer.report()
+
+
+def test_hevc_falls_back_to_h264_by_itself(page, server):  # noqa: F811
+    assert not viewer_can_decode(page, 'video/mp4; codecs="hvc1.1.6.L93.90"'), "this Chromium decodes HEVC"
+    viewer = open_and_play(page, server, "canyon")
+    uris = viewer.js(f"{HLS}.levels.map(level => level.uri)")
+    assert uris and not any("/original/" in uri for uri in uris)
+    assert viewer.js(f"{HLS}.levels[{HLS}.currentLevel].videoCodec").startswith("avc1")
+    assert viewer.js(f"{VIDEO}.videoHeight") == 360
+    play_to_the_end(viewer)
+    viewer.report()
+
+
+def viewer_can_decode(page, mime):  # noqa: F811
+    return page.evaluate("type => MediaSource.isTypeSupported(type)", mime)
