@@ -14,8 +14,10 @@ from .errors import HaemaError
 
 log = logging.getLogger(__name__)
 
-# Raised whenever probe() learns new facts: the next scan then probes every file again.
-VERSION = 2
+# Raised whenever probe() or read_keyframes() learns new facts: the next scan then
+# probes every file again, which also clears its keyframes for the background pass.
+# 3: frame times of variable-rate videos, leading frames of open GOPs.
+VERSION = 3
 
 # Sources whose video the "original" variant copies, and the container it is copied
 # into: H.264 into MPEG-TS, which every HLS player reads; HEVC, VP9 and AV1 into
