@@ -24,6 +24,9 @@ KINDS = {
                             options={"x265-params": CLOSED_GOP}),
     "hevc_eac3.mkv": dict(video_codec="libx265", audio_codec="eac3", options={"x265-params": CLOSED_GOP}),
     "hevc_flac.mkv": dict(video_codec="libx265", audio_codec="flac", options={"x265-params": CLOSED_GOP}),
+    # x265's default: CRA keyframes whose leading pictures are shown before them
+    "hevc_open_gop.mkv": dict(video_codec="libx265", options={"x265-params": CLOSED_GOP.replace("open-gop=0",
+                                                                                                 "open-gop=1")}),
     "vp9_opus.webm": dict(video_codec="libvpx-vp9", audio_codec="libopus"),
     "av1_opus.mkv": dict(video_codec="libsvtav1", audio_codec="libopus", fps=30, gop=30),
     "av1_aac.mp4": dict(video_codec="libsvtav1", fps=24),
