@@ -35,7 +35,7 @@ import math
 
 import babelfish
 
-from .probe import COPYABLE_AUDIO, copy_container, default_audio
+from .probe import COPYABLE_AUDIO, copy_container, default_audio, unpack_times
 
 # Output timestamps are the source's, shifted so the first keyframe sits here (seconds).
 # The margin keeps encoder-delayed DTS and audio that starts before the video positive.
@@ -126,7 +126,7 @@ def plan_timeline(keyframes, target_seconds, fine_seconds=None, frame_duration=N
     ``frame_duration`` (time-base units, a fraction where frames are not a whole number
     of ticks, as 1001/24 ms) snaps fine boundaries to whole frames of a constant-rate
     source, so a transcoded segment holds whole frames of equal count. A variable-rate
-    source's ``keyframes["frames"]`` (every frame's time) is used instead.
+    source's ``keyframes["frames"]`` (every frame's time, packed) is used instead.
     """
     tb = fractions.Fraction(*keyframes["time_base"])
     shown = dict(zip(keyframes["pts"], keyframes.get("shown_from", keyframes["pts"])))
@@ -134,7 +134,7 @@ def plan_timeline(keyframes, target_seconds, fine_seconds=None, frame_duration=N
     end = max(keyframes["end"], pts[-1] + 1)
     merged = _merge_keyframes(pts, pts[0], end, target_seconds / tb)
     copy = (merged[0], *(shown[k] for k in merged[1:-1]), merged[-1])
-    frames = keyframes.get("frames")
+    frames = unpack_times(keyframes["frames"]) if "frames" in keyframes else None
     fine_target = (fine_seconds or target_seconds) / tb
     fine = [copy[0]]
     for start, stop in zip(copy, copy[1:]):

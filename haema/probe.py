@@ -3,11 +3,14 @@
 Everything here opens the file itself and returns plain data (dicts and lists that go
 into SQLite as JSON), so results can be cached per file version and sent over pipes.
 """
+import base64
 import dataclasses
 import fractions
 import logging
+import zlib
 
 import av
+import numpy
 
 from . import codecs
 from .errors import HaemaError
@@ -210,8 +213,9 @@ def read_keyframes(path):
 
     Two facts a keyframe list cannot give are added when the file needs them, so that
     every planned boundary is where a frame is really shown:
-    - ``"frames"``, every frame's time, for a variable-rate video (a phone's): the
-      transcoded grid cuts between keyframes, and only real frame times say where;
+    - ``"frames"``, every frame's time (``pack_times``), for a variable-rate video (a
+      phone's): the transcoded grid cuts between keyframes, and only real frame times
+      say where;
     - ``"shown_from"``, per keyframe the earliest time among it and the frames decoded
       after it up to the next keyframe, for an open GOP of a codec that can be copied:
       its leading B-frames are shown before it but travel with it when copied, so a
@@ -227,7 +231,10 @@ def read_keyframes(path):
             if pts and _on_frame_grid(pts, video):
                 end = _end_after(container, video, pts[-1])
             else:
-                container.seek(0, stream=video, backward=True, any_frame=False)
+                pts = None
+        if not pts:
+            with av.open(path, metadata_errors="ignore") as container:
+                video = _main_video(container)
                 scan = _scan_packets(container, video)
                 pts, end = scan.keyframes, scan.end
         if not pts:
@@ -237,7 +244,7 @@ def read_keyframes(path):
     tb = video.time_base
     keyframes = {"time_base": [tb.numerator, tb.denominator], "pts": pts, "end": end}
     if scan is not None and not _on_frame_grid(scan.frames, video):
-        keyframes["frames"] = scan.frames
+        keyframes["frames"] = pack_times(scan.frames)
     if scan is not None and scan.shown_from != scan.keyframes and _copyable_codec(video):
         keyframes["shown_from"] = scan.shown_from
     return keyframes
@@ -302,7 +309,7 @@ def _scan_packets(container, video):
     for packet in container.demux(video):
         if packet.pts is None:
             continue
-        if packet.is_keyframe and packet.pts not in keyframes:
+        if packet.is_keyframe and packet.pts not in frames:
             keyframes.append(packet.pts)
             shown_from.append(packet.pts)
         elif shown_from:
@@ -326,6 +333,19 @@ def _on_frame_grid(times, video):
     distances from the first, so that a rate known to a few digits does not drift."""
     step = 1 / (fractions.Fraction(video.average_rate or video.guessed_rate or 25) * video.time_base)
     return all(abs(b - a - round((b - a) / step) * step) <= 1 for a, b in zip(times, times[1:]))
+
+
+def pack_times(times):
+    """Sorted timestamps as text for the JSON index: their differences, zlib'd, in
+    base64. A two-hour VFR film's 170,000 frame times take about 100 KB, which every
+    request that loads the video row parses in 0.1 ms; as a JSON list, 1.8 MB and 25 ms."""
+    deltas = numpy.diff(numpy.asarray(times, dtype="<i8"), prepend=0)
+    return base64.b64encode(zlib.compress(deltas.tobytes())).decode("ascii")
+
+
+def unpack_times(text):
+    """The timestamps ``pack_times`` packed."""
+    return numpy.cumsum(numpy.frombuffer(zlib.decompress(base64.b64decode(text)), dtype="<i8")).tolist()
 
 
 def _end_after(container, video, last_keyframe):

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from haema import hls
+from haema import hls, probe
 
 MS = [1, 1000]
 
@@ -118,7 +118,7 @@ def test_fine_boundaries_of_millisecond_timestamps_land_on_the_rounded_frame():
 
 def test_variable_rate_fine_boundaries_are_real_frame_times():
     frames = [0, 30, 75, 100, 140, 190, 230, 290, 335, 360, 420, 455, 500, 540, 600]
-    keyframes = {"time_base": [1, 100], "pts": [0], "end": 630, "frames": frames}
+    keyframes = {"time_base": [1, 100], "pts": [0], "end": 630, "frames": probe.pack_times(frames)}
     plan = hls.plan_timeline(keyframes, 10, fine_seconds=1.6, frame_duration=30)
     assert plan.fine == (0, 140, 335, 455, 630)  # the frames nearest to 1.575, 3.15 and 4.725 s
     assert set(plan.fine[1:-1]) <= set(frames)
