@@ -148,11 +148,13 @@ def plan_timeline(keyframes, target_seconds, fine_seconds=None, frame_duration=N
 def frame_step(info):
     """One frame of the video at its nominal rate, in its time base: a fraction where
     that is no whole number of ticks (1001/24 ms for 23.976 fps in Matroska). None if
-    the rate is unknown."""
+    the rate is unknown. Within a hundredth of a whole number of ticks it is that number:
+    an average rate taken over a file whose last frame is cut short is a hair off."""
     fps = info["video"]["fps"]
     if not fps:
         return None
-    return fractions.Fraction(*reversed(info["video"]["time_base"])) / fractions.Fraction(fps).limit_denominator(1001)
+    step = fractions.Fraction(*reversed(info["video"]["time_base"])) / fractions.Fraction(fps).limit_denominator(1001)
+    return round(step) if abs(step - round(step)) < fractions.Fraction(1, 100) else step
 
 
 def _merge_keyframes(keyframes, start, stop, target):
