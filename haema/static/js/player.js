@@ -159,7 +159,7 @@ class Player {
     this.announce();
     hls.on(Hls.Events.MANIFEST_PARSED, () => {
       preferOriginal(hls);
-      hls.startLoad();
+      hls.startLoad(start || -1); // -1: from the start
       this.hlsMenus();
       this.play();
     });
