@@ -166,6 +166,18 @@ def test_hevc_is_tagged_hvc1_for_apple(sources):
     assert b"hvc1" in init and b"hvcC" in init and b"hev1" not in init
 
 
+@pytest.mark.parametrize("transfer, video_range", [("smpte2084", "PQ"), ("arib-std-b67", "HLG")])
+def test_hdr_sources_say_their_video_range(tmp_path, transfer, video_range):
+    path = tmp_path / f"hdr_{video_range}.mkv"
+    make_clip(path, seconds=1, width=192, height=108, video_codec="libx265", pix_fmt="yuv420p10le", audio_codec=None,
+              options={"x265-params": f"colorprim=bt2020:transfer={transfer}:colormatrix=bt2020nc:log-level=error"})
+    info = probe.probe(str(path))
+    original, h264 = hls.plan_variants(info)[:2]
+    assert (original.video_range, h264.video_range) == (video_range, "SDR")
+    text = hls.master_playlist([original, h264])
+    assert text.count(f"VIDEO-RANGE={video_range}") == 1
+
+
 def test_h264_sources_stay_mpeg_ts(sources, tmp_path):
     path = tmp_path / "h264.mp4"
     make_clip(path, seconds=2, width=192, height=108)
