@@ -208,7 +208,8 @@ def test_a_reused_open_source_gives_the_same_bytes_as_a_fresh_one(sources):
 
 
 @pytest.mark.parametrize("name", ["h264_aac_bframes.mp4", "long_gop.mp4", "no_audio.mp4", "open_gop.mkv", "vfr.mkv",
-                                  "hevc_10bit.mkv", "interlaced.mkv", "start_offset.ts", "av1_ntsc.mp4"])
+                                  "hevc_10bit.mkv", "interlaced.mkv", "start_offset.ts", "av1_ntsc.mp4",
+                                  "phone_vfr.mp4"])
 def test_segments_made_in_order_by_continuing_equal_those_made_alone(sources, name):
     """In order, a worker goes on decoding where the last segment stopped; out of order
     it seeks. Both must give the same bytes."""
