@@ -300,7 +300,7 @@ class _Cutter:
 
 
 class VideoCopy:
-    """Source H.264 packets in decode order, from the segment's keyframe to the next
+    """Source video packets (H.264, HEVC, VP9, AV1) in decode order, from the segment's keyframe to the next
     segment's keyframe: each frame lands in exactly one segment, open GOP or not (the
     plan starts such a segment at its keyframe's leading B-frames, shown before it).
 
