@@ -300,9 +300,10 @@ class _Cutter:
 
 
 class VideoCopy:
-    """Source video packets (H.264, HEVC, VP9, AV1) in decode order, from the segment's keyframe to the next
-    segment's keyframe: each frame lands in exactly one segment, open GOP or not (the
-    plan starts such a segment at its keyframe's leading B-frames, shown before it).
+    """Source video packets (H.264, HEVC, VP9, AV1) in decode order, from the segment's
+    keyframe to the next segment's keyframe: each frame lands in exactly one segment,
+    open GOP or not (the plan starts such a segment at its keyframe's leading B-frames,
+    shown before it).
 
     Decode times are rebuilt from the presentation times (sorted, then delayed by the
     stream's reorder depth): Matroska has none for the first packets after a seek, and
