@@ -752,8 +752,9 @@ class Bench:
             self.results.set(f"long_index_playlist_{kind}", index + playlist)
             started = time.perf_counter()
             with av.open(path) as container:
-                pts, _ = probe._scan_packets(container, container.streams.video[0])
-            self.results.set(f"long_scan_packets_{kind}", time.perf_counter() - started, f"{len(pts)} keyframes")
+                scan = probe._scan_packets(container, container.streams.video[0])
+            self.results.set(f"long_scan_packets_{kind}", time.perf_counter() - started,
+                             f"{len(scan.keyframes)} keyframes")
 
     def api(self):
         queries = [w.lower() for w in benchmedia.ADJECTIVES + benchmedia.NOUNS] + ["the s", "ri", "zzz", "é"]
