@@ -232,10 +232,15 @@ class Setup:
     def __init__(self):
         self.token = None if has_users() else secrets.token_urlsafe(24)
 
+    def pending(self):
+        """Whether the link still works: a user added any other way (``--add-user``) spends it too."""
+        if self.token is not None and has_users():
+            self.token = None
+        return self.token is not None
+
     def create_admin(self, token, name, password, address, agent=""):
         """``(session token, Identity)`` of the new admin, signed in."""
-        if self.token is None or has_users():
-            self.token = None
+        if not self.pending():
             raise HaemaError("Haema is set up already; sign in", 410)
         if not isinstance(token, str) or not hmac.compare_digest(token.encode(), self.token.encode()):
             log.warning("setup attempted with a wrong token from %s", address)

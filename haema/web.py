@@ -145,7 +145,7 @@ def create_app(config):
 
     @app.get("/api/v1/auth/setup", access="public")
     def setup_needed():
-        return {"needed": setup is not None and setup.token is not None}
+        return {"needed": setup is not None and setup.pending()}
 
     @app.post("/api/v1/auth/setup", access="public")
     def setup_admin():
