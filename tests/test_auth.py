@@ -4,6 +4,7 @@ import html.parser
 import logging
 import re
 import shutil
+import sqlite3
 import time
 
 import pytest
@@ -461,3 +462,28 @@ def test_no_password_or_token_reaches_the_log(site, caplog):
     assert "failed sign-in" in caplog.text  # the log does speak
     for secret in ("a wrong guess", PASSWORDS["bob"], "eve's long secret", token, signature):
         assert secret not in caplog.text
+
+
+# -- A database from before accounts ------------------------------------------
+
+
+def test_an_old_progress_table_becomes_the_households(tmp_path):
+    """The table keyed by video id alone is rebuilt keyed by (user, video), its index and trigger too."""
+    path = str(tmp_path / "old.db")
+    with sqlite3.connect(path) as old:
+        old.execute("CREATE TABLE progress (video_id VARCHAR(255) NOT NULL PRIMARY KEY, position REAL NOT NULL, "
+                    "duration REAL NOT NULL, finished INTEGER NOT NULL, updated_at DATETIME NOT NULL)")
+        old.execute('CREATE INDEX "progress_updated_at" ON "progress" ("updated_at")')
+        old.execute("INSERT INTO progress VALUES ('0123456789abcdef', 12.5, 100.0, 0, '2026-01-02 03:04:05')")
+    models.open_database(path)
+    with models.database.connection_context():
+        [row] = models.Progress.select()
+        assert (row.user_id, row.video_id, row.position) == (models.HOUSEHOLD, "0123456789abcdef", 12.5)
+        assert "progress_updated_at" in {index.name for index in models.database.get_indexes("progress")}
+        before = models.Generation.current()
+        models.Progress.update(position=13).execute()
+        assert models.Generation.current() == before + 1
+        assert "progress_unowned" not in models.database.get_tables()
+    models.open_database(path)  # a second start changes nothing
+    with models.database.connection_context():
+        assert models.Progress.select().count() == 1
