@@ -92,6 +92,7 @@ class Gate:
             identity = accounts.identity_of(grant.user_id)
             if identity is None:
                 raise HaemaError("this media link's user no longer exists", 403)
+            bottle.request.environ["haema.signed"] = True
             return identity
         raise HaemaError("sign in first", 401)
 
@@ -100,8 +101,8 @@ class Gate:
         came with if that was signed, a new signature otherwise, nothing with auth off."""
         if not self.auth:
             return ""
-        query = bottle.request.query
-        if "sig" in query and _session()[0] is None:
+        if bottle.request.environ.get("haema.signed"):
+            query = bottle.request.query
             return "?" + urllib.parse.urlencode({key: query.get(key) for key in ("u", "exp", "sig")})
         return "?" + self.signer.query(video_id, bottle.request.environ["haema.identity"].user_id)
 

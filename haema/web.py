@@ -165,7 +165,7 @@ def create_app(config):
 
     @app.get("/api/v1/auth/me")
     def me():
-        return _me(identity())
+        return dict(_me(identity()), auth=config.auth)
 
     @app.get("/api/v1/auth/verify", access="proxy")  # nginx auth_request, see signing.py
     def verify():

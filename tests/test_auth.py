@@ -177,7 +177,7 @@ def test_login_sets_an_httponly_lax_cookie_and_returns_a_bearer_token(site):
     assert response.json["user"] == {"name": "bob", "admin": False}
     token = response.json["token"]
     assert webtest.TestApp(site.app).get("/api/v1/auth/me", headers=bearer(token)).json["name"] == "bob"
-    assert client.get("/api/v1/auth/me").json["name"] == "bob"  # by the cookie
+    assert client.get("/api/v1/auth/me").json == {"name": "bob", "admin": False, "auth": True}  # by the cookie
 
 
 def test_logout_ends_the_session(site):

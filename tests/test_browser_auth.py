@@ -55,7 +55,9 @@ def test_sign_in_play_and_progress_is_saved_under_that_user_only(server):
             page.fill("#password", ADA[1])
             page.click("form#login button[type=submit]")
 
-            # signed in: the library, the account corner, the film
+            # signed in: the library and the account corner, also after a reload (the cookie)
+            page.wait_for_selector("#shows .card")
+            page.reload()
             page.wait_for_selector("#shows .card")
             assert page.locator("#account .who").inner_text() == ADA[0]
             assert page.locator("#users-link").is_visible()
