@@ -1,5 +1,6 @@
 """Accounts in Debian's Chromium against the real server: sign in through the web UI, play a
-film with hls.js from signed URLs, and find the progress saved under that user only.
+film with hls.js from signed URLs, and find the progress saved under that user only; then
+add and remove a user on the admin's page.
 
 Also watches what the Content-Security-Policy would break: any violation Chromium reports
 fails the test. Skipped only where there is no Chromium; playwright never downloads a browser.
@@ -71,8 +72,20 @@ def test_sign_in_play_and_progress_is_saved_under_that_user_only(server):
             video_id = page.evaluate("location.hash").split("/")[-1]
             wait_until(page, server, f"fetch('/api/v1/video/{video_id}/progress').then(r => r.json())"
                                      f".then(p => Math.abs(p.position - {paused_at}) < 0.5)")
-            assert errors == [] and blocked == []
             assert media and all("sig=" in url for url in media), media  # hls.js followed the signed URLs
+
+            # the admin's users page: add a user, then remove them again
+            page.goto(server.url + "/#/users")
+            page.wait_for_selector("#users tbody tr")
+            page.fill("#new-username", "cy")
+            page.fill("#new-password", "cy's long secret")
+            page.click("form#add-user button[type=submit]")
+            page.wait_for_selector("#users tbody tr:has-text('cy')")
+            assert page.locator("#sessions tbody tr").count() == 2  # this browser, and the test's own API session
+            page.once("dialog", lambda dialog: dialog.accept())
+            page.click("#users button[aria-label='Remove cy']")
+            wait_until(page, server, "document.querySelectorAll('#users tbody tr').length === 2")
+            assert errors == [] and blocked == []
         finally:
             browser.close()
 
