@@ -5,6 +5,8 @@ import logging
 import re
 import shutil
 import sqlite3
+import subprocess
+import sys
 import time
 
 import pytest
@@ -13,6 +15,7 @@ import webtest
 from haema import accounts, models, signing
 from haema.gate import COOKIE
 
+from .server import REPO, free_port, request
 from .server import add_user as add_user_by_cli
 
 ORIGIN = {"Origin": "http://localhost:80"}  # webtest's own host: a page of this site
@@ -487,3 +490,28 @@ def test_an_old_progress_table_becomes_the_households(tmp_path):
     models.open_database(path)  # a second start changes nothing
     with models.database.connection_context():
         assert models.Progress.select().count() == 1
+
+
+# -- The first start ------------------------------------------------------------
+
+
+def test_the_first_start_prints_a_setup_link_that_creates_the_admin(small_library, tmp_path):
+    """README's two commands still set everything up: the printed link is all it takes."""
+    port = free_port()
+    command = [sys.executable, "haema.py", "-t", str(small_library), "-p", str(port), "--db", str(tmp_path / "h.db"),
+               "--cache-path", str(tmp_path / "cache"), "--scan-on-start", "false", "--workers", "1"]
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        link = next(line for line in process.stdout if "/#/setup/" in line)
+        token = re.search(r"http://127\.0\.0\.1:\d+/#/setup/(\S+)", link).group(1)
+        url = f"http://127.0.0.1:{port}"
+        first = {"token": token, "username": "ada", "password": PASSWORDS["ada"]}
+        assert request(url + "/api/v1/auth/setup", "POST", dict(first, token="guess"))[0] == 403
+        status, answer = request(url + "/api/v1/auth/setup", "POST", first)
+        assert status == 200 and answer["user"] == {"name": "ada", "admin": True}
+        assert request(url + "/api/v1/auth/me", token=answer["token"]) == (
+            200, {"name": "ada", "admin": True, "auth": True})
+        assert request(url + "/api/v1/auth/setup", "POST", first)[0] == 410
+    finally:
+        process.terminate()
+        process.wait(10)
