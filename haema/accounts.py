@@ -48,6 +48,14 @@ HOUSEHOLD_IDENTITY = Identity(HOUSEHOLD, "household", admin=True)
 
 
 @dataclasses.dataclass(frozen=True)
+class NewSession:
+    """A session just opened: the one moment its token exists outside the client."""
+
+    token: str
+    identity: Identity
+
+
+@dataclasses.dataclass(frozen=True)
 class Account:
     name: str
     admin: bool
@@ -160,7 +168,7 @@ def _account(user):
 
 
 def sign_in(sign_ins, name, password, address, agent=""):
-    """``(token, Identity)`` of a new session; 401 for a wrong name or password, 429 while waiting."""
+    """A ``NewSession``; 401 for a wrong name or password, 429 while waiting."""
     if not isinstance(name, str) or not isinstance(password, str):
         raise HaemaError('send JSON like {"username": "…", "password": "…"}')
     sign_ins.check(name, address)
@@ -178,7 +186,7 @@ def open_session(user, address, agent=""):
     token = secrets.token_urlsafe(32)
     session = Session.create(id=secrets.token_hex(8), user=user, token_hash=_token_hash(token), address=address or "",
                              agent=(agent or "")[:200])
-    return token, Identity(user.id, user.name, user.admin, session.id)
+    return NewSession(token, Identity(user.id, user.name, user.admin, session.id))
 
 
 def identify(token):
@@ -239,7 +247,7 @@ class Setup:
         return self.token is not None
 
     def create_admin(self, token, name, password, address, agent=""):
-        """``(session token, Identity)`` of the new admin, signed in."""
+        """The ``NewSession`` of the new admin, signed in."""
         if not self.pending():
             raise HaemaError("Haema is set up already; sign in", 410)
         if not isinstance(token, str) or not hmac.compare_digest(token.encode(), self.token.encode()):

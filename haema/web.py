@@ -139,9 +139,7 @@ def create_app(config):
     @app.post("/api/v1/auth/login", access="public")
     def login():
         body = _json_object()
-        token, user = accounts.sign_in(sign_ins, body.get("username"), body.get("password"), *client())
-        start_session(token)
-        return {"token": token, "user": _me(user)}
+        return _signed_in(accounts.sign_in(sign_ins, body.get("username"), body.get("password"), *client()))
 
     @app.get("/api/v1/auth/setup", access="public")
     def setup_needed():
@@ -152,9 +150,8 @@ def create_app(config):
         if setup is None:
             raise HaemaError("accounts are off (--auth false)", 404)
         body = _json_object()
-        token, user = setup.create_admin(body.get("token"), body.get("username"), body.get("password"), *client())
-        start_session(token)
-        return {"token": token, "user": _me(user)}
+        return _signed_in(setup.create_admin(body.get("token"), body.get("username"), body.get("password"),
+                                             *client()))
 
     @app.post("/api/v1/auth/logout")
     def logout():
@@ -246,6 +243,12 @@ def _id(value, what):
 def _json(value):
     bottle.response.content_type = "application/json"
     return json.dumps(value, ensure_ascii=False)
+
+
+def _signed_in(session):
+    """The cookie for browsers, the token for apps."""
+    start_session(session.token)
+    return {"token": session.token, "user": _me(session.identity)}
 
 
 def _me(user):
