@@ -22,6 +22,8 @@ import re
 import secrets
 import time
 
+import peewee
+
 from .errors import HaemaError
 from .models import HOUSEHOLD, Progress, Session, User, database
 
@@ -121,10 +123,12 @@ def add_user(name, password, admin=False):
         raise HaemaError(f"the password must have at least {MIN_PASSWORD} characters")
     hashed = hash_password(password)
     with database.atomic():
-        if User.select().where(User.name == name).exists():
-            raise HaemaError(f"there is already a user {name!r}", 409)
         first_admin = admin and not User.select().where(User.admin == True).exists()  # noqa: E712 (SQL)
-        user = User.create(name=name, password=hashed, admin=bool(admin))
+        try:
+            with database.atomic():
+                user = User.create(name=name, password=hashed, admin=bool(admin))
+        except peewee.IntegrityError:
+            raise HaemaError(f"there is already a user {name!r}", 409) from None
         if first_admin:
             Progress.update(user_id=user.id).where(Progress.user_id == HOUSEHOLD).execute()
     log.info("added %s %s", "admin" if admin else "user", name)
@@ -213,7 +217,8 @@ def close_session(session_id):
 
 
 def list_sessions():
-    rows = Session.select(Session, User).join(User).order_by(Session.used_at.desc())
+    rows = (Session.select(Session, User).join(User)
+            .where(Session.used_at >= datetime.datetime.utcnow() - SESSION_IDLE).order_by(Session.used_at.desc()))
     return [SessionInfo(row.id, row.user.name, _when(row.created_at), _when(row.used_at), row.address, row.agent)
             for row in rows]
 
