@@ -112,7 +112,7 @@ VOLUME ["/media", "/data", "/cache"]
 EXPOSE 8080
 
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "-c", "import os, sys, json, urllib.request as u; r = u.urlopen('http://127.0.0.1:%s/api/v1/health' % os.environ.get('HAEMA_PORT', '8080'), timeout=4); json.load(r); sys.exit(r.status != 200)"]
+    CMD ["python", "-c", "import os, sys, json, urllib.request as u, urllib.error as e\ntry: r = u.urlopen('http://127.0.0.1:%s/api/v1/health' % os.environ.get('HAEMA_PORT', '8080'), timeout=4)\nexcept e.HTTPError as error: r = error\njson.load(r); sys.exit(r.status not in (200, 401))"]
 
 USER haema
 CMD ["python", "haema.py", "-c", "conf/haema.conf"]

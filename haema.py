@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """Start Haema: ``python haema.py -c conf/haema.conf`` or ``python haema.py -t /media -p 8080``.
 
+``python haema.py -c conf/haema.conf --add-user NAME [--admin]`` adds an account instead.
+
 This file only parses the config and serves. Everything happens inside ``main`` so that
 encoder processes, which re-import this file, do not patch or serve anything.
 """
+import getpass
 import logging
 import sys
 
@@ -16,11 +19,13 @@ def main(argv=None):
     from gevent.pywsgi import WSGIServer
 
     from haema import catalog
-    from haema.config import ConfigError, bind_socket, check_writable, parse_config
+    from haema.config import ConfigError, bind_socket, check_writable, is_loopback, parse_config
     from haema.web import create_app
 
     try:
         config = parse_config(argv)
+        if config.add_user:
+            return add_user(config)
         check_writable(config)
         listener = bind_socket(config)
     except ConfigError as error:
@@ -31,6 +36,16 @@ def main(argv=None):
     host, port = listener.getsockname()[:2]
     log = logging.getLogger("haema")
     log.info("serving %s on http://%s:%d/ (%s)", config.target_path, host, port, catalog.summary())
+    if not config.auth and not is_loopback(host):
+        log.warning("--auth false on %s: anyone who can reach this address can watch everything and change "
+                    "the watch history; use it only on a network you trust", host)
+    setup = app.config["haema.setup"]
+    if setup is not None and setup.token:
+        # printed, not logged: the link is a credential, and logs are kept and shipped
+        shown = "localhost" if host in ("0.0.0.0", "::") else host
+        print(f"\nNo user yet. Create the first admin at http://{shown}:{port}/#/setup/{setup.token}\n"
+              "(once; or stop Haema and run: python haema.py -c conf/haema.conf --add-user NAME --admin)\n",
+              flush=True)
     server = WSGIServer(listener, app, log=None, error_log=log)
     try:
         server.serve_forever()
@@ -38,6 +53,29 @@ def main(argv=None):
         pass
     finally:
         app.close()
+    return 0
+
+
+def add_user(config):
+    """``--add-user``: the password comes from stdin when it is not a terminal (scripts, tests), else it is asked for."""
+    from haema import accounts, models
+    from haema.errors import HaemaError
+
+    if sys.stdin.isatty():
+        password = getpass.getpass(f"Password for {config.add_user}: ")
+        if getpass.getpass("Again: ") != password:
+            print("haema: error: the two passwords differ", file=sys.stderr)
+            return 2
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    models.open_database(config.db)
+    try:
+        with models.database.connection_context():
+            accounts.add_user(config.add_user, password, admin=config.admin)
+    except HaemaError as error:
+        print(f"haema: error: {error.message}", file=sys.stderr)
+        return 2
+    print(f"added {'admin' if config.admin else 'user'} {config.add_user}")
     return 0
 
 

@@ -1,7 +1,8 @@
 """The read side of the library: shows, episodes and videos as the API returns them.
 
 Every listing is a fixed number of queries whatever the library size: shows, then the
-videos of those shows, then their watch progress, joined in Python.
+videos of those shows, then their watch progress, joined in Python. Progress is the
+asking user's (``user_id``).
 """
 import collections
 import json
@@ -26,19 +27,19 @@ class Listings:
     def __init__(self):
         self._texts = collections.OrderedDict()  # (generation, folded search) → JSON text
 
-    def get(self, search=None):
+    def get(self, user_id, search=None):
         """``(etag, JSON text)``."""
-        key = (Generation.current(), fold(search.strip()) if search else "")
+        key = (Generation.current(), user_id, fold(search.strip()) if search else "")
         text = self._texts.pop(key, None)
         if text is None:
-            text = json.dumps(list_shows(search), ensure_ascii=False)
+            text = json.dumps(list_shows(user_id, search), ensure_ascii=False)
         self._texts[key] = text
         while len(self._texts) > self.KEPT:
             self._texts.popitem(last=False)
-        return f'"shows-{key[0]}-{zlib.crc32(key[1].encode()):x}"', text
+        return f'"shows-{key[0]}-{user_id}-{zlib.crc32(key[2].encode()):x}"', text
 
 
-def list_shows(search=None):
+def list_shows(user_id, search=None):
     shows = Show.select().order_by(Show.sort_title, Show.year, Show.id)
     if search:
         needle = fold(search.strip())
@@ -46,7 +47,7 @@ def list_shows(search=None):
         shows = shows.where((fn.instr(Show.search, needle) > 0) | Show.id.in_(matching_episodes))
     shows = list(shows)
     videos = videos_by_show([s.id for s in shows])
-    progress = Progress.of_videos(v.id for group in videos.values() for v in group)
+    progress = Progress.of_videos(user_id, (v.id for group in videos.values() for v in group))
     return [show_json(s, videos[s.id], progress) for s in shows]
 
 
@@ -57,12 +58,12 @@ def summary():
     return f"{shows} shows, {videos} videos indexed"
 
 
-def get_show(show_id):
+def get_show(user_id, show_id):
     show = Show.get_or_none(Show.id == show_id)
     if show is None:
         raise not_found("show")
     videos = videos_by_show([show_id])[show_id]
-    return show_json(show, videos, Progress.of_videos(v.id for v in videos))
+    return show_json(show, videos, Progress.of_videos(user_id, (v.id for v in videos)))
 
 
 def get_video(video_id):
@@ -72,7 +73,8 @@ def get_video(video_id):
     return video
 
 
-def video_json(video):
+def video_json(video, user_id, media_query=""):
+    """``media_query``: the signature (``?…``) that lets a player without the session fetch the playlists."""
     info = video.info
     show = video.show
     return {
@@ -94,8 +96,8 @@ def video_json(video):
            for s in info.get("sidecars", [])],
         "copyable": probe.is_copyable(info),
         "thumbnail": show_info(show, video.frame)["thumbnail"],
-        "master": f"{API}/video/{video.id}/master.m3u8",
-        "progress": _progress_json(Progress.of_videos([video.id]).get(video.id)),
+        "master": f"{API}/video/{video.id}/master.m3u8{media_query}",
+        "progress": _progress_json(Progress.of_videos(user_id, [video.id]).get(video.id)),
     }
 
 

@@ -4,6 +4,7 @@ configargparse gives that precedence for free. Everything is checked here, once,
 rest of the code can trust a plain ``Config`` object. Tests build ``Config`` directly.
 """
 import dataclasses
+import ipaddress
 import os
 import re
 import socket
@@ -38,6 +39,9 @@ class Config:
     x264_crf: int = 23
     max_height: int = 1080
     scan_on_start: bool = True
+    auth: bool = True
+    add_user: str = None  # --add-user NAME: add an account and exit instead of serving
+    admin: bool = False  # with add_user: the account may manage users
 
 
 def parse_size(text):
@@ -92,6 +96,10 @@ def build_parser():
     add("--x264-crf", default=Config.x264_crf, help="libx264 constant quality, 18 (best) to 30")
     add("--max-height", default=Config.max_height, help="highest transcoded resolution, e.g. 1080 or 720")
     add("--scan-on-start", default="true", help="index the library when the server starts")
+    add("--auth", default="true",
+        help="require signing in: true or false (false only on a trusted machine; see README)")
+    add("--add-user", metavar="NAME", help="add an account (password from stdin, or asked for) and exit")
+    add("--admin", action="store_true", help="with --add-user: the account manages users")
     return parser
 
 
@@ -113,10 +121,10 @@ def _number(name, text, kind, low, high):
 
 
 def _checked(ns):
-    if not ns.target_path:
+    if not ns.target_path and not ns.add_user:
         raise ConfigError("no library folder; pass -t /path/to/media or set target_path in the conf file")
-    target = os.path.abspath(os.path.expanduser(ns.target_path))
-    if not os.path.isdir(target):
+    target = os.path.abspath(os.path.expanduser(ns.target_path or "."))
+    if not os.path.isdir(target) and not ns.add_user:  # adding an account needs the database, not the library
         raise ConfigError(f"target path {ns.target_path!r} is not a folder; point -t at your media folder")
     level = str(ns.log_level).upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
@@ -125,9 +133,9 @@ def _checked(ns):
     if encoder not in ("libx264", "h264_v4l2m2m"):
         raise ConfigError(f"--encoder {encoder!r} is unknown; use libx264 or h264_v4l2m2m")
     try:
-        cache, scan = parse_bool(ns.cache), parse_bool(ns.scan_on_start)
+        cache, scan, auth = parse_bool(ns.cache), parse_bool(ns.scan_on_start), parse_bool(ns.auth)
     except ConfigError as error:
-        raise ConfigError(f"--cache / --scan-on-start: {error}") from None
+        raise ConfigError(f"--cache / --scan-on-start / --auth: {error}") from None
     segment = _number("segment-duration", ns.segment_duration, float, 1.0, 30.0)
     transcoded = _number("transcode-segment-duration", ns.transcode_segment_duration, float, 0.5, 30.0)
     return Config(
@@ -148,6 +156,9 @@ def _checked(ns):
         x264_crf=_number("x264-crf", ns.x264_crf, int, 0, 51),
         max_height=_number("max-height", ns.max_height, int, 144, 4320),
         scan_on_start=scan,
+        auth=auth,
+        add_user=ns.add_user,
+        admin=bool(ns.admin),
     )
 
 
@@ -165,6 +176,14 @@ def check_writable(config):
         raise ConfigError(f"cannot create --cache-path {config.cache_path!r}: {error.strerror}") from None
     if not os.access(config.cache_path, os.W_OK):
         raise ConfigError(f"cannot write --cache-path {config.cache_path!r}; choose a writable folder")
+
+
+def is_loopback(host):
+    """``127.0.0.1``, ``::1``, ``localhost``: only this machine can connect."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def bind_socket(config):

@@ -7,6 +7,9 @@ the index is kept but not listed; it comes back with the file.
 A save is a single upsert statement, never a read-then-write transaction: under WAL
 with ``busy_timeout``, two players saving at once just queue, whereas a transaction
 that upgrades a read lock to a write lock fails with "database is locked" at once.
+
+Every function takes the ``user_id`` whose progress it reads or writes: one user never
+sees or changes another's.
 """
 import datetime
 import math
@@ -23,16 +26,16 @@ CONTINUE_LIMIT = 30
 # -- One video -----------------------------------------------------------------
 
 
-def get_progress(video_id):
+def get_progress(user_id, video_id):
     """A video never watched is at position 0, with ``updated_at`` null."""
     video = _video(video_id)
-    row = Progress.get_or_none(Progress.video_id == video_id)
+    row = Progress.get_or_none(Progress.user_id == user_id, Progress.video_id == video_id)
     if row is None:
-        row = Progress(video_id=video_id, position=0.0, duration=video.duration, finished=False, updated_at=None)
+        row = Progress(user_id=user_id, video_id=video_id, position=0.0, duration=video.duration, finished=False, updated_at=None)
     return row.as_json()
 
 
-def save_progress(video_id, payload):
+def save_progress(user_id, video_id, payload):
     """Record ``payload["position"]`` (seconds, 0 ≤ position ≤ duration) of a video."""
     video = _video(video_id)
     position = _position(payload)
@@ -40,14 +43,14 @@ def save_progress(video_id, payload):
         raise HaemaError(f"position {position:g} is past the end of the video ({video.duration:g} s)")
     fields = {"position": position, "duration": video.duration, "finished": is_finished(position, video.duration),
               "updated_at": datetime.datetime.utcnow()}
-    Progress.insert(video_id=video_id, **fields).on_conflict(
-        conflict_target=[Progress.video_id], update=fields).execute()
-    return Progress(video_id=video_id, **fields).as_json()
+    Progress.insert(user_id=user_id, video_id=video_id, **fields).on_conflict(
+        conflict_target=[Progress.user_id, Progress.video_id], update=fields).execute()
+    return Progress(user_id=user_id, video_id=video_id, **fields).as_json()
 
 
-def clear_progress(video_id):
+def clear_progress(user_id, video_id):
     """Forget a video's progress; also works for a video that has left the index."""
-    deleted = Progress.delete().where(Progress.video_id == video_id).execute()
+    deleted = Progress.delete().where(Progress.user_id == user_id, Progress.video_id == video_id).execute()
     if not deleted:
         _video(video_id)  # unknown id → 404; known but never watched → nothing to do
 
@@ -59,21 +62,21 @@ def is_finished(position, duration):
 # -- Listings ------------------------------------------------------------------
 
 
-def list_history(limit=None):
+def list_history(user_id, limit=None):
     """What was watched, most recent first."""
     limit = _limit(limit, HISTORY_LIMIT)
-    rows = _watched().limit(limit)
+    rows = _watched(user_id).limit(limit)
     return _entries([(row, row.video) for row in rows])
 
 
-def continue_watching():
+def continue_watching(user_id):
     """One entry per show, in the order they were last watched.
 
     The show's most recently watched video is offered to resume if unfinished; if it is
     finished and the show is a series, its next unfinished episode is offered instead.
     Finished movies and series watched to the end drop out.
     """
-    rows = list(_watched())
+    rows = list(_watched(user_id))
     progress = {row.video_id: row for row in rows}
     latest = {}
     for row in rows:
@@ -94,12 +97,13 @@ def continue_watching():
     return _entries(picks)
 
 
-def _watched():
-    """Progress rows with their video and show, newest first; rows of unindexed videos drop out."""
+def _watched(user_id):
+    """The user's progress rows with their video and show, newest first; rows of unindexed videos drop out."""
     return (Progress.select(Progress, Video.id, Video.show, Video.title, Video.index, Video.season, Video.episode,
                             Video.duration, Show)
             .join(Video, on=(Video.id == Progress.video_id), attr="video")
             .join(Show, on=(Video.show == Show.id), attr="show")
+            .where(Progress.user_id == user_id)
             .order_by(Progress.updated_at.desc(), Progress.video_id))
 
 

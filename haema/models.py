@@ -4,6 +4,9 @@ The folder tree is the truth; ``Show`` and ``Video`` rows are a rebuildable inde
 it. Their ids are hashes of paths relative to the library root, so a rebuilt index
 (deleted DB, moved library) gives every film the same id and ``Progress``, which is
 keyed by those ids and has no foreign key, keeps matching.
+
+``User``, ``Session`` and ``Secret`` hold the accounts (see accounts.py); each
+``Progress`` row belongs to one user.
 """
 import datetime
 import hashlib
@@ -11,6 +14,7 @@ import json
 import unicodedata
 
 import peewee
+from playhouse.migrate import SchemaMigrator, migrate
 
 database = peewee.SqliteDatabase(None)
 
@@ -26,7 +30,8 @@ PRAGMAS = {
 def open_database(path):
     database.init(path, pragmas=PRAGMAS, timeout=10)
     with database.connection_context():
-        database.create_tables([Show, Video, Skipped, Progress, ScanState, Generation])
+        _give_progress_an_owner(database)
+        database.create_tables([Show, Video, Skipped, Progress, ScanState, Generation, User, Session, Secret])
         Generation.insert(id=1, number=0).on_conflict_ignore().execute()
         for table in (Show, Video, Progress):
             for event in ("INSERT", "UPDATE", "DELETE"):
@@ -35,6 +40,26 @@ def open_database(path):
                     f"CREATE TRIGGER IF NOT EXISTS {name} AFTER {event} ON {table._meta.table_name} "
                     "BEGIN UPDATE generation SET number = number + 1 WHERE id = 1; END")
     return database
+
+
+def _give_progress_an_owner(db):
+    """Move progress rows saved before accounts existed into the per-user table, as the household's.
+
+    The old table was keyed by video id alone; a key of (user, video) cannot be added to
+    it in place, so it is renamed, its rows copied with ``user_id = HOUSEHOLD``, and
+    dropped. The first admin later adopts them (``accounts.add_user``). The index of the
+    old table goes with it; ``create_tables`` right after makes the new one.
+    """
+    columns = {column.name for column in db.get_columns("progress")}
+    if not columns or "user_id" in columns:
+        return
+    with db.atomic():
+        migrate(SchemaMigrator.from_database(db).rename_table("progress", "progress_unowned"))
+        db.create_tables([Progress])
+        db.execute_sql(
+            "INSERT INTO progress (user_id, video_id, position, duration, finished, updated_at) "
+            f"SELECT {HOUSEHOLD}, video_id, position, duration, finished, updated_at FROM progress_unowned")
+        db.execute_sql("DROP TABLE progress_unowned")
 
 
 class JSONField(peewee.TextField):
@@ -115,22 +140,61 @@ class ScanState(BaseModel):
     report = JSONField()
 
 
-class Progress(BaseModel):
-    """Where a video was left. ``duration`` is the video's at the time of the save."""
+HOUSEHOLD = 0  # the user id of progress saved with --auth false, and of history from before accounts
 
-    video_id = peewee.CharField(primary_key=True)
+
+class User(BaseModel):
+    name = peewee.CharField(unique=True)
+    password = peewee.CharField()  # "scrypt$n$r$p$salt$hash", see accounts.hash_password
+    admin = peewee.BooleanField(default=False)
+    created_at = peewee.DateTimeField(default=datetime.datetime.utcnow)
+
+
+class Session(BaseModel):
+    """A signed-in browser or app. Only a hash of its token is kept: a copy of the
+    database lets nobody in. ``id`` is public, for listing and revoking."""
+
+    id = peewee.CharField(primary_key=True)
+    user = peewee.ForeignKeyField(User, backref="sessions", on_delete="CASCADE")
+    token_hash = peewee.CharField(unique=True)
+    created_at = peewee.DateTimeField(default=datetime.datetime.utcnow)
+    used_at = peewee.DateTimeField(default=datetime.datetime.utcnow)
+    address = peewee.CharField(default="")
+    agent = peewee.CharField(default="")
+
+
+class Secret(BaseModel):
+    """Server-side keys, made once (the key that signs media URLs): every process and
+    every restart signs and checks with the same one."""
+
+    name = peewee.CharField(primary_key=True)
+    value = peewee.CharField()
+
+
+class Progress(BaseModel):
+    """Where a user left a video. ``duration`` is the video's at the time of the save.
+
+    ``user_id`` has no foreign key: ``HOUSEHOLD`` is no row of ``User``. Removing a user
+    removes their rows (``accounts.remove_user``)."""
+
+    user_id = peewee.IntegerField()
+    video_id = peewee.CharField()
     position = peewee.FloatField()
     duration = peewee.FloatField()
     finished = peewee.BooleanField(default=False)
     updated_at = peewee.DateTimeField(default=datetime.datetime.utcnow, index=True)  # naive UTC
 
+    class Meta:
+        primary_key = peewee.CompositeKey("user_id", "video_id")
+
     @classmethod
-    def of_videos(cls, video_ids):
-        """``{video_id: Progress}`` for the watched ones among ``video_ids``, in one query per 500 ids."""
+    def of_videos(cls, user_id, video_ids):
+        """``{video_id: Progress}`` for the ones among ``video_ids`` that ``user_id`` watched, in one query
+        per 500 ids."""
         found = {}
         video_ids = list(video_ids)
         for start in range(0, len(video_ids), 500):
-            for row in cls.select().where(cls.video_id.in_(video_ids[start:start + 500])):
+            for row in cls.select().where(cls.user_id == user_id, cls.video_id.in_(video_ids[start:start + 500])):
                 found[row.video_id] = row
         return found
 

@@ -2,16 +2,21 @@
 
 Routes parse input, call a service function and return. Everything below ``web``
 (catalog, library, playback) knows nothing about HTTP except ``HaemaError.status``.
+Who may call a route is stated in its config (``access=``) and checked by one plugin,
+``gate.Gate``; a route without ``access`` needs a signed-in user.
 """
+import dataclasses
 import json
 import logging
 import os
 import re
+import zlib
 
 import bottle
 
-from . import catalog, history, models
+from . import accounts, catalog, history, models, signing
 from .errors import HaemaError, not_found
+from .gate import Gate, add_security_headers, client, end_session, identity, start_session
 from .library import Library
 from .playback import Playback
 from .services import BackgroundScan
@@ -30,11 +35,18 @@ def create_app(config):
     playback = Playback(config)
     scanner = BackgroundScan(config, library.thumbnail_dir)
     listings = catalog.Listings()
+    with models.database.connection_context():
+        gate = Gate(config.auth, signing.Signer(signing.load_key()))
+        setup = accounts.Setup() if config.auth else None
+    sign_ins = accounts.SignIns()
     app.config["haema.library"] = library
     app.config["haema.playback"] = playback
+    app.config["haema.setup"] = setup
     app.install(_Closing(playback, scanner))
     app.install(_errors_as_json)
     app.install(_database_connection)
+    app.install(gate)
+    app.add_hook("after_request", add_security_headers)
     for code in (404, 405, 500):
         app.error_handler[code] = _bottle_error
 
@@ -46,12 +58,12 @@ def create_app(config):
 
     @app.get("/api/v1/shows")
     def shows():
-        etag, text = listings.get(bottle.request.query.getunicode("search"))
-        return _tagged(text, etag, "application/json", "no-cache")
+        etag, text = listings.get(identity().user_id, bottle.request.query.getunicode("search"))
+        return _tagged(text, etag, "application/json", "private, no-cache")
 
     @app.get("/api/v1/shows/<show_id>")
     def show(show_id):
-        return catalog.get_show(_id(show_id, "show"))
+        return catalog.get_show(identity().user_id, _id(show_id, "show"))
 
     @app.get("/api/v1/shows/<show_id>/<kind:re:thumbnail|banner>")
     def artwork(show_id, kind):
@@ -64,9 +76,10 @@ def create_app(config):
 
     @app.get("/api/v1/video/<video_id>")
     def video(video_id):
-        return catalog.video_json(catalog.get_video(_id(video_id, "video")))
+        video = catalog.get_video(_id(video_id, "video"))
+        return catalog.video_json(video, identity().user_id, gate.media_query(video.id))
 
-    @app.post("/api/v1/library/scan")
+    @app.post("/api/v1/library/scan", access="admin")
     def scan():
         scanner.start()
         bottle.response.status = 202
@@ -78,25 +91,25 @@ def create_app(config):
 
     # -- Playback --------------------------------------------------------------
 
-    @app.get("/api/v1/video/<video_id>/master.m3u8")
+    @app.get("/api/v1/video/<video_id>/master.m3u8", access="media")
     def master(video_id):
-        return _playlist(*playback.master(_id(video_id, "video")))
+        return _playlist(*playback.master(_id(video_id, "video")), gate.media_query(video_id))
 
-    @app.get("/api/v1/video/<video_id>/<variant>/stream.m3u8")
+    @app.get("/api/v1/video/<video_id>/<variant>/stream.m3u8", access="media")
     def media(video_id, variant):
-        return _playlist(*playback.media(_id(video_id, "video"), variant))
+        return _playlist(*playback.media(_id(video_id, "video"), variant), gate.media_query(video_id))
 
-    @app.get("/api/v1/video/<video_id>/<track>/0.vtt")
+    @app.get("/api/v1/video/<video_id>/<track>/0.vtt", access="media")
     def subtitles(video_id, track):
         video, data = playback.subtitles(_id(video_id, "video"), track)
         return _media_response(video, data, "text/vtt; charset=utf-8", "public, max-age=86400", f"{track}/0")
 
-    @app.get("/api/v1/video/<video_id>/<variant>/init.mp4")
+    @app.get("/api/v1/video/<video_id>/<variant>/init.mp4", access="media")
     def init_section(video_id, variant):
         video, data = playback.init_section(_id(video_id, "video"), variant)
         return _media_response(video, data, "video/mp4", "public, max-age=86400", f"{variant}/init")
 
-    @app.get("/api/v1/video/<video_id>/<variant>/<index>.<kind:re:ts|m4s>")
+    @app.get("/api/v1/video/<video_id>/<variant>/<index>.<kind:re:ts|m4s>", access="media")
     def segment(video_id, variant, index, kind):
         if not index.isdigit() or len(index) > 6:
             raise not_found("segment")
@@ -108,32 +121,92 @@ def create_app(config):
 
     @app.get("/api/v1/video/<video_id>/progress")
     def progress(video_id):
-        return history.get_progress(_id(video_id, "video"))
+        return history.get_progress(identity().user_id, _id(video_id, "video"))
 
     @app.route("/api/v1/video/<video_id>/progress", method=["PUT", "POST"])  # POST: navigator.sendBeacon
     def save_progress(video_id):
-        return history.save_progress(_id(video_id, "video"), _json_body())
+        return history.save_progress(identity().user_id, _id(video_id, "video"), _json_body())
 
     @app.delete("/api/v1/video/<video_id>/progress")
     def clear_progress(video_id):
-        history.clear_progress(_id(video_id, "video"))
+        history.clear_progress(identity().user_id, _id(video_id, "video"))
         bottle.response.status = 204
 
     @app.get("/api/v1/history")
     def watched():
-        return _json(history.list_history(bottle.request.query.get("limit")))
+        return _json(history.list_history(identity().user_id, bottle.request.query.get("limit")))
 
     @app.get("/api/v1/continue")
     def continue_watching():
-        return _json(history.continue_watching())
+        return _json(history.continue_watching(identity().user_id))
+
+    # -- Accounts --------------------------------------------------------------
+
+    @app.post("/api/v1/auth/login", access="public")
+    def login():
+        body = _json_object()
+        return _signed_in(accounts.sign_in(sign_ins, body.get("username"), body.get("password"), *client()))
+
+    @app.get("/api/v1/auth/setup", access="public")
+    def setup_needed():
+        return {"needed": setup is not None and setup.pending()}
+
+    @app.post("/api/v1/auth/setup", access="public")
+    def setup_admin():
+        if setup is None:
+            raise HaemaError("accounts are off (--auth false)", 404)
+        body = _json_object()
+        return _signed_in(setup.create_admin(body.get("token"), body.get("username"), body.get("password"),
+                                             *client()))
+
+    @app.post("/api/v1/auth/logout")
+    def logout():
+        if identity().session_id:
+            accounts.close_session(identity().session_id)
+        end_session()
+        bottle.response.status = 204
+
+    @app.get("/api/v1/auth/me")
+    def me():
+        return dict(_me(identity()), auth=config.auth)
+
+    @app.get("/api/v1/auth/verify", access="proxy")  # nginx auth_request, see signing.py
+    def verify():
+        bottle.response.status = 204
+
+    @app.get("/api/v1/users", access="admin")
+    def users():
+        return _json([dataclasses.asdict(account) for account in accounts.list_users()])
+
+    @app.post("/api/v1/users", access="admin")
+    def add_user():
+        body = _json_object()
+        bottle.response.status = 201
+        return dataclasses.asdict(accounts.add_user(body.get("username"), body.get("password"),
+                                                    body.get("admin") is True))
+
+    @app.delete("/api/v1/users/<name>", access="admin")
+    def remove_user(name):
+        accounts.remove_user(name)
+        bottle.response.status = 204
+
+    @app.get("/api/v1/sessions", access="admin")
+    def sessions():
+        return _json([dict(dataclasses.asdict(s), current=s.id == identity().session_id)
+                      for s in accounts.list_sessions()])
+
+    @app.delete("/api/v1/sessions/<session_id>", access="admin")
+    def revoke(session_id):
+        accounts.close_session(session_id)
+        bottle.response.status = 204
 
     # -- Web UI ----------------------------------------------------------------
 
-    @app.get("/")
+    @app.get("/", access="public")
     def index():
         return _static("index.html", STATIC_DIR, cache="no-cache")
 
-    @app.get("/static/<path:path>")
+    @app.get("/static/<path:path>", access="public")
     def ui_file(path):
         return _static(path, STATIC_DIR, cache="no-cache")
 
@@ -145,8 +218,11 @@ def create_app(config):
 # -- Plumbing ------------------------------------------------------------------
 
 
-def _playlist(video, text):
-    return _media_response(video, text, "application/vnd.apple.mpegurl", "no-cache", "playlist")
+def _playlist(video, text, query):
+    """Playlists carry the user's signature (``query``): private, and tagged with it."""
+    part = f"playlist-{zlib.crc32(query.encode()):x}"
+    return _media_response(video, signing.signed_playlist(text, query[1:]), "application/vnd.apple.mpegurl",
+                           "private, no-cache", part)
 
 
 def _media_response(video, body, content_type, cache_control, part):
@@ -175,6 +251,23 @@ def _json(value):
     return json.dumps(value, ensure_ascii=False)
 
 
+def _signed_in(session):
+    """The cookie for browsers, the token for apps."""
+    start_session(session.token)
+    return {"token": session.token, "user": _me(session.identity)}
+
+
+def _me(user):
+    return {"name": user.name, "admin": user.admin}
+
+
+def _json_object():
+    body = _json_body()
+    if not isinstance(body, dict):
+        raise HaemaError("send a JSON object")
+    return body
+
+
 def _json_body():
     """The request body as JSON, whatever its Content-Type (sendBeacon sends text/plain)."""
     try:
@@ -183,7 +276,7 @@ def _json_body():
         raise HaemaError("the request body is not valid JSON") from None
 
 
-def _static(relpath, root, cache="public, max-age=3600"):
+def _static(relpath, root, cache="private, max-age=3600"):
     """``cache="no-cache"``: the browser revalidates (If-Modified-Since), for files that change on upgrade."""
     response = bottle.static_file(relpath, root=root)
     if isinstance(response, bottle.HTTPError):

@@ -68,12 +68,13 @@ def make_app(tmp_path):
     """``make_app(root, **config_overrides)`` → a webtest app over a real SQLite file.
 
     The scan runs to completion before the app is returned, so tests see a full index.
-    Encoder processes are stopped at teardown.
+    Accounts are off (``auth=False``: every request is the household's) unless a test
+    asks for them; tests/test_auth.py does. Encoder processes are stopped at teardown.
     """
     apps = []
 
     def factory(root, scan=True, **overrides):
-        settings = {"workers": 1, "prefetch": 0, **overrides}
+        settings = {"workers": 1, "prefetch": 0, "auth": False, **overrides}
         config = Config(target_path=str(root), db=str(tmp_path / "haema.db"),
                         cache_path=str(tmp_path / "cache"), scan_on_start=False, **settings)
         app = create_app(config)

@@ -18,10 +18,13 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def request(url, method="GET", body=None, timeout=30):
+def request(url, method="GET", body=None, timeout=30, token=None):
     """``(status, parsed JSON or None)``; an HTTP error status is returned, not raised."""
     data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    req = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as response:
             status, payload = response.status, response.read()
@@ -33,31 +36,43 @@ def request(url, method="GET", body=None, timeout=30):
 class Server:
     def __init__(self, process, url, log_path):
         self.process, self.url, self.log_path = process, url, log_path
+        self.token = None  # a session's, sent as Authorization: Bearer
 
     def api(self, path, method="GET", body=None):
-        return request(self.url + path, method, body)
+        return request(self.url + path, method, body, token=self.token)
 
     def log(self):
         with open(self.log_path, encoding="utf-8", errors="replace") as log:
             return log.read()
 
 
+def add_user(workdir, name, password, admin=False):
+    """``python haema.py --add-user`` with the password on stdin, into ``workdir``'s database."""
+    command = [sys.executable, "haema.py", "--db", os.path.join(workdir, "haema.db"), "--add-user", name]
+    done = subprocess.run(command + (["--admin"] if admin else []), cwd=REPO, input=password + "\n",
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done
+
+
 @contextlib.contextmanager
-def running_server(root, workdir, timeout=60):
+def running_server(root, workdir, timeout=60, user=None):
     """``python haema.py`` on ``root`` with its db and cache in ``workdir``, yielded once its first scan is done.
 
-    The same ``workdir`` gives a restarted server the same database. The process is
-    stopped on exit unless the test already killed it.
+    With ``--auth false`` unless ``user`` is ``(name, password)`` of an account added
+    already (``add_user``); then ``server.api`` calls carry its token. The same ``workdir``
+    gives a restarted server the same database. The process is stopped on exit unless the
+    test already killed it.
     """
     port = free_port()
     log_path = os.path.join(workdir, f"server-{port}.log")
     command = [sys.executable, "haema.py", "-t", str(root), "-p", str(port), "--db", os.path.join(workdir, "haema.db"),
-               "--cache-path", os.path.join(workdir, "cache"), "--log-level", "INFO"]
+               "--cache-path", os.path.join(workdir, "cache"), "--log-level", "INFO", "--auth", "true" if user else "false"]
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
     server = Server(process, f"http://127.0.0.1:{port}", log_path)
     try:
-        _wait_for_scan(server, timeout)
+        _wait_for_scan(server, timeout, user)
         yield server
     finally:
         if process.poll() is None:
@@ -69,12 +84,16 @@ def running_server(root, workdir, timeout=60):
                 process.wait()
 
 
-def _wait_for_scan(server, timeout):
+def _wait_for_scan(server, timeout, user):
+    """With accounts on, the report needs a session: ``user`` signs in first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             raise RuntimeError(f"haema exited with {server.process.returncode}:\n{server.log()}")
         try:
+            if user and server.token is None:
+                status, answer = server.api("/api/v1/auth/login", "POST", {"username": user[0], "password": user[1]})
+                server.token = answer["token"] if status == 200 else None
             status, report = server.api("/api/v1/library/scan")
             if status == 200 and report["finished_at"] and not report["running"]:
                 return

@@ -72,11 +72,14 @@ STATE = """() => {
 
 
 def wait_until(page, server, condition):
-    """``page.wait_for_function``, failing with what the page and the server were doing."""
+    """``page.wait_for_function``, failing with what the page and the server were doing.
+
+    The condition is wrapped in a function: the page's Content-Security-Policy forbids
+    the eval that playwright uses for a bare expression."""
     from playwright.sync_api import TimeoutError
 
     try:
-        page.wait_for_function(condition)
+        page.wait_for_function(f"() => ({condition})")
     except TimeoutError:
         log = server.log().splitlines()[-20:]
         pytest.fail(f"timed out waiting for {condition}\npage: {page.evaluate(STATE)}\nserver log:\n" + "\n".join(log))
@@ -91,7 +94,7 @@ def test_play_seek_reload_resumes(page, server):
     page.wait_for_selector("#shows .card")
     assert page.locator("#shows .card").count() == 2
     page.fill("#search", "night")
-    page.wait_for_function("document.querySelectorAll('#shows .card').length === 1")
+    page.wait_for_function("() => document.querySelectorAll('#shows .card').length === 1")
     assert page.locator("#shows .card .name").inner_text() == "Night Trains"
 
     # the show: episodes grouped by season; play the first

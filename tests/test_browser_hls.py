@@ -122,7 +122,7 @@ class Viewer:
 
         started = time.monotonic()
         try:
-            self.page.wait_for_function(condition)
+            self.page.wait_for_function(f"() => ({condition})")  # a bare expression needs eval: CSP says no
         except TimeoutError:
             log = self.server.log().splitlines()[-20:]
             pytest.fail(f"timed out waiting for {what} ({condition})\npage: {self.js(STATE)}\n"

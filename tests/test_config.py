@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from haema.config import ConfigError, bind_socket, parse_config, parse_size
+from haema.config import ConfigError, bind_socket, is_loopback, parse_config, parse_size
 
 
 def test_cli_beats_env_beats_file(tmp_path):
@@ -73,3 +73,51 @@ def test_unwritable_db_exits_2(tmp_path):
     result = subprocess.run([sys.executable, "haema.py", "-t", str(tmp_path), "--db", "/proc/haema.db"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "--db" in result.stderr
+
+
+def test_auth_is_on_unless_turned_off(tmp_path):
+    assert parse_config(["-t", str(tmp_path)], env={}).auth is True
+    assert parse_config(["-t", str(tmp_path), "--auth", "false"], env={}).auth is False
+    conf = tmp_path / "haema.conf"
+    conf.write_text(f"target_path = {tmp_path}\nauth = false\n")
+    assert parse_config(["-c", str(conf)], env={}).auth is False
+    with pytest.raises(ConfigError, match="--auth"):
+        parse_config(["-t", str(tmp_path), "--auth", "maybe"], env={})
+
+
+def test_adding_a_user_needs_no_library_folder(tmp_path):
+    conf = tmp_path / "haema.conf"
+    conf.write_text("target_path = ./no/such/folder\n")
+    config = parse_config(["-c", str(conf), "--add-user", "ada", "--admin"], env={})
+    assert (config.add_user, config.admin) == ("ada", True)
+
+
+@pytest.mark.parametrize("host, loopback", [("127.0.0.1", True), ("::1", True), ("localhost", True),
+                                            ("0.0.0.0", False), ("192.168.1.5", False), ("::", False)])
+def test_loopback_hosts(host, loopback):
+    assert is_loopback(host) is loopback
+
+
+def test_auth_off_beyond_loopback_is_warned_about(tmp_path):
+    """The warning comes before serving; the server is stopped as soon as it says it serves."""
+    command = [sys.executable, "haema.py", "-t", str(tmp_path), "-h", "0.0.0.0", "-p", str(_free_port()),
+               "--auth", "false", "--db", str(tmp_path / "h.db"), "--cache-path", str(tmp_path / "c"),
+               "--scan-on-start", "false", "--workers", "1"]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    try:
+        lines = []
+        for line in process.stderr:
+            lines.append(line)
+            if "serving" in line:
+                break
+        warning = process.stderr.readline()
+    finally:
+        process.terminate()
+        process.wait(10)
+    assert "--auth false on 0.0.0.0" in warning, lines + [warning]
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

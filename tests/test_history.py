@@ -255,7 +255,7 @@ def _player_process(db_path, video_ids, start, results):
     saved = 0
     for i in range(150):
         with models.database.connection_context():
-            history.save_progress(video_ids[i % len(video_ids)], {"position": 0.001 * i})
+            history.save_progress(models.HOUSEHOLD, video_ids[i % len(video_ids)], {"position": 0.001 * i})
         saved += 1
     results.put(saved)
 

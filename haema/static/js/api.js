@@ -22,6 +22,10 @@ export async function api(path, options = {}) {
   } catch (error) {
     // a proxy's HTML error page, or an empty body
   }
+  if (response.status === 401 && path !== "/auth/login") {
+    // the session ended (signed out elsewhere, revoked, expired): the app goes to the sign-in page
+    window.dispatchEvent(new CustomEvent("haemasignin"));
+  }
   if (!response.ok) {
     const detail = body && body.error ? body.error : `HTTP ${response.status}`;
     throw new ApiError(`The server said: ${detail}.`, response.status);

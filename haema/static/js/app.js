@@ -2,11 +2,19 @@
 //   #/?q=heat       library (search in the query)
 //   #/show/<id>     a film or a series
 //   #/play/<id>     the player
+//   #/login, #/setup/<token>, #/users   accounts (account.js)
+import { me, showLogin, showSetup, showUsers, signOut, whoAmI } from "./account.js";
+import { h } from "./dom.js";
 import { showLibrary } from "./library.js";
 import { showShow } from "./show.js";
 import { showPlayer } from "./player.js";
 
 const view = document.getElementById("view");
+const accountMenu = document.getElementById("account");
+const VIEWS = { library: showLibrary, show: showShow, play: showPlayer, login: showLogin, setup: showSetup,
+  users: showUsers };
+const OPEN_TO_ALL = new Set(["login", "setup"]);
+const WITH_ID = new Set(["show", "play"]);
 let leave = null; // the open view's clean-up, e.g. the player saving its position
 
 function parseHash() {
@@ -22,15 +30,43 @@ async function route() {
     cleanUp();
   }
   const { name, id, query } = parseHash();
+  if (!me && !OPEN_TO_ALL.has(name)) {
+    signIn();
+    return;
+  }
   document.body.dataset.view = name;
   view.replaceChildren();
-  const open = { library: showLibrary, show: showShow, play: showPlayer }[name];
-  if (!open || (name !== "library" && !/^[0-9a-f]{16}$/.test(id || ""))) {
+  const open = VIEWS[name];
+  if (!open || (WITH_ID.has(name) && !/^[0-9a-f]{16}$/.test(id || ""))) {
     location.replace("#/");
     return;
   }
   leave = (await open(view, { id, query })) || null;
 }
+
+// To the sign-in page, coming back here afterwards.
+function signIn() {
+  if (!location.hash.startsWith("#/login")) {
+    location.replace(`#/login?next=${encodeURIComponent(location.hash || "#/")}`);
+  }
+}
+
+// The header's account corner: who is signed in, the admin's users page, sign out.
+function showAccount() {
+  const signedIn = me && me.auth;
+  accountMenu.hidden = !signedIn;
+  if (!signedIn) return;
+  accountMenu.replaceChildren(
+    h("span.who", {}, me.name),
+    me.admin ? h("a.button", { href: "#/users", id: "users-link" }, "Users") : null,
+    h("button.button", { type: "button", id: "sign-out", onclick: signOut }, "Sign out"));
+}
+
+window.addEventListener("haemaaccount", showAccount);
+window.addEventListener("haemasignin", () => {
+  showAccount();
+  signIn();
+});
 
 // Typing in the search box from any page goes to the library's results.
 document.getElementById("search").addEventListener("input", (event) => {
@@ -40,4 +76,7 @@ document.getElementById("search").addEventListener("input", (event) => {
 });
 
 window.addEventListener("hashchange", route);
-route();
+whoAmI().catch(() => null).then(() => {
+  showAccount();
+  route();
+});

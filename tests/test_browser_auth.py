@@ -1,0 +1,99 @@
+"""Accounts in Debian's Chromium against the real server: sign in through the web UI, play a
+film with hls.js from signed URLs, and find the progress saved under that user only; then
+add and remove a user on the admin's page.
+
+Also watches what the Content-Security-Policy would break: any violation Chromium reports
+fails the test. Skipped only where there is no Chromium; playwright never downloads a browser.
+"""
+import os
+
+import pytest
+
+from .clips import make_clip
+from .server import add_user, running_server
+from .test_browser import CHROMIUM, CHROMIUM_ARGS, H264_AAC, TIMEOUT, wait_until
+
+pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no Chromium at {CHROMIUM}")
+
+ADA = ("ada", "ada's long secret")
+BOB = ("bob", "bob's long secret")
+
+
+@pytest.fixture
+def server(tmp_path):
+    root = tmp_path / "media"
+    (root / "Movies").mkdir(parents=True)
+    make_clip(root / "Movies" / "Heat (1995).mp4", seconds=8, width=320, height=180, gop=48)
+    workdir = str(tmp_path / "server")
+    os.mkdir(workdir)
+    add_user(workdir, *ADA, admin=True)
+    add_user(workdir, *BOB)
+    with running_server(root, workdir, user=ADA) as server:
+        yield server
+
+
+def test_sign_in_play_and_progress_is_saved_under_that_user_only(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 720})
+            page.set_default_timeout(TIMEOUT)
+            errors, blocked, media = [], [], []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.on("console", lambda msg: blocked.append(msg.text) if "Content Security Policy" in msg.text else None)
+            page.on("request", lambda request: media.append(request.url) if ".ts" in request.url else None)
+            page.goto(server.url + "/")
+            assert page.evaluate("type => MediaSource.isTypeSupported(type)", H264_AAC)
+
+            # not signed in: the sign-in page; a wrong password is said so
+            page.wait_for_selector("form#login")
+            page.fill("#username", ADA[0])
+            page.fill("#password", "not the password")
+            page.click("form#login button[type=submit]")
+            page.wait_for_selector("form#login .message.error")
+            page.fill("#password", ADA[1])
+            page.click("form#login button[type=submit]")
+
+            # signed in: the library and the account corner, also after a reload (the cookie)
+            page.wait_for_selector("#shows .card")
+            page.reload()
+            page.wait_for_selector("#shows .card")
+            assert page.locator("#account .who").inner_text() == ADA[0]
+            assert page.locator("#users-link").is_visible()
+            page.click("#shows .card")
+            page.click("#play")
+            wait_until(page, server, "window.haemaPlayer && window.haemaPlayer.hls && "
+                                     "document.querySelector('video').currentTime > 2")
+            page.keyboard.press(" ")
+            wait_until(page, server, "document.querySelector('video').paused")
+            paused_at = page.evaluate("document.querySelector('video').currentTime")
+            video_id = page.evaluate("location.hash").split("/")[-1]
+            wait_until(page, server, f"fetch('/api/v1/video/{video_id}/progress').then(r => r.json())"
+                                     f".then(p => Math.abs(p.position - {paused_at}) < 0.5)")
+            assert media and all("sig=" in url for url in media), media  # hls.js followed the signed URLs
+
+            # the admin's users page: add a user, then remove them again
+            page.goto(server.url + "/#/users")
+            page.wait_for_selector("#users tbody tr")
+            page.fill("#new-username", "cy")
+            page.fill("#new-password", "cy's long secret")
+            page.click("form#add-user button[type=submit]")
+            page.wait_for_selector("#users tbody tr:has-text('cy')")
+            assert page.locator("#sessions tbody tr").count() == 2  # this browser, and the test's own API session
+            page.once("dialog", lambda dialog: dialog.accept())
+            page.click("#users button[aria-label='Remove cy']")
+            wait_until(page, server, "document.querySelectorAll('#users tbody tr').length === 2")
+            assert errors == [] and blocked == []
+        finally:
+            browser.close()
+
+    # ada's progress, not bob's
+    status, saved = server.api(f"/api/v1/video/{video_id}/progress")
+    assert status == 200 and abs(saved["position"] - paused_at) < 0.5
+    status, answer = server.api("/api/v1/auth/login", "POST", {"username": BOB[0], "password": BOB[1]})
+    server.token = answer["token"]
+    assert server.api(f"/api/v1/video/{video_id}/progress")[1]["updated_at"] is None
+    assert server.api("/api/v1/history") == (200, [])
+    assert server.api("/api/v1/continue") == (200, [])
