@@ -95,6 +95,7 @@ def video_json(video):
         "copyable": probe.is_copyable(info),
         "thumbnail": show_info(show, video.frame)["thumbnail"],
         "master": f"{API}/video/{video.id}/master.m3u8",
+        "trickplay": f"{API}/video/{video.id}/trickplay/thumbnails.vtt",
         "progress": _progress_json(Progress.of_videos([video.id]).get(video.id)),
     }
 

@@ -15,7 +15,7 @@ import os
 
 import av
 
-from . import naming, probe
+from . import naming, probe, trickplay
 from .models import ScanState, Show, Skipped, Video, database, fold, open_database, stable_id
 
 log = logging.getLogger(__name__)
@@ -51,9 +51,10 @@ class Library:
     """The scanner of one library root. The web process runs it in a process of its own
     (services.BackgroundScan); its report is kept in SQLite for the API to read."""
 
-    def __init__(self, root, thumbnail_dir):
+    def __init__(self, root, thumbnail_dir, trickplay_dir):
         self.root = os.path.realpath(root)
         self.thumbnail_dir = thumbnail_dir
+        self.trickplay_dir = trickplay_dir
         self.report = ScanReport()
 
     # -- walking ------------------------------------------------------------
@@ -267,19 +268,42 @@ class Library:
             with database.connection_context():
                 Video.update(frame=name).where(Video.id == video.id).execute()
 
+    def fill_trickplay(self):
+        """Seek-preview sheets of every video, the longest job, so it comes last. Sheets
+        of a video being watched are made on demand meanwhile (previews.py)."""
+        with database.connection_context():
+            videos = list(Video.select(Video.id, Video.path, Video.size, Video.mtime, Video.info))
+        made = 0
+        for video in videos:
+            layout = trickplay.video_layout(video.info)
+            for sheet in range(layout.sheets):
+                target = trickplay.sheet_path(self.trickplay_dir, video, sheet)
+                if os.path.exists(target):
+                    continue
+                try:
+                    trickplay.make_sheet(os.path.join(self.root, video.path), video.info, sheet, target)
+                except (av.FFmpegError, OSError) as error:
+                    log.warning("no seek previews for %s: %s", video.path, error)
+                    break
+                made += 1
+        if made:
+            log.info("made %d seek-preview sheets", made)
+
     def background(self):
         """The whole start-up or on-demand job: scan, then the slow fills."""
         self.scan()
         self.fill_keyframes()
         self.fill_thumbnails()
+        self.fill_trickplay()
 
 
-def background_job(root, thumbnail_dir, db_path, log_level):
+def background_job(root, thumbnail_dir, trickplay_dir, db_path, log_level):
     """The entry point of the scanning process: a fresh interpreter with its own
     database connection (SQLite in WAL mode lets the web process read meanwhile)."""
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    os.nice(5)  # a scan and its previews yield the cores to segments a player waits for
     open_database(db_path)
-    Library(root, thumbnail_dir).background()
+    Library(root, thumbnail_dir, trickplay_dir).background()
 
 
 def save_frame(path, at_seconds, target, width=320):

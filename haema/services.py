@@ -16,8 +16,8 @@ class BackgroundScan:
     but the SQLite file.
     """
 
-    def __init__(self, config, thumbnail_dir):
-        self.args = (config.target_path, thumbnail_dir, config.db, config.log_level)
+    def __init__(self, config, library):
+        self.args = (config.target_path, library.thumbnail_dir, library.trickplay_dir, config.db, config.log_level)
         self.process = None
 
     @property

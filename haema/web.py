@@ -14,6 +14,7 @@ from . import catalog, history, models
 from .errors import HaemaError, not_found
 from .library import Library
 from .playback import Playback
+from .previews import Previews
 from .services import BackgroundScan
 
 log = logging.getLogger(__name__)
@@ -25,10 +26,12 @@ STATIC_DIR = os.path.join(os.path.dirname(__file__), "static")
 def create_app(config):
     """Build the WSGI app for ``config``; start-up work runs in the background."""
     models.open_database(config.db)
-    library = Library(config.target_path, os.path.join(config.cache_path, "thumbnails"))
+    library = Library(config.target_path, os.path.join(config.cache_path, "thumbnails"),
+                      os.path.join(config.cache_path, "trickplay"))
     app = bottle.Bottle()
     playback = Playback(config)
-    scanner = BackgroundScan(config, library.thumbnail_dir)
+    previews = Previews(config.target_path, library.trickplay_dir, playback.pool)
+    scanner = BackgroundScan(config, library)
     listings = catalog.Listings()
     app.config["haema.library"] = library
     app.config["haema.playback"] = playback
@@ -85,6 +88,28 @@ def create_app(config):
     @app.get("/api/v1/video/<video_id>/<variant>/stream.m3u8")
     def media(video_id, variant):
         return _playlist(*playback.media(_id(video_id, "video"), variant))
+
+    @app.get("/api/v1/video/<video_id>/<variant>/iframes.m3u8")
+    def iframes(video_id, variant):
+        return _playlist(*playback.iframe_playlist(_id(video_id, "video"), variant))
+
+    @app.get("/api/v1/video/<video_id>/<variant>/iframes/<index:int>.ts")
+    def iframe(video_id, variant, index):
+        video, data = playback.iframe(_id(video_id, "video"), variant, index)
+        return _media_response(video, data, "video/mp2t", "public, max-age=86400", f"{variant}/iframes/{index}")
+
+    @app.get("/api/v1/video/<video_id>/trickplay/thumbnails.vtt")
+    def thumbnails(video_id):
+        video, text = previews.thumbnails(_id(video_id, "video"))
+        return _media_response(video, text, "text/vtt; charset=utf-8", "no-cache", "thumbnails")
+
+    @app.get("/api/v1/video/<video_id>/trickplay/images.m3u8")
+    def images(video_id):
+        return _playlist(*previews.image_playlist(_id(video_id, "video")))
+
+    @app.get("/api/v1/video/<video_id>/trickplay/<number:int>.jpg")
+    def sheet(video_id, number):
+        return _static(previews.sheet(_id(video_id, "video"), number), previews.trickplay_dir)
 
     @app.get("/api/v1/video/<video_id>/<track>/0.vtt")
     def subtitles(video_id, track):

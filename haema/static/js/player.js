@@ -4,6 +4,7 @@
 // instance, null under native HLS; `video` is the element). A "haemaplayer" event on window
 // announces it before the source loads, so a listener added then sees every hls.js event.
 import { api, saveProgress } from "./api.js";
+import { Controls } from "./controls.js";
 import { h, message } from "./dom.js";
 
 const SAVE_EVERY = 10000; // ms of playing between two saves
@@ -27,7 +28,7 @@ function loadHls() {
 }
 
 export async function showPlayer(view, { id, query }) {
-  const video = h("video", { playsInline: true, controls: true, preload: "auto", id: "video" });
+  const video = h("video", { playsInline: true, preload: "auto", id: "video" });
   const title = h("div.title");
   const quality = h("select", { "aria-label": "Quality", id: "quality", hidden: true });
   const audio = h("select", { "aria-label": "Audio track", id: "audio", hidden: true });
@@ -81,6 +82,9 @@ class Player {
     const start = !fromStart && progress && !progress.finished && progress.position >= RESUME_FROM
       ? progress.position : 0;
     this.findNext();
+    this.controls = new Controls(this.video, { thumbnails: info.trickplay, toggleFullscreen: () => this.toggleFullscreen() });
+    this.root.append(this.controls.element);
+    this.controls.attach((target, event, handler) => this.listen(target, event, handler));
     this.wire();
     await this.attach(start);
   }
@@ -183,8 +187,13 @@ class Player {
       if (document.visibilityState === "hidden") this.save(undefined, true);
     });
     this.listen(window, "keydown", (event) => this.key(event), true);
-    this.listen(this.root, "pointermove", () => this.wake());
-    this.listen(this.root, "click", () => this.wake());
+    this.listen(this.root, "pointermove", (event) => {
+      if (event.pointerType === "mouse") this.wake();
+    });
+    this.listen(this.root, "pointerdown", (event) => { this.pointer = event.pointerType; });
+    this.listen(this.root, "focusin", () => this.wake());
+    this.listen(video, "click", () => this.tap());
+    this.listen(this.root, "click", (event) => { if (event.target !== video) this.wake(); });
     this.wake();
   }
 
@@ -367,6 +376,20 @@ class Player {
       root.webkitRequestFullscreen();
     } else if (this.video.webkitEnterFullscreen) {
       this.video.webkitEnterFullscreen(); // iPhone: only the video itself goes full screen
+    }
+  }
+
+  // A tap on a phone brings the bars back, and a second one hides them, as phone players
+  // do; a click with a mouse plays or pauses, as on desktop players.
+  tap() {
+    if (this.pointer !== "touch") {
+      if (this.video.paused) this.play(); else this.video.pause();
+      this.wake();
+    } else if (this.root.classList.contains("idle")) {
+      this.wake();
+    } else {
+      clearTimeout(this.idleTimer);
+      this.root.classList.add("idle");
     }
   }
 
