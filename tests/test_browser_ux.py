@@ -1,0 +1,107 @@
+"""The player by touch and keyboard, and its seek previews, in Debian's Chromium.
+
+Reuses test_browser's library and server; one server for the module, a page per test.
+"""
+import pytest
+
+from .server import running_server
+from .test_browser import CHROMIUM_ARGS, CHROMIUM, TIMEOUT, browser_library, pytestmark, wait_until  # noqa: F401
+
+
+@pytest.fixture(scope="module")
+def server(browser_library, tmp_path_factory):
+    with running_server(browser_library, str(tmp_path_factory.mktemp("ux-server"))) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def first_episode(server):
+    status, [show] = server.api("/api/v1/shows?search=night")
+    return show["episodes"][0]["id"]
+
+
+def open_player(browser, server, **context_options):
+    context = browser.new_context(**context_options)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT)
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{server.url}/#/play/{first_episode(server)}?from=start")
+    # without a gesture the browser may refuse to start playing; a person presses play then
+    page.wait_for_function("document.querySelector('video') && document.querySelector('video').readyState >= 3")
+    if page.evaluate("document.querySelector('video').paused"):
+        page.tap("#play-pause") if context_options.get("has_touch") else page.click("#play-pause")
+    wait_until(page, server, "document.querySelector('video') && document.querySelector('video').currentTime > 0.5")
+    return context, page, errors
+
+
+def test_a_tap_brings_the_bar_back_on_a_phone(browser, server):
+    context, page, errors = open_player(browser, server, viewport={"width": 390, "height": 844},
+                                        has_touch=True, is_mobile=True)
+    try:
+        # untouched while playing, the bars fade; a tap brings them back, a second tap hides them
+        wait_until(page, server, "document.querySelector('.player').classList.contains('idle')")
+        page.wait_for_function("getComputedStyle(document.querySelector('.player-controls')).opacity === '0'")
+        page.tap("video")
+        assert not page.evaluate("document.querySelector('.player').classList.contains('idle')")
+        page.wait_for_function("getComputedStyle(document.querySelector('.player-controls')).opacity === '1'")
+        assert page.locator("#play-pause").is_visible() and page.locator(".back").is_visible()
+        assert not page.evaluate("document.querySelector('video').paused")  # a tap on a phone does not pause
+        page.tap("video")
+        assert page.evaluate("document.querySelector('.player').classList.contains('idle')")
+        page.tap("video")
+        # the bar's buttons work by touch
+        page.tap("#play-pause")
+        page.wait_for_function("document.querySelector('video').paused")
+        assert errors == []
+    finally:
+        context.close()
+
+
+def test_preview_and_keys_after_a_click_on_the_seek_bar(browser, server):
+    context, page, errors = open_player(browser, server, viewport={"width": 1280, "height": 720})
+    try:
+        seek = page.locator("#seek")
+        box = seek.bounding_box()
+        # hovering shows the frame under the pointer, from a sprite sheet the server made
+        page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] / 2)
+        page.wait_for_selector(".preview:not([hidden]) .preview-image[data-src]")
+        src = page.get_attribute(".preview-image", "data-src")
+        assert "/trickplay/0.jpg" in src
+        assert page.evaluate("getComputedStyle(document.querySelector('.preview-image')).backgroundImage").startswith(
+            'url("')
+        assert page.evaluate("""src => new Promise(resolve => { const image = new Image();
+            image.onload = () => resolve(image.naturalWidth); image.onerror = () => resolve(0); image.src = src; })""",
+                             src) > 0
+        assert page.locator(".preview-time").inner_text() == "0:12"
+
+        # a click on the bar seeks there, and the keys still work afterwards
+        page.mouse.click(box["x"] + box["width"] * 0.25, box["y"] + box["height"] / 2)
+        wait_until(page, server, "Math.abs(document.querySelector('video').currentTime - 5) < 1.5")
+        before = page.evaluate("document.querySelector('video').currentTime")
+        page.keyboard.press("ArrowRight")
+        wait_until(page, server, f"document.querySelector('video').currentTime > {before + 8}")
+        page.keyboard.press(" ")
+        wait_until(page, server, "document.querySelector('video').paused")
+        page.keyboard.press("k")
+        wait_until(page, server, "!document.querySelector('video').paused")
+
+        # every control can be reached with Tab and has a name
+        names = page.evaluate("""() => [...document.querySelectorAll(
+              '.player a, .player button, .player select, .player input, .player [tabindex]')]
+            .filter(e => !e.hidden && e.offsetParent !== null && e.tabIndex >= 0)
+            .map(e => e.getAttribute('aria-label') || e.textContent.trim())""")
+        assert all(names), names
+        assert {"Back", "Seek", "Mute", "Volume", "Full screen"} <= set(names) and {"Play", "Pause"} & set(names)
+        assert errors == []
+    finally:
+        context.close()
