@@ -15,7 +15,7 @@ import os
 
 import av
 
-from . import naming, probe, trickplay
+from . import naming, nfo, probe, trickplay
 from .models import ScanState, Show, Skipped, Video, database, fold, open_database, stable_id
 
 log = logging.getLogger(__name__)
@@ -132,6 +132,7 @@ class Library:
                     self._save_report()
             self._forget_missing(set(paths), known, skipped)
             self._place_artwork()
+            self._read_details()
             report.skipped = [{"path": s.path, "reason": s.reason} for s in Skipped.select().order_by(Skipped.path)]
 
     def _index(self, relpath, stat, known):
@@ -153,7 +154,8 @@ class Library:
         if kind == "movie":
             title = placement.show_title
         else:
-            title = placement.episode_title or f"Episode {placement.episode}"
+            # an episode's own title tag when its file name has none
+            title = placement.episode_title or info.get("title") or f"Episode {placement.episode}"
         with database.atomic():
             show = {"kind": kind, "title": placement.show_title, "sort_title": _sort_key(placement.show_title),
                     "year": placement.year, "folder": _show_folder(placement, relpath),
@@ -211,6 +213,62 @@ class Library:
                 banner = self._image(show.folder, BANNER_NAMES, stem, own_folder)
                 if (thumbnail, banner) != (show.thumbnail, show.banner):
                     Show.update(thumbnail=thumbnail, banner=banner).where(Show.id == show.id).execute()
+
+    def _read_details(self):
+        """Titles, plots, years and genres from .nfo files (see nfo.py). An .nfo is parsed
+        again only when it changed; its title is shown and sorted by, and found by search
+        along with the name from the folder tree and the original title."""
+        shows = list(Show.select())
+        movies_per_folder = collections.Counter(s.folder for s in shows if s.kind == "movie")
+        videos = collections.defaultdict(list)
+        for video in Video.select(Video.id, Video.show, Video.path, Video.title, Video.search, Video.details):
+            videos[video.show_id].append(video)
+        listings = {}
+        with database.atomic():
+            for show in shows:
+                if show.kind == "movie":
+                    path = videos[show.id][0].path if videos[show.id] else None
+                    names = [_stem_nfo(path)] if path else []
+                    if movies_per_folder[show.folder] == 1:
+                        names.append(f"{show.folder}/movie.nfo".lstrip("/"))
+                else:
+                    names = [f"{show.folder}/tvshow.nfo".lstrip("/")]
+                    for video in videos[show.id]:
+                        self._apply_details(Video, video, video.title, [_stem_nfo(video.path)], listings)
+                self._apply_details(Show, show, show.title, names, listings)
+
+    def _apply_details(self, model, row, name, candidates, listings):
+        details = self._details(candidates, row.details, listings)
+        title = (details or {}).get("title") or name
+        words = " ".join(filter(None, [name, title, (details or {}).get("original_title")]))
+        changes = {"details": details, "search": fold(words)}
+        if model is Show:
+            changes["sort_title"] = _sort_key(title)
+        if any(getattr(row, field) != value for field, value in changes.items()):
+            model.update(**changes).where(model.id == row.id).execute()
+
+    def _details(self, candidates, known, listings):
+        """The first candidate .nfo that exists, as ``Details`` JSON with its path and mtime."""
+        for relpath in candidates:
+            folder, name = os.path.split(relpath)
+            if folder not in listings:
+                try:
+                    listings[folder] = {e.lower(): e for e in os.listdir(os.path.join(self.root, folder))}
+                except OSError:
+                    listings[folder] = {}
+            actual = listings[folder].get(name.lower())
+            if actual is None:
+                continue
+            relpath = f"{folder}/{actual}" if folder else actual
+            try:
+                mtime = os.stat(os.path.join(self.root, relpath)).st_mtime
+            except OSError:
+                continue
+            if known and known.get("path") == relpath and known.get("mtime") == mtime:
+                return known
+            details = nfo.read(os.path.join(self.root, relpath))
+            return dict(details.as_json() if details else {}, path=relpath, mtime=mtime)
+        return None
 
     def _image(self, folder, names, stem, own_folder):
         """``Film-poster.jpg`` or ``Film.jpg`` beside a film; ``poster.jpg`` in its own folder."""
@@ -322,6 +380,10 @@ def save_frame(path, at_seconds, target, width=320):
     with open(temporary, "wb") as out:
         out.write(data)
     os.replace(temporary, target)
+
+
+def _stem_nfo(relpath):
+    return os.path.splitext(relpath)[0] + ".nfo"
 
 
 def _show_folder(placement, relpath):

@@ -11,6 +11,7 @@ import json
 import unicodedata
 
 import peewee
+from playhouse.migrate import SqliteMigrator, migrate
 
 database = peewee.SqliteDatabase(None)
 
@@ -27,6 +28,7 @@ def open_database(path):
     database.init(path, pragmas=PRAGMAS, timeout=10)
     with database.connection_context():
         database.create_tables([Show, Video, Skipped, Progress, ScanState, Generation])
+        _add_new_columns(Show, Video)
         Generation.insert(id=1, number=0).on_conflict_ignore().execute()
         for table in (Show, Video, Progress):
             for event in ("INSERT", "UPDATE", "DELETE"):
@@ -35,6 +37,19 @@ def open_database(path):
                     f"CREATE TRIGGER IF NOT EXISTS {name} AFTER {event} ON {table._meta.table_name} "
                     "BEGIN UPDATE generation SET number = number + 1 WHERE id = 1; END")
     return database
+
+
+def _add_new_columns(*models):
+    """A database made by an older Haema lacks the columns added since; they are all
+    nullable, so adding them is the whole upgrade."""
+    operations = []
+    for model in models:
+        present = {c.name for c in database.get_columns(model._meta.table_name)}
+        for field in model._meta.sorted_fields:
+            if field.column_name not in present:
+                operations.append(SqliteMigrator(database).add_column(model._meta.table_name, field.column_name, field))
+    if operations:
+        migrate(*operations)
 
 
 class JSONField(peewee.TextField):
@@ -62,6 +77,7 @@ class Show(BaseModel):
     thumbnail = peewee.CharField(null=True)  # relative path of a poster image
     banner = peewee.CharField(null=True)
     search = peewee.CharField()  # folded title for case- and accent-blind search
+    details = JSONField(null=True)  # from its .nfo file: nfo.Details.as_json() plus the file's path and mtime
 
 
 class Video(BaseModel):
@@ -79,6 +95,7 @@ class Video(BaseModel):
     info = JSONField()  # probe facts: container, streams, subtitles (see probe.MediaInfo)
     keyframes = JSONField(null=True)  # probe.Keyframes of this file version, filled in the background
     frame = peewee.CharField(null=True)  # relative cache path of a thumbnail made from a frame
+    details = JSONField(null=True)  # an episode's .nfo, as Show.details
 
     @property
     def version(self):

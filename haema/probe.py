@@ -51,6 +51,7 @@ def _describe(container):
     ctx = video.codec_context
     info = {
         "container": container.format.name,
+        "title": container.metadata.get("title") or None,  # the file's own title tag, if any
         "duration": duration,
         "start_time": (container.start_time or 0) / av.time_base,
         "bit_rate": container.bit_rate or 0,
