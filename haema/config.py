@@ -38,6 +38,7 @@ class Config:
     x264_crf: int = 23
     max_height: int = 1080
     scan_on_start: bool = True
+    watch: bool = True
 
 
 def parse_size(text):
@@ -92,6 +93,7 @@ def build_parser():
     add("--x264-crf", default=Config.x264_crf, help="libx264 constant quality, 18 (best) to 30")
     add("--max-height", default=Config.max_height, help="highest transcoded resolution, e.g. 1080 or 720")
     add("--scan-on-start", default="true", help="index the library when the server starts")
+    add("--watch", default="true", help="watch the library folder and index changes as they happen")
     return parser
 
 
@@ -125,9 +127,9 @@ def _checked(ns):
     if encoder not in ("libx264", "h264_v4l2m2m"):
         raise ConfigError(f"--encoder {encoder!r} is unknown; use libx264 or h264_v4l2m2m")
     try:
-        cache, scan = parse_bool(ns.cache), parse_bool(ns.scan_on_start)
+        cache, scan, watch = parse_bool(ns.cache), parse_bool(ns.scan_on_start), parse_bool(ns.watch)
     except ConfigError as error:
-        raise ConfigError(f"--cache / --scan-on-start: {error}") from None
+        raise ConfigError(f"--cache / --scan-on-start / --watch: {error}") from None
     segment = _number("segment-duration", ns.segment_duration, float, 1.0, 30.0)
     transcoded = _number("transcode-segment-duration", ns.transcode_segment_duration, float, 0.5, 30.0)
     return Config(
@@ -148,6 +150,7 @@ def _checked(ns):
         x264_crf=_number("x264-crf", ns.x264_crf, int, 0, 51),
         max_height=_number("max-height", ns.max_height, int, 144, 4320),
         scan_on_start=scan,
+        watch=watch,
     )
 
 

@@ -355,13 +355,15 @@ class Library:
         self.fill_trickplay()
 
 
-def background_job(root, thumbnail_dir, trickplay_dir, db_path, log_level):
+def background_job(root, thumbnail_dir, trickplay_dir, db_path, log_level, lock):
     """The entry point of the scanning process: a fresh interpreter with its own
-    database connection (SQLite in WAL mode lets the web process read meanwhile)."""
+    database connection (SQLite in WAL mode lets the web process read meanwhile).
+    ``lock`` keeps it from running at once with the watched folder's rescans."""
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     os.nice(5)  # a scan and its previews yield the cores to segments a player waits for
     open_database(db_path)
-    Library(root, thumbnail_dir, trickplay_dir).background()
+    with lock:
+        Library(root, thumbnail_dir, trickplay_dir).background()
 
 
 def save_frame(path, at_seconds, target, width=320):

@@ -15,7 +15,7 @@ from .errors import HaemaError, not_found
 from .library import Library
 from .playback import Playback
 from .previews import Previews
-from .services import BackgroundScan
+from .services import BackgroundScan, FolderWatch, scan_lock
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +31,13 @@ def create_app(config):
     app = bottle.Bottle()
     playback = Playback(config)
     previews = Previews(config.target_path, library.trickplay_dir, playback.pool)
-    scanner = BackgroundScan(config, library)
+    lock = scan_lock()
+    scanner = BackgroundScan(config, library, lock)
+    watcher = FolderWatch(config, library, lock)
     listings = catalog.Listings()
     app.config["haema.library"] = library
     app.config["haema.playback"] = playback
-    app.install(_Closing(playback, scanner))
+    app.install(_Closing(playback, scanner, watcher))
     app.install(_errors_as_json)
     app.install(_database_connection)
     for code in (404, 405, 500):
@@ -158,6 +160,8 @@ def create_app(config):
 
     if config.scan_on_start:
         scanner.start()
+    if config.watch:
+        watcher.start()
     return app
 
 

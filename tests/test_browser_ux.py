@@ -1,16 +1,32 @@
-"""The player by touch and keyboard, and its seek previews, in Debian's Chromium.
+"""The player by touch and keyboard, its seek previews, .nfo metadata and the watched
+folder, in Debian's Chromium.
 
-Reuses test_browser's library and server; one server for the module, a page per test.
+Reuses test_browser's clips; one server for the module, a page per test.
 """
+import shutil
+
 import pytest
 
 from .server import running_server
 from .test_browser import CHROMIUM_ARGS, CHROMIUM, TIMEOUT, browser_library, pytestmark, wait_until  # noqa: F401
 
+PLOT = "Night after night, a sleeper train crosses the continent."
+
 
 @pytest.fixture(scope="module")
-def server(browser_library, tmp_path_factory):
-    with running_server(browser_library, str(tmp_path_factory.mktemp("ux-server"))) as server:
+def library(browser_library, tmp_path_factory):
+    """test_browser's library with a tvshow.nfo, in a folder of its own that tests may add to."""
+    root = tmp_path_factory.mktemp("ux") / "media"
+    shutil.copytree(browser_library, root)
+    (root / "Shows" / "Night Trains (2019)" / "tvshow.nfo").write_text(
+        f"<tvshow><title>Night Trains</title><plot>{PLOT}</plot><genre>Documentary</genre></tvshow>",
+        encoding="utf-8")
+    return root
+
+
+@pytest.fixture(scope="module")
+def server(library, tmp_path_factory):
+    with running_server(library, str(tmp_path_factory.mktemp("ux-server"))) as server:
         yield server
 
 
@@ -103,5 +119,41 @@ def test_preview_and_keys_after_a_click_on_the_seek_bar(browser, server):
         assert all(names), names
         assert {"Back", "Seek", "Mute", "Volume", "Full screen"} <= set(names) and {"Play", "Pause"} & set(names)
         assert errors == []
+    finally:
+        context.close()
+
+
+def new_page(browser, server):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT)
+    return context, page
+
+
+def test_the_nfo_plot_is_on_the_show_page(browser, server):
+    context, page = new_page(browser, server)
+    try:
+        page.goto(server.url + "/")
+        page.click("#shows .card[data-title='Night Trains']")
+        assert page.locator("#plot").inner_text() == PLOT
+        assert "Documentary" in page.locator(".heading .sub").inner_text()
+    finally:
+        context.close()
+
+
+def test_a_file_copied_into_the_folder_appears_without_a_rescan(browser, server, library):
+    context, page = new_page(browser, server)
+    try:
+        page.goto(server.url + "/")
+        page.wait_for_selector("#shows .card[data-title='Heat']")
+        # copied the way a person does, in pieces, under its final name
+        target = library / "Movies" / "Ronin (1998).mp4"
+        with open(library / "Movies" / "Heat (1995).mp4", "rb") as source, open(target, "wb") as out:
+            shutil.copyfileobj(source, out, 16 * 1024)
+        # the deadline is generous: this waits for the event, it does not time it
+        page.wait_for_selector("#shows .card[data-title='Ronin']", timeout=TIMEOUT)
+        status, report = server.api("/api/v1/library/scan")
+        assert report["skipped"] == []  # never probed half-written
+        assert "rescanning" in server.log()
     finally:
         context.close()

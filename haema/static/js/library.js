@@ -4,6 +4,7 @@ import { bar, h, message, minutes, poster } from "./dom.js";
 
 const search = document.getElementById("search");
 const TYPING_PAUSE = 150; // ms: search as you type without a request per key
+const REFRESH_EVERY = 5000; // ms: files added to the watched folder appear; an unchanged listing is a 304
 
 export async function showLibrary(view, { query }) {
   const continueRow = h("section.continue", { hidden: true, "aria-label": "Continue watching" });
@@ -14,12 +15,16 @@ export async function showLibrary(view, { query }) {
 
   let pending = null;
   let timer = null;
+  let shown = null; // the listing on screen, as JSON text: a refresh that finds the same changes nothing
   async function load(text) {
     if (pending) pending.abort();
     pending = new AbortController();
     const params = text ? `?search=${encodeURIComponent(text)}` : "";
     try {
       const shows = await api(`/shows${params}`, { signal: pending.signal });
+      const listing = JSON.stringify([text, shows]);
+      if (listing === shown) return;
+      shown = listing;
       heading.textContent = text ? `Results for “${text}”` : "Library";
       continueRow.hidden = Boolean(text) || !continueRow.childElementCount;
       grid.replaceChildren(...shows.map(showCard));
@@ -27,6 +32,7 @@ export async function showLibrary(view, { query }) {
       if (!shows.length) status.append(await emptyMessage(text));
     } catch (error) {
       if (error.name === "AbortError") return;
+      shown = null;
       grid.replaceChildren();
       status.replaceChildren(message(error.message, { retry: () => load(text) }));
     }
@@ -45,8 +51,12 @@ export async function showLibrary(view, { query }) {
   search.addEventListener("input", onInput);
   const text = search.value.trim();
   await Promise.all([load(text), loadContinue(continueRow, text)]);
+  const refresh = setInterval(() => {
+    if (document.visibilityState === "visible") load(search.value.trim());
+  }, REFRESH_EVERY);
   return () => {
     search.removeEventListener("input", onInput);
+    clearInterval(refresh);
     clearTimeout(timer);
     if (pending) pending.abort();
   };
