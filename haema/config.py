@@ -59,6 +59,13 @@ def parse_bool(text):
     raise ConfigError(f"{text!r} is not true or false")
 
 
+class _HelpFormatter(configargparse.ArgumentDefaultsHelpFormatter):
+    """--help shows each option's default, where it has one."""
+
+    def _get_help_string(self, action):
+        return action.help if action.default is None else super()._get_help_string(action)
+
+
 class _Parser(configargparse.ArgParser):
     def error(self, message):
         raise ConfigError(f"{message}; see --help")
@@ -71,9 +78,15 @@ def build_parser():
         default_config_files=[],
         auto_env_var_prefix="HAEMA_",
         description="Stream a folder of films and shows to any browser over HLS.",
+        formatter_class=_HelpFormatter,
+        add_config_file_help=False,  # its own text ends with a dead short link; the epilog says it
+        add_env_var_help=False,
+        epilog="Options come from the conf file (-c), then HAEMA_* environment variables (HAEMA_PORT=9000), "
+               "then the command line, which wins. Conf file lines read 'port = 8080'; conf/haema.conf "
+               "documents them all.",
     )
     add = parser.add_argument
-    add("--help", action="help", help="show this help and exit")
+    add("--help", action="help", default=configargparse.SUPPRESS, help="show this help and exit")
     add("-c", "--config", is_config_file=True, help="conf file (see conf/haema.conf)")
     add("-t", "--target_path", "--target-path", dest="target_path", help="folder of films and shows to serve")
     add("-h", "--host", default=Config.host, help="address to listen on")
@@ -83,7 +96,7 @@ def build_parser():
     add("--cache-path", default=Config.cache_path, help="folder for cached segments and thumbnails")
     add("--cache-limit", default="20G", help="disk budget of the segment cache, e.g. 500M or 20G")
     add("--log-level", default=Config.log_level, help="DEBUG, INFO, WARNING or ERROR")
-    add("--workers", default=Config.workers, help="encoder processes (default: one per core)")
+    add("--workers", default=Config.workers, help="encoder processes; one per core of this machine by default")
     add("--segment-duration", default=Config.segment_duration, help="target HLS segment length in seconds")
     add("--transcode-segment-duration", default=Config.transcode_segment_duration,
         help="longest transcoded segment in seconds (shorter: faster start and seeks)")
@@ -155,19 +168,41 @@ def _checked(ns):
 
 
 def check_writable(config):
-    """Checks that need the file system; run once before serving."""
+    """Checks that need the file system, run once before serving. They leave nothing
+    behind: a start that fails (here, or at a busy port) creates no file or folder."""
+    existed = os.path.exists(config.db)
     try:
         with open(config.db, "ab"):  # an empty file is a valid new SQLite database
             pass
     except OSError as error:
         raise ConfigError(f"cannot write the database {config.db!r} ({error.strerror}); "
                           "choose a --db in a writable folder") from None
+    if not existed:
+        os.remove(config.db)
+    created = _missing_folders(config.cache_path)
     try:
         os.makedirs(config.cache_path, exist_ok=True)
+        writable = os.access(config.cache_path, os.W_OK)
     except OSError as error:
         raise ConfigError(f"cannot create --cache-path {config.cache_path!r}: {error.strerror}") from None
-    if not os.access(config.cache_path, os.W_OK):
+    finally:
+        for folder in created:  # deepest first
+            if os.path.isdir(folder):
+                os.rmdir(folder)
+    if not writable:
         raise ConfigError(f"cannot write --cache-path {config.cache_path!r}; choose a writable folder")
+
+
+def _missing_folders(path):
+    """The folders ``os.makedirs(path)`` would create, deepest first."""
+    missing = []
+    while path and not os.path.exists(path):
+        missing.append(path)
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    return missing
 
 
 def bind_socket(config):

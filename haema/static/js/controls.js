@@ -7,6 +7,25 @@ import { clock, h } from "./dom.js";
 
 const PREVIEW_WIDTH = 200; // px of the preview box; the sheet's tiles are scaled to it
 
+// Icons as SVG paths (24x24): fonts on TVs and minimal Linux systems often lack the symbols.
+const ICONS = {
+  play: "M8 5v14l11-7z",
+  pause: "M6 5h4v14H6zm8 0h4v14h-4z",
+  volume: "M3 9v6h4l5 5V4L7 9H3zm13.5 3A4.5 4.5 0 0 0 14 8v8a4.5 4.5 0 0 0 2.5-4z",
+  muted: "M3 9v6h4l5 5V4L7 9H3zm13.6 3 2.7-2.7-1.4-1.4-2.7 2.7-2.7-2.7-1.4 1.4 2.7 2.7-2.7 2.7 1.4 1.4 2.7-2.7 2.7 2.7 1.4-1.4z",
+  fullscreen: "M4 4h6v2H6v4H4zm10 0h6v6h-2V6h-4zM4 14h2v4h4v2H4zm14 0h2v6h-6v-2h4z",
+};
+
+function icon(name) {
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("aria-hidden", "true");
+  const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
+  path.setAttribute("d", ICONS[name]);
+  svg.append(path);
+  return svg;
+}
+
 export class Controls {
   // `thumbnails`: URL of the WebVTT thumbnails track (cues point into sprite sheets), or null.
   // `toggleFullscreen`: the player's, which knows what to make full screen.
@@ -14,7 +33,7 @@ export class Controls {
     this.video = video;
     this.thumbnailsUrl = thumbnails;
     this.cues = null;
-    this.play = h("button.control", { type: "button", id: "play-pause", "aria-label": "Play" }, "▶");
+    this.play = h("button.control", { type: "button", id: "play-pause", "aria-label": "Play" }, icon("play"));
     this.current = h("span.time", { id: "current-time" }, "0:00");
     this.total = h("span.time", { id: "total-time" }, "0:00");
     this.played = h("div.played");
@@ -26,10 +45,10 @@ export class Controls {
       id: "seek", role: "slider", tabIndex: 0, "aria-label": "Seek", "aria-valuemin": "0",
       "aria-valuemax": "0", "aria-valuenow": "0", "aria-valuetext": "0:00",
     }, h("div.track", {}, this.buffered, this.played), this.preview);
-    this.mute = h("button.control", { type: "button", id: "mute", "aria-label": "Mute" }, "🔊");
+    this.mute = h("button.control", { type: "button", id: "mute", "aria-label": "Mute" }, icon("volume"));
     this.volume = h("input", { type: "range", id: "volume", min: "0", max: "1", step: "0.05", value: "1",
       "aria-label": "Volume" });
-    this.fullscreen = h("button.control", { type: "button", id: "fullscreen", "aria-label": "Full screen" }, "⛶");
+    this.fullscreen = h("button.control", { type: "button", id: "fullscreen", "aria-label": "Full screen" }, icon("fullscreen"));
     this.element = h("div.player-controls", {}, this.seek,
       h("div.buttons", {}, this.play, this.current, h("span.time.separator", {}, "/"), this.total,
         h("span.spacer"), this.mute, this.volume, this.fullscreen));
@@ -52,13 +71,13 @@ export class Controls {
       listen(video, event, paint);
     }
     const state = () => {
-      this.play.textContent = video.paused ? "▶" : "❚❚";
+      this.play.replaceChildren(icon(video.paused ? "play" : "pause"));
       this.play.setAttribute("aria-label", video.paused ? "Play" : "Pause");
     };
     listen(video, "play", state);
     listen(video, "pause", state);
     listen(video, "volumechange", () => {
-      this.mute.textContent = video.muted || video.volume === 0 ? "🔇" : "🔊";
+      this.mute.replaceChildren(icon(video.muted || video.volume === 0 ? "muted" : "volume"));
       this.mute.setAttribute("aria-label", video.muted ? "Unmute" : "Mute");
       if (!video.muted) this.volume.value = String(video.volume);
     });

@@ -481,7 +481,8 @@ function fill(select, options, value, visible) {
 }
 
 function levelName(level) {
-  if (level.height) return `${level.height}p`;
+  // named by the short side, as a portrait phone video shot in 1080x1920 is "1080p"
+  if (level.height) return `${Math.min(level.width || level.height, level.height)}p`;
   if (level.name) return level.name;
   return `${Math.round(level.bitrate / 1000)} kbit/s`;
 }
