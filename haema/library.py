@@ -7,6 +7,7 @@ and a few queries. Keyframe indexes and thumbnails are filled in afterwards, so 
 listing is usable as soon as the probe pass ends.
 """
 import collections
+import contextlib
 import dataclasses
 import datetime
 import fractions
@@ -355,14 +356,15 @@ class Library:
         self.fill_trickplay()
 
 
-def background_job(root, thumbnail_dir, trickplay_dir, db_path, log_level, lock):
+def background_job(root, thumbnail_dir, trickplay_dir, db_path, log_level, lock=None):
     """The entry point of the scanning process: a fresh interpreter with its own
     database connection (SQLite in WAL mode lets the web process read meanwhile).
-    ``lock`` keeps it from running at once with the watched folder's rescans."""
+    ``lock`` keeps it from running at once with the watched folder's rescans, whose
+    caller holds it for them (watch.watch_job)."""
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     os.nice(5)  # a scan and its previews yield the cores to segments a player waits for
     open_database(db_path)
-    with lock:
+    with lock or contextlib.nullcontext():
         Library(root, thumbnail_dir, trickplay_dir).background()
 
 
