@@ -86,6 +86,7 @@ def shoot(server, page_of):
     page.goto(f"{server.url}/#/play/{episode}?from=start")
     page.wait_for_function("document.querySelector('video') && document.querySelector('video').currentTime > 1")
     box = page.locator("#seek").bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] / 2)  # wakes the bar
     page.mouse.move(box["x"] + box["width"] * 0.55, box["y"] + box["height"] / 2)
     page.wait_for_selector(".preview:not([hidden]) .preview-image[data-src]")
     page.wait_for_timeout(500)

@@ -89,6 +89,8 @@ def test_preview_and_keys_after_a_click_on_the_seek_bar(browser, server):
         seek = page.locator("#seek")
         box = seek.bounding_box()
         # hovering shows the frame under the pointer, from a sprite sheet the server made
+        page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] / 2)  # wakes a bar faded meanwhile
+        page.wait_for_function("!document.querySelector('.player').classList.contains('idle')")
         page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] / 2)
         page.wait_for_selector(".preview:not([hidden]) .preview-image[data-src]")
         src = page.get_attribute(".preview-image", "data-src")
