@@ -112,6 +112,10 @@ def test_preview_and_keys_after_a_click_on_the_seek_bar(browser, server):
         wait_until(page, server, "document.querySelector('video').paused")
         page.keyboard.press("k")
         wait_until(page, server, "!document.querySelector('video').paused")
+        # and after a click on the volume slider, which would keep arrows and space to itself
+        page.click("#volume")
+        page.keyboard.press(" ")
+        wait_until(page, server, "document.querySelector('video').paused")
 
         # every control can be reached with Tab and has a name
         names = page.evaluate("""() => [...document.querySelectorAll(

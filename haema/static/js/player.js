@@ -192,6 +192,8 @@ class Player {
     });
     this.listen(this.root, "pointerdown", (event) => { this.pointer = event.pointerType; });
     this.listen(this.root, "focusin", () => this.wake());
+    // a menu chosen with the mouse gives the keys back to the player (arrows would change it)
+    this.listen(this.root, "change", (event) => { if (event.target.tagName === "SELECT") event.target.blur(); });
     this.listen(video, "click", () => this.tap());
     this.listen(this.root, "click", (event) => { if (event.target !== video) this.wake(); });
     this.wake();
@@ -331,7 +333,8 @@ class Player {
   key(event) {
     const target = event.target;
     if (event.ctrlKey || event.metaKey || event.altKey) return;
-    if (target.closest && target.closest("input, select, textarea")) return;
+    // typing keeps its keys; a slider (the volume) does not take them from the player
+    if (target.closest && target.closest("input:not([type=range]), select, textarea")) return;
     const video = this.video;
     const onButton = target.closest && target.closest("a, button");
     switch (event.key) {
