@@ -12,10 +12,13 @@ only, which no close follows).
 """
 import dataclasses
 import logging
+import multiprocessing
+import multiprocessing.connection
 import os
 import queue
 import subprocess
 import sys
+import threading
 import time
 
 from watchdog.events import (EVENT_TYPE_CLOSED, EVENT_TYPE_CREATED, EVENT_TYPE_DELETED, EVENT_TYPE_MODIFIED,
@@ -116,6 +119,7 @@ def watch_job(root, thumbnail_dir, trickplay_dir, db_path, log_level, lock):
     numpy and stays small (about 20 MB against 75) for as long as the server runs.
     """
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _exit_with(multiprocessing.parent_process())
     package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     command = [sys.executable, "-c", "import sys; from haema.library import background_job; "
                "background_job(*sys.argv[1:])", root, thumbnail_dir, trickplay_dir, db_path, log_level]
@@ -126,3 +130,13 @@ def watch_job(root, thumbnail_dir, trickplay_dir, db_path, log_level, lock):
 
     ignored = [thumbnail_dir, trickplay_dir, db_path]  # in case the cache or database sit in the library
     watch(os.path.realpath(root), rescan, ignored)
+
+
+def _exit_with(parent):
+    """End this process when the server's ends, however it ends: a SIGTERM or a crash
+    runs no clean-up in the server, and a watcher left behind would watch for ever."""
+    def wait():
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(0)
+
+    threading.Thread(target=wait, name="haema-watch-parent", daemon=True).start()
