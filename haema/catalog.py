@@ -48,7 +48,7 @@ def list_shows(search=None):
     shows = list(shows)
     videos = videos_by_show([s.id for s in shows])
     progress = Progress.of_videos(v.id for group in videos.values() for v in group)
-    return [show_json(s, videos[s.id], progress) for s in shows]
+    return [show_json(s, videos[s.id], progress, plots=False) for s in shows]
 
 
 def summary():
@@ -135,21 +135,23 @@ def _timestamp(mtime):
     return datetime.datetime.fromtimestamp(mtime, datetime.timezone.utc).isoformat(timespec="seconds")
 
 
-def show_json(show, videos, progress):
-    """``progress``: ``{video_id: Progress}``; each video carries its own, or null if never watched."""
+def show_json(show, videos, progress, plots=True):
+    """``progress``: ``{video_id: Progress}``; each video carries its own, or null if never watched.
+    ``plots=False``: without plots, which only the show page shows, so a listing of a
+    big library stays small."""
     info = show_info(show, next((v.frame for v in videos if v.frame), None), max((v.mtime for v in videos), default=None))
+    if not plots:
+        del info["plot"]
     if show.kind == "movie":
         return {"type": "movie", "info": info, "progress": _progress_json(progress.get(show.id))}
-    return {
-        "type": "series",
-        "info": info,
-        "episodes": [
-            {"id": v.id, "index": v.index, "title": _title(v), "season": v.season, "episode": v.episode,
-             "duration": v.duration, "plot": (v.details or {}).get("plot"),
-             "progress": _progress_json(progress.get(v.id))}
-            for v in videos
-        ],
-    }
+    episodes = []
+    for v in videos:
+        episode = {"id": v.id, "index": v.index, "title": _title(v), "season": v.season, "episode": v.episode,
+                   "duration": v.duration, "progress": _progress_json(progress.get(v.id))}
+        if plots:
+            episode["plot"] = (v.details or {}).get("plot")
+        episodes.append(episode)
+    return {"type": "series", "info": info, "episodes": episodes}
 
 
 def _progress_json(row):

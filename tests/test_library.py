@@ -22,7 +22,7 @@ def test_movie_shape(app):
     heat = find(app, "Heat")
     assert heat == {"type": "movie", "progress": None, "info": {
         "id": stable_id("Movies/Heat (1995).mp4"), "title": "Heat", "year": 1995, "original_title": None,
-        "plot": None, "genres": [], "rating": None, "runtime": None, "added": heat["info"]["added"],
+        "genres": [], "rating": None, "runtime": None, "added": heat["info"]["added"],
         "thumbnail_shape": "landscape", "thumbnail": heat["info"]["thumbnail"], "banner": None}}
 
 

@@ -61,14 +61,14 @@ def test_a_scan_reads_nfo_files_and_skips_a_bad_one(make_app, library_root, capl
     assert (amelie["original_title"], amelie["year"], amelie["genres"], amelie["rating"], amelie["runtime"]) == (
         "Amélie", 2001, ["Comedy", "Romance"], 8.3, 122)
     assert app.get("/api/v1/shows", {"search": "amelie"}).json[0]["info"]["id"] == amelie["id"]
-    bad = shows["Breaking Bad"]
+    bad = app.get(f"/api/v1/shows/{shows['Breaking Bad']['info']['id']}").json  # plots are on the show, not the listing
     assert bad["info"]["plot"] == "A chemistry teacher turns to crime." and bad["info"]["genres"] == ["Drama"]
     pilot = next(e for e in bad["episodes"] if e["index"] == "S01E01")
     assert (pilot["title"], pilot["plot"]) == ("Pilot (extended)", "Walter is diagnosed.")
     video = app.get(f"/api/v1/video/{pilot['id']}").json
     assert (video["title"], video["show_title"]) == ("Pilot (extended)", "Breaking Bad")
     # the broken file: named in the log, and the name from the folder tree stands
-    assert shows["Heat"]["info"]["plot"] is None
+    assert app.get(f"/api/v1/shows/{shows['Heat']['info']['id']}").json["info"]["plot"] is None
     assert any("Heat (1995).nfo" in r.getMessage() and "not well-formed" in r.getMessage() for r in caplog.records)
     # read only: nothing in the folder was written, added or removed
     assert sorted(p for p in library_root.rglob("*")) == before
@@ -80,7 +80,8 @@ def test_a_changed_nfo_is_read_again_and_a_removed_one_forgotten(make_app, libra
     path.write_text("<tvshow><plot>First.</plot></tvshow>", encoding="utf-8")
     app = make_app(library_root)
     library = app.app.config["haema.library"]
-    plot = lambda: next(s for s in app.get("/api/v1/shows").json if s["info"]["title"] == "Breaking Bad")["info"]["plot"]  # noqa: E731
+    show_id = next(s for s in app.get("/api/v1/shows").json if s["info"]["title"] == "Breaking Bad")["info"]["id"]
+    plot = lambda: app.get(f"/api/v1/shows/{show_id}").json["info"]["plot"]  # noqa: E731
     assert plot() == "First."
     path.write_text("<tvshow><plot>Second.</plot></tvshow>", encoding="utf-8")
     os.utime(path, (1, 1))
