@@ -241,7 +241,7 @@ class Library:
     def _apply_details(self, model, row, name, candidates, listings):
         details = self._details(candidates, row.details, listings)
         title = (details or {}).get("title") or name
-        words = " ".join(filter(None, [name, title, (details or {}).get("original_title")]))
+        words = " ".join(dict.fromkeys(filter(None, [name, title, (details or {}).get("original_title")])))
         changes = {"details": details, "search": fold(words)}
         if model is Show:
             changes["sort_title"] = _sort_key(title)

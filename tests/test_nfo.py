@@ -5,6 +5,7 @@ import os
 import pytest
 
 from haema import nfo
+from haema.models import Generation, database
 
 MOVIE_NFO = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <movie>
@@ -90,3 +91,15 @@ def test_a_changed_nfo_is_read_again_and_a_removed_one_forgotten(make_app, libra
     path.unlink()
     library.scan()
     assert plot() is None
+
+
+def test_a_rescan_of_an_unchanged_library_writes_nothing(make_app, library_root):
+    """.nfo files are read at every scan, but a row is written only when they changed: a
+    write tells every cached listing it is stale."""
+    (library_root / "Shows" / "Breaking Bad (2008)" / "tvshow.nfo").write_text(
+        "<tvshow><title>Breaking Bad</title><originaltitle>Breaking Bad</originaltitle></tvshow>", encoding="utf-8")
+    app = make_app(library_root)
+    with database.connection_context():
+        before = Generation.current()
+        app.app.config["haema.library"].scan()
+        assert Generation.current() == before
