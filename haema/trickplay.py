@@ -16,7 +16,6 @@ background after a scan and, for a video being watched, on demand.
 import dataclasses
 import fractions
 import io
-import logging
 import math
 import os
 
@@ -24,8 +23,6 @@ import av
 import numpy
 
 from . import transcode
-
-log = logging.getLogger(__name__)
 
 TILE_LONG_SIDE = 240  # px: sharp enough for a 200 px preview box, small enough for a phone
 COLUMNS = ROWS = 10  # tiles per sheet row and column, as Jellyfin lays them out
