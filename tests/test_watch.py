@@ -1,5 +1,8 @@
-"""When the watched folder's rescan may start: the pure timekeeping of watch.Pending,
-on a clock the test sets (the real watcher is driven end to end in test_browser_ux)."""
+"""When the watched folder's rescan may start: the pure timekeeping of watch.Pending on
+a clock the test sets, then the real watcher on a real folder (and end to end, with the
+server and a browser, in test_browser_ux)."""
+import os
+
 from haema.watch import Change, Pending
 
 
@@ -40,3 +43,42 @@ def test_a_file_moved_into_place_or_a_new_folder_needs_no_close():
     pending.add(Change("moved", "/lib/.Film.mkv.part", destination="/lib/Film.mkv"), 1)
     pending.add(Change("created", "/lib/Shows/New", is_directory=True), 1)
     assert pending.wait(now=3) == 0
+
+
+class _Done(Exception):
+    """Ends the watching loop from inside the rescan."""
+
+
+def test_inotify_holds_the_rescan_until_a_file_being_written_is_closed(tmp_path):
+    """The real watcher on a real folder: a copy paused halfway for many quiet periods is
+    rescanned once, whole (checked by order: the file's size when the rescan came)."""
+    import threading
+    import time
+
+    from haema.watch import watch
+
+    sizes, rescanned = [], threading.Event()
+
+    def rescan():
+        sizes.append(os.path.getsize(target))
+        rescanned.set()
+        raise _Done
+
+    def run():
+        try:
+            watch(str(tmp_path), rescan, quiet=0.1, stalled=60)
+        except _Done:
+            pass
+
+    target = tmp_path / "Film (2020).mkv"
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    time.sleep(0.5)  # the observer's watches are set up
+    with open(target, "wb") as out:
+        out.write(b"\0" * 4096)
+        out.flush()
+        time.sleep(1.0)  # ten quiet periods with the file still open for writing
+        out.write(b"\0" * 4096)
+    assert rescanned.wait(30)
+    thread.join(10)
+    assert sizes == [8192]
