@@ -140,6 +140,13 @@ def test_the_nfo_plot_is_on_the_show_page(browser, server):
     context, page = new_page(browser, server)
     try:
         page.goto(server.url + "/")
+        page.wait_for_selector("#shows .card[data-title='Heat']")
+        # the .nfo's genre is a filter of the library
+        page.select_option("#genre", "Documentary")
+        assert page.locator("#shows .card .name").all_inner_texts() == ["Night Trains"]
+        assert page.evaluate("""async () => { const { minutes } = await import('/static/js/dom.js');
+            return [minutes(30), minutes(90), minutes(6720), minutes(7200)]; }""") == [
+            "30 s", "2 min", "1 h 52 min", "2 h"]
         page.click("#shows .card[data-title='Night Trains']")
         assert page.locator("#plot").inner_text() == PLOT
         assert "Documentary" in page.locator(".heading .sub").inner_text()
