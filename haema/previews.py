@@ -30,6 +30,8 @@ class Previews:
         target = trickplay.sheet_path(self.trickplay_dir, video, number)
         if not os.path.exists(target):
             source = os.path.join(self.root, video.path)
-            self.pool.run(video_id, (f"trickplay/{video.id}/{number}", trickplay.make_sheet,
-                                     (source, video.info, number, target)))
+            # pinned apart from the video: on another worker where there is one, a sheet
+            # neither waits for the video's segments nor holds them up or cancels their prefetch
+            self.pool.run(f"previews/{video_id}", (f"trickplay/{video.id}/{number}", trickplay.make_sheet,
+                                                   (source, video.info, number, target)))
         return os.path.relpath(target, self.trickplay_dir)
