@@ -5,6 +5,7 @@ videos of those shows, then their watch progress, joined in Python. Progress is 
 asking user's (``user_id``).
 """
 import collections
+import datetime
 import json
 import zlib
 
@@ -48,7 +49,7 @@ def list_shows(user_id, search=None):
     shows = list(shows)
     videos = videos_by_show([s.id for s in shows])
     progress = Progress.of_videos(user_id, (v.id for group in videos.values() for v in group))
-    return [show_json(s, videos[s.id], progress) for s in shows]
+    return [show_json(s, videos[s.id], progress, plots=False) for s in shows]
 
 
 def summary():
@@ -80,9 +81,9 @@ def video_json(video, user_id, media_query=""):
     return {
         "id": video.id,
         "show_id": show.id,
-        "show_title": show.title,
+        "show_title": _title(show),
         "type": show.kind,
-        "title": video.title,
+        "title": _title(video) if show.kind == "series" else _title(show),
         "index": video.index,
         "season": video.season,
         "episode": video.episode,
@@ -97,36 +98,62 @@ def video_json(video, user_id, media_query=""):
         "copyable": probe.is_copyable(info),
         "thumbnail": show_info(show, video.frame)["thumbnail"],
         "master": f"{API}/video/{video.id}/master.m3u8{media_query}",
+        "trickplay": f"{API}/video/{video.id}/trickplay/thumbnails.vtt{media_query}",
         "progress": _progress_json(Progress.of_videos(user_id, [video.id]).get(video.id)),
     }
 
 
-def show_info(show, frame=None):
-    """``frame``: a thumbnail made from the video, used when the folder has no poster."""
+def show_info(show, frame=None, added=None):
+    """``frame``: a thumbnail made from the video, used when the folder has no poster.
+    ``added``: when its newest file was (the file's modification time, as Jellyfin's
+    "date added" defaults to)."""
     artwork = f"{API}/shows/{show.id}"
+    details = show.details or {}
     return {
         "id": show.id,
-        "title": show.title,
-        "year": show.year,
+        "title": _title(show),
+        "year": details.get("year") or show.year,
+        "original_title": details.get("original_title"),
+        "plot": details.get("plot"),
+        "genres": details.get("genres") or [],
+        "rating": details.get("rating"),
+        "runtime": details.get("runtime"),
+        "added": _timestamp(added),
+        # a poster is portrait; a frame from the video is a 16:9 still
+        "thumbnail_shape": "portrait" if show.thumbnail else "landscape",
         "thumbnail": f"{artwork}/thumbnail" if show.thumbnail or frame else None,
         "banner": f"{artwork}/banner" if show.banner else None,
     }
 
 
-def show_json(show, videos, progress):
-    """``progress``: ``{video_id: Progress}``; each video carries its own, or null if never watched."""
-    info = show_info(show, next((v.frame for v in videos if v.frame), None))
+def _title(row):
+    """A title from an .nfo file wins over the name in the folder tree."""
+    return (row.details or {}).get("title") or row.title
+
+
+def _timestamp(mtime):
+    if mtime is None:
+        return None
+    return datetime.datetime.fromtimestamp(mtime, datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def show_json(show, videos, progress, plots=True):
+    """``progress``: ``{video_id: Progress}``; each video carries its own, or null if never watched.
+    ``plots=False``: without plots, which only the show page shows, so a listing of a
+    big library stays small."""
+    info = show_info(show, next((v.frame for v in videos if v.frame), None), max((v.mtime for v in videos), default=None))
+    if not plots:
+        del info["plot"]
     if show.kind == "movie":
         return {"type": "movie", "info": info, "progress": _progress_json(progress.get(show.id))}
-    return {
-        "type": "series",
-        "info": info,
-        "episodes": [
-            {"id": v.id, "index": v.index, "title": v.title, "season": v.season, "episode": v.episode,
-             "duration": v.duration, "progress": _progress_json(progress.get(v.id))}
-            for v in videos
-        ],
-    }
+    episodes = []
+    for v in videos:
+        episode = {"id": v.id, "index": v.index, "title": _title(v), "season": v.season, "episode": v.episode,
+                   "duration": v.duration, "progress": _progress_json(progress.get(v.id))}
+        if plots:
+            episode["plot"] = (v.details or {}).get("plot")
+        episodes.append(episode)
+    return {"type": "series", "info": info, "episodes": episodes}
 
 
 def _progress_json(row):
@@ -164,7 +191,7 @@ def videos_by_show(show_ids):
     if not show_ids:
         return grouped
     fields = (Video.id, Video.show, Video.index, Video.title, Video.season, Video.episode, Video.duration,
-              Video.frame, Video.path)
+              Video.frame, Video.path, Video.mtime, Video.details)
     for start in range(0, len(show_ids), 500):
         query = (Video.select(*fields).where(Video.show.in_(show_ids[start:start + 500]))
                  .order_by(Video.season, Video.episode, Video.path))

@@ -42,6 +42,7 @@ class Config:
     auth: bool = True
     add_user: str = None  # --add-user NAME: add an account and exit instead of serving
     admin: bool = False  # with add_user: the account may manage users
+    watch: bool = True
 
 
 def parse_size(text):
@@ -62,6 +63,13 @@ def parse_bool(text):
     raise ConfigError(f"{text!r} is not true or false")
 
 
+class _HelpFormatter(configargparse.ArgumentDefaultsHelpFormatter):
+    """--help shows each option's default, where it has one."""
+
+    def _get_help_string(self, action):
+        return action.help if action.default is None else super()._get_help_string(action)
+
+
 class _Parser(configargparse.ArgParser):
     def error(self, message):
         raise ConfigError(f"{message}; see --help")
@@ -74,9 +82,15 @@ def build_parser():
         default_config_files=[],
         auto_env_var_prefix="HAEMA_",
         description="Stream a folder of films and shows to any browser over HLS.",
+        formatter_class=_HelpFormatter,
+        add_config_file_help=False,  # its own text ends with a dead short link; the epilog says it
+        add_env_var_help=False,
+        epilog="Options come from the conf file (-c), then HAEMA_* environment variables (HAEMA_PORT=9000), "
+               "then the command line, which wins. Conf file lines read 'port = 8080'; conf/haema.conf "
+               "documents them all.",
     )
     add = parser.add_argument
-    add("--help", action="help", help="show this help and exit")
+    add("--help", action="help", default=configargparse.SUPPRESS, help="show this help and exit")
     add("-c", "--config", is_config_file=True, help="conf file (see conf/haema.conf)")
     add("-t", "--target_path", "--target-path", dest="target_path", help="folder of films and shows to serve")
     add("-h", "--host", default=Config.host, help="address to listen on")
@@ -86,7 +100,7 @@ def build_parser():
     add("--cache-path", default=Config.cache_path, help="folder for cached segments and thumbnails")
     add("--cache-limit", default="20G", help="disk budget of the segment cache, e.g. 500M or 20G")
     add("--log-level", default=Config.log_level, help="DEBUG, INFO, WARNING or ERROR")
-    add("--workers", default=Config.workers, help="encoder processes (default: one per core)")
+    add("--workers", default=Config.workers, help="encoder processes; one per core of this machine by default")
     add("--segment-duration", default=Config.segment_duration, help="target HLS segment length in seconds")
     add("--transcode-segment-duration", default=Config.transcode_segment_duration,
         help="longest transcoded segment in seconds (shorter: faster start and seeks)")
@@ -100,6 +114,7 @@ def build_parser():
         help="require signing in: true or false (false only on a trusted machine; see README)")
     add("--add-user", metavar="NAME", help="add an account (password from stdin, or asked for) and exit")
     add("--admin", action="store_true", help="with --add-user: the account manages users")
+    add("--watch", default="true", help="watch the library folder and index changes as they happen")
     return parser
 
 
@@ -133,9 +148,10 @@ def _checked(ns):
     if encoder not in ("libx264", "h264_v4l2m2m"):
         raise ConfigError(f"--encoder {encoder!r} is unknown; use libx264 or h264_v4l2m2m")
     try:
-        cache, scan, auth = parse_bool(ns.cache), parse_bool(ns.scan_on_start), parse_bool(ns.auth)
+        cache, scan = parse_bool(ns.cache), parse_bool(ns.scan_on_start)
+        auth, watch = parse_bool(ns.auth), parse_bool(ns.watch)
     except ConfigError as error:
-        raise ConfigError(f"--cache / --scan-on-start / --auth: {error}") from None
+        raise ConfigError(f"--cache / --scan-on-start / --auth / --watch: {error}") from None
     segment = _number("segment-duration", ns.segment_duration, float, 1.0, 30.0)
     transcoded = _number("transcode-segment-duration", ns.transcode_segment_duration, float, 0.5, 30.0)
     return Config(
@@ -159,22 +175,33 @@ def _checked(ns):
         auth=auth,
         add_user=ns.add_user,
         admin=bool(ns.admin),
+        watch=watch,
     )
 
 
 def check_writable(config):
-    """Checks that need the file system; run once before serving."""
+    """Checks that need the file system, run once before serving. They leave nothing
+    behind: a start that fails (here, or at a busy port) creates no file or folder."""
+    existed = os.path.exists(config.db)
     try:
         with open(config.db, "ab"):  # an empty file is a valid new SQLite database
             pass
     except OSError as error:
         raise ConfigError(f"cannot write the database {config.db!r} ({error.strerror}); "
                           "choose a --db in a writable folder") from None
+    if not existed:
+        os.remove(config.db)
+    created = _missing_folders(config.cache_path)
     try:
         os.makedirs(config.cache_path, exist_ok=True)
+        writable = os.access(config.cache_path, os.W_OK)
     except OSError as error:
         raise ConfigError(f"cannot create --cache-path {config.cache_path!r}: {error.strerror}") from None
-    if not os.access(config.cache_path, os.W_OK):
+    finally:
+        for folder in created:  # deepest first
+            if os.path.isdir(folder):
+                os.rmdir(folder)
+    if not writable:
         raise ConfigError(f"cannot write --cache-path {config.cache_path!r}; choose a writable folder")
 
 
@@ -184,6 +211,18 @@ def is_loopback(host):
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return host == "localhost"
+
+
+def _missing_folders(path):
+    """The folders ``os.makedirs(path)`` would create, deepest first."""
+    missing = []
+    while path and not os.path.exists(path):
+        missing.append(path)
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    return missing
 
 
 def bind_socket(config):

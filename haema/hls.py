@@ -448,10 +448,12 @@ def subtitle_playlist(timeline):
     ]) + "\n"
 
 
-def master_playlist(variants, audio=(), subtitles=()):
+def master_playlist(variants, audio=(), subtitles=(), iframes=None, images=None):
     """Variants in order of preference, the source's own codec first: a player starts
     on the first variant it can decode. With audio groups, each variant is listed once
-    per group, the untouched tracks first, with the CODECS that choice needs."""
+    per group, the untouched tracks first, with the CODECS that choice needs.
+    ``iframes``: the variant that has an I-frame playlist; ``images``: the trickplay
+    layout of the image playlist (see ``trick_play_lines``)."""
     lines = ["#EXTM3U", "#EXT-X-VERSION:7" if any(v.container == "mp4" for v in variants) else "#EXT-X-VERSION:4",
              "#EXT-X-INDEPENDENT-SEGMENTS"]
     for track in audio:
@@ -479,6 +481,7 @@ def master_playlist(variants, audio=(), subtitles=()):
                 f"{video_range}{audio_group}{subs}"
             )
             lines.append(f"{variant.name}/stream.m3u8")
+    lines += trick_play_lines(iframes, images)
     return "\n".join(lines) + "\n"
 
 
@@ -497,3 +500,43 @@ def _yes(flag):
 
 def _quoted(text):
     return text.replace('"', "'")
+
+
+# ---------------------------------------------------------------------------
+# Trick play: I-frame and image playlists
+#
+# Apple TV and Safari scrub through an I-frame playlist: one keyframe per entry, shown
+# while the user drags. Roku-style players read tiles of still images from an image
+# playlist (trickplay.py plans those). Both are listed in the master after the variants.
+
+IFRAME_SHARE = 5  # an I-frame playlist's bitrate estimate: a fifth of its variant's
+
+
+def trick_play_lines(iframes=None, images=None):
+    """The master playlist's ``EXT-X-I-FRAME-STREAM-INF`` and ``EXT-X-IMAGE-STREAM-INF`` lines."""
+    lines = []
+    if iframes is not None:
+        video_codec = iframes.codecs.split(",")[0]
+        lines.append(f"#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH={max(1, iframes.bandwidth // IFRAME_SHARE)},"
+                     f'RESOLUTION={iframes.width}x{iframes.height},CODECS="{video_codec}",'
+                     f'URI="{iframes.name}/iframes.m3u8"')
+    if images is not None:
+        tile_bits = images.tile_width * images.tile_height  # about a bit per pixel in JPEG at this size
+        lines.append(f"#EXT-X-IMAGE-STREAM-INF:BANDWIDTH={max(1, int(tile_bits / images.interval))},"
+                     f'RESOLUTION={images.tile_width}x{images.tile_height},CODECS="jpeg",'
+                     f'URI="trickplay/images.m3u8"')
+    return lines
+
+
+def iframe_playlist(timeline):
+    """Each keyframe as a segment of its own (``iframes/<n>.ts`` holds just that frame),
+    lasting until the next keyframe."""
+    keyframes = list(timeline.keyframes) + [timeline.copy[-1]]
+    durations = [float((b - a) * timeline.time_base) for a, b in zip(keyframes, keyframes[1:])]
+    lines = ["#EXTM3U", "#EXT-X-VERSION:4",
+             f"#EXT-X-TARGETDURATION:{max(1, math.ceil(max(durations) - 1e-6))}",
+             "#EXT-X-MEDIA-SEQUENCE:0", "#EXT-X-PLAYLIST-TYPE:VOD", "#EXT-X-I-FRAMES-ONLY"]
+    for index, duration in enumerate(durations):
+        lines += [f"#EXTINF:{duration:.6f},", f"iframes/{index}.ts"]
+    lines.append("#EXT-X-ENDLIST")
+    return "\n".join(lines) + "\n"

@@ -7,6 +7,7 @@ and a few queries. Keyframe indexes and thumbnails are filled in afterwards, so 
 listing is usable as soon as the probe pass ends.
 """
 import collections
+import contextlib
 import dataclasses
 import datetime
 import fractions
@@ -15,7 +16,7 @@ import os
 
 import av
 
-from . import naming, probe, subtitles
+from . import naming, nfo, probe, subtitles, trickplay
 from .models import ScanState, Show, Skipped, Video, database, fold, open_database, stable_id
 
 log = logging.getLogger(__name__)
@@ -51,9 +52,10 @@ class Library:
     """The scanner of one library root. The web process runs it in a process of its own
     (services.BackgroundScan); its report is kept in SQLite for the API to read."""
 
-    def __init__(self, root, thumbnail_dir):
+    def __init__(self, root, thumbnail_dir, trickplay_dir):
         self.root = os.path.realpath(root)
         self.thumbnail_dir = thumbnail_dir
+        self.trickplay_dir = trickplay_dir
         self.report = ScanReport()
 
     # -- walking ------------------------------------------------------------
@@ -133,6 +135,7 @@ class Library:
                     self._save_report()
             self._forget_missing(set(paths), known, skipped)
             self._place_artwork()
+            self._read_details()
             report.skipped = [{"path": s.path, "reason": s.reason} for s in Skipped.select().order_by(Skipped.path)]
             report.probe_version = probe.VERSION
 
@@ -155,7 +158,8 @@ class Library:
         if kind == "movie":
             title = placement.show_title
         else:
-            title = placement.episode_title or f"Episode {placement.episode}"
+            # an episode's own title tag when its file name has none
+            title = placement.episode_title or info.get("title") or f"Episode {placement.episode}"
         with database.atomic():
             show = {"kind": kind, "title": placement.show_title, "sort_title": _sort_key(placement.show_title),
                     "year": placement.year, "folder": _show_folder(placement, relpath),
@@ -225,6 +229,62 @@ class Library:
                 if (thumbnail, banner) != (show.thumbnail, show.banner):
                     Show.update(thumbnail=thumbnail, banner=banner).where(Show.id == show.id).execute()
 
+    def _read_details(self):
+        """Titles, plots, years and genres from .nfo files (see nfo.py). An .nfo is parsed
+        again only when it changed; its title is shown and sorted by, and found by search
+        along with the name from the folder tree and the original title."""
+        shows = list(Show.select())
+        movies_per_folder = collections.Counter(s.folder for s in shows if s.kind == "movie")
+        videos = collections.defaultdict(list)
+        for video in Video.select(Video.id, Video.show, Video.path, Video.title, Video.search, Video.details):
+            videos[video.show_id].append(video)
+        listings = {}
+        with database.atomic():
+            for show in shows:
+                if show.kind == "movie":
+                    path = videos[show.id][0].path if videos[show.id] else None
+                    names = [_stem_nfo(path)] if path else []
+                    if movies_per_folder[show.folder] == 1:
+                        names.append(f"{show.folder}/movie.nfo".lstrip("/"))
+                else:
+                    names = [f"{show.folder}/tvshow.nfo".lstrip("/")]
+                    for video in videos[show.id]:
+                        self._apply_details(Video, video, video.title, [_stem_nfo(video.path)], listings)
+                self._apply_details(Show, show, show.title, names, listings)
+
+    def _apply_details(self, model, row, name, candidates, listings):
+        details = self._details(candidates, row.details, listings)
+        title = (details or {}).get("title") or name
+        words = " ".join(dict.fromkeys(filter(None, [name, title, (details or {}).get("original_title")])))
+        changes = {"details": details, "search": fold(words)}
+        if model is Show:
+            changes["sort_title"] = _sort_key(title)
+        if any(getattr(row, field) != value for field, value in changes.items()):
+            model.update(**changes).where(model.id == row.id).execute()
+
+    def _details(self, candidates, known, listings):
+        """The first candidate .nfo that exists, as ``Details`` JSON with its path and mtime."""
+        for relpath in candidates:
+            folder, name = os.path.split(relpath)
+            if folder not in listings:
+                try:
+                    listings[folder] = {e.lower(): e for e in os.listdir(os.path.join(self.root, folder))}
+                except OSError:
+                    listings[folder] = {}
+            actual = listings[folder].get(name.lower())
+            if actual is None:
+                continue
+            relpath = f"{folder}/{actual}" if folder else actual
+            try:
+                mtime = os.stat(os.path.join(self.root, relpath)).st_mtime
+            except OSError:
+                continue
+            if known and known.get("path") == relpath and known.get("mtime") == mtime:
+                return known
+            details = nfo.read(os.path.join(self.root, relpath))
+            return dict(details.as_json() if details else {}, path=relpath, mtime=mtime)
+        return None
+
     def _image(self, folder, names, stem, own_folder):
         """``Film-poster.jpg`` or ``Film.jpg`` beside a film; ``poster.jpg`` in its own folder."""
         full = os.path.join(self.root, folder)
@@ -281,19 +341,45 @@ class Library:
             with database.connection_context():
                 Video.update(frame=name).where(Video.id == video.id).execute()
 
+    def fill_trickplay(self):
+        """Seek-preview sheets of every video, the longest job, so it comes last. Sheets
+        of a video being watched are made on demand meanwhile (previews.py)."""
+        with database.connection_context():
+            videos = list(Video.select(Video.id, Video.path, Video.size, Video.mtime, Video.info))
+        made = 0
+        for video in videos:
+            layout = trickplay.video_layout(video.info)
+            for sheet in range(layout.sheets):
+                target = trickplay.sheet_path(self.trickplay_dir, video, sheet)
+                if os.path.exists(target):
+                    continue
+                try:
+                    trickplay.make_sheet(os.path.join(self.root, video.path), video.info, sheet, target)
+                except (av.FFmpegError, OSError) as error:
+                    log.warning("no seek previews for %s: %s", video.path, error)
+                    break
+                made += 1
+        if made:
+            log.info("made %d seek-preview sheets", made)
+
     def background(self):
         """The whole start-up or on-demand job: scan, then the slow fills."""
         self.scan()
         self.fill_keyframes()
         self.fill_thumbnails()
+        self.fill_trickplay()
 
 
-def background_job(root, thumbnail_dir, db_path, log_level):
+def background_job(root, thumbnail_dir, trickplay_dir, db_path, log_level, lock=None):
     """The entry point of the scanning process: a fresh interpreter with its own
-    database connection (SQLite in WAL mode lets the web process read meanwhile)."""
+    database connection (SQLite in WAL mode lets the web process read meanwhile).
+    ``lock`` keeps it from running at once with the watched folder's rescans, whose
+    caller holds it for them (watch.watch_job)."""
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    os.nice(5)  # a scan and its previews yield the cores to segments a player waits for
     open_database(db_path)
-    Library(root, thumbnail_dir).background()
+    with lock or contextlib.nullcontext():
+        Library(root, thumbnail_dir, trickplay_dir).background()
 
 
 def save_frame(path, at_seconds, target, width=320):
@@ -312,6 +398,10 @@ def save_frame(path, at_seconds, target, width=320):
     with open(temporary, "wb") as out:
         out.write(data)
     os.replace(temporary, target)
+
+
+def _stem_nfo(relpath):
+    return os.path.splitext(relpath)[0] + ".nfo"
 
 
 def _show_folder(placement, relpath):

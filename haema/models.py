@@ -32,6 +32,7 @@ def open_database(path):
     with database.connection_context():
         _give_progress_an_owner(database)
         database.create_tables([Show, Video, Skipped, Progress, ScanState, Generation, User, Session, Secret])
+        _add_new_columns(Show, Video)
         Generation.insert(id=1, number=0).on_conflict_ignore().execute()
         for table in (Show, Video, Progress):
             for event in ("INSERT", "UPDATE", "DELETE"):
@@ -62,6 +63,20 @@ def _give_progress_an_owner(db):
         db.execute_sql("DROP TABLE progress_unowned")
 
 
+def _add_new_columns(*models):
+    """A database made by an older Haema lacks the columns added since; they are all
+    nullable, so adding them is the whole upgrade."""
+    operations = []
+    for model in models:
+        present = {c.name for c in database.get_columns(model._meta.table_name)}
+        migrator = SchemaMigrator.from_database(database)
+        for field in model._meta.sorted_fields:
+            if field.column_name not in present:
+                operations.append(migrator.add_column(model._meta.table_name, field.column_name, field))
+    if operations:
+        migrate(*operations)
+
+
 class JSONField(peewee.TextField):
     def db_value(self, value):
         return None if value is None else json.dumps(value, separators=(",", ":"))
@@ -87,6 +102,7 @@ class Show(BaseModel):
     thumbnail = peewee.CharField(null=True)  # relative path of a poster image
     banner = peewee.CharField(null=True)
     search = peewee.CharField()  # folded title for case- and accent-blind search
+    details = JSONField(null=True)  # from its .nfo file: nfo.Details.as_json() plus the file's path and mtime
 
 
 class Video(BaseModel):
@@ -104,6 +120,7 @@ class Video(BaseModel):
     info = JSONField()  # probe facts: container, streams, subtitles (see probe.MediaInfo)
     keyframes = JSONField(null=True)  # probe.Keyframes of this file version, filled in the background
     frame = peewee.CharField(null=True)  # relative cache path of a thumbnail made from a frame
+    details = JSONField(null=True)  # an episode's .nfo, as Show.details
 
     @property
     def version(self):

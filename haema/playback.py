@@ -9,7 +9,7 @@ import functools
 import logging
 import os
 
-from . import catalog, hls, probe, subtitles, transcode
+from . import catalog, hls, probe, subtitles, transcode, trickplay
 from .cache import SegmentCache
 from .errors import HaemaError, not_found
 from .models import Video
@@ -33,7 +33,8 @@ class Playback:
 
     def master(self, video_id):
         plan = self._plan(video_id)
-        return plan.video, hls.master_playlist(plan.variants, plan.audio, plan.subtitles)
+        return plan.video, hls.master_playlist(plan.variants, plan.audio, plan.subtitles, iframes=plan.iframes,
+                                               images=trickplay.video_layout(plan.video.info))
 
     def media(self, video_id, name):
         plan = self._plan(video_id)
@@ -104,6 +105,26 @@ class Playback:
             self.cache.put(key, data)
         return plan.video, data
 
+    def iframe_playlist(self, video_id, name):
+        plan = self._plan(video_id)
+        if plan.iframes is None or plan.iframes.name != name:
+            raise not_found("I-frame playlist")
+        return plan.video, hls.iframe_playlist(plan.timeline)
+
+    def iframe(self, video_id, name, index):
+        """One keyframe of a copyable source, copied into a TS file of its own."""
+        plan = self._plan(video_id)
+        keyframes = plan.timeline.keyframes
+        if plan.iframes is None or plan.iframes.name != name or not 0 <= index < len(keyframes):
+            raise not_found("I-frame")
+        key = f"{plan.video.id}/{plan.video.version}/{name}/iframes/{index}.ts"
+        data = self.cache.get(key)
+        if data is None:
+            data = self.pool.run(video_id, (key, trickplay.make_iframe,
+                                            (plan.path, plan.video.info, keyframes[index], keyframes[0])))
+            self.cache.put(key, data)
+        return plan.video, data
+
     def _call(self, plan, rendition, index):
         return self._key(plan, rendition, index), transcode.make_segment, (self._job(plan, rendition, index),)
 
@@ -138,6 +159,9 @@ class Plan:
     def __init__(self, video, path, timeline, variants, audio, subtitles):
         self.video, self.path, self.timeline = video, path, timeline
         self.variants, self.audio, self.subtitles = variants, audio, subtitles
+        # keyframes copied one by one into MPEG-TS: an H.264 copy has them (an fMP4 copy's
+        # would need fMP4 I-frame segments, which are not made)
+        self.iframes = next((v for v in variants if v.copy and v.container == "mpegts"), None)
 
     def rendition(self, name):
         for rendition in (*self.variants, *self.audio, *self.subtitles):

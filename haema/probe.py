@@ -72,6 +72,7 @@ def _describe(container):
     codec = ctx.codec.canonical_name  # "av1", where ctx.name is the decoder, "libdav1d"
     info = {
         "container": container.format.name,
+        "title": container.metadata.get("title") or None,  # the file's own title tag, if any
         "duration": duration,
         "start_time": (container.start_time or 0) / av.time_base,
         "bit_rate": container.bit_rate or 0,

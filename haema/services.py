@@ -2,7 +2,7 @@
 import logging
 import multiprocessing
 
-from . import library
+from . import library, watch
 
 log = logging.getLogger(__name__)
 
@@ -16,8 +16,9 @@ class BackgroundScan:
     but the SQLite file.
     """
 
-    def __init__(self, config, thumbnail_dir):
-        self.args = (config.target_path, thumbnail_dir, config.db, config.log_level)
+    def __init__(self, config, library, lock):
+        self.args = (config.target_path, library.thumbnail_dir, library.trickplay_dir, config.db, config.log_level,
+                     lock)
         self.process = None
 
     @property
@@ -36,3 +37,28 @@ class BackgroundScan:
         if self.running:
             self.process.terminate()
             self.process.join(timeout=5)
+
+
+class FolderWatch:
+    """The watched library folder (watch.py), in a process of its own for the reasons
+    above; its rescans and BackgroundScan's take turns through ``lock``."""
+
+    def __init__(self, config, library, lock):
+        self.args = (config.target_path, library.thumbnail_dir, library.trickplay_dir, config.db, config.log_level,
+                     lock)
+        self.process = None
+
+    def start(self):
+        context = multiprocessing.get_context("spawn")
+        self.process = context.Process(target=watch.watch_job, args=self.args, name="haema-watch", daemon=True)
+        self.process.start()
+
+    def close(self):
+        if self.process is not None and self.process.is_alive():
+            self.process.terminate()
+            self.process.join(timeout=5)
+
+
+def scan_lock():
+    """The lock that keeps two scans of one library from running at once."""
+    return multiprocessing.get_context("spawn").Lock()

@@ -19,7 +19,8 @@ from .errors import HaemaError, not_found
 from .gate import Gate, add_security_headers, client, end_session, identity, start_session
 from .library import Library
 from .playback import Playback
-from .services import BackgroundScan
+from .previews import Previews
+from .services import BackgroundScan, FolderWatch, scan_lock
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +31,14 @@ STATIC_DIR = os.path.join(os.path.dirname(__file__), "static")
 def create_app(config):
     """Build the WSGI app for ``config``; start-up work runs in the background."""
     models.open_database(config.db)
-    library = Library(config.target_path, os.path.join(config.cache_path, "thumbnails"))
+    library = Library(config.target_path, os.path.join(config.cache_path, "thumbnails"),
+                      os.path.join(config.cache_path, "trickplay"))
     app = bottle.Bottle()
     playback = Playback(config)
-    scanner = BackgroundScan(config, library.thumbnail_dir)
+    previews = Previews(config.target_path, library.trickplay_dir, playback.pool)
+    lock = scan_lock()
+    scanner = BackgroundScan(config, library, lock)
+    watcher = FolderWatch(config, library, lock)
     listings = catalog.Listings()
     with models.database.connection_context():
         gate = Gate(config.auth, signing.Signer(signing.load_key()))
@@ -42,7 +47,7 @@ def create_app(config):
     app.config["haema.library"] = library
     app.config["haema.playback"] = playback
     app.config["haema.setup"] = setup
-    app.install(_Closing(playback, scanner))
+    app.install(_Closing(playback, scanner, watcher))
     app.install(_errors_as_json)
     app.install(_database_connection)
     app.install(gate)
@@ -98,6 +103,28 @@ def create_app(config):
     @app.get("/api/v1/video/<video_id>/<variant>/stream.m3u8", access="media")
     def media(video_id, variant):
         return _playlist(*playback.media(_id(video_id, "video"), variant), gate.media_query(video_id))
+
+    @app.get("/api/v1/video/<video_id>/<variant>/iframes.m3u8", access="media")
+    def iframes(video_id, variant):
+        return _playlist(*playback.iframe_playlist(_id(video_id, "video"), variant), gate.media_query(video_id))
+
+    @app.get("/api/v1/video/<video_id>/<variant>/iframes/<index:int>.ts", access="media")
+    def iframe(video_id, variant, index):
+        video, data = playback.iframe(_id(video_id, "video"), variant, index)
+        return _media_response(video, data, "video/mp2t", "public, max-age=86400", f"{variant}/iframes/{index}")
+
+    @app.get("/api/v1/video/<video_id>/trickplay/thumbnails.vtt", access="media")
+    def thumbnails(video_id):
+        video, text = previews.thumbnails(_id(video_id, "video"))
+        return _media_response(video, text, "text/vtt; charset=utf-8", "no-cache", "thumbnails")
+
+    @app.get("/api/v1/video/<video_id>/trickplay/images.m3u8", access="media")
+    def images(video_id):
+        return _playlist(*previews.image_playlist(_id(video_id, "video")), gate.media_query(video_id))
+
+    @app.get("/api/v1/video/<video_id>/trickplay/<number:int>.jpg", access="media")
+    def sheet(video_id, number):
+        return _static(previews.sheet(_id(video_id, "video"), number), previews.trickplay_dir)
 
     @app.get("/api/v1/video/<video_id>/<track>/0.vtt", access="media")
     def subtitles(video_id, track):
@@ -212,6 +239,8 @@ def create_app(config):
 
     if config.scan_on_start:
         scanner.start()
+    if config.watch:
+        watcher.start()
     return app
 
 

@@ -74,7 +74,7 @@ def make_app(tmp_path):
     apps = []
 
     def factory(root, scan=True, **overrides):
-        settings = {"workers": 1, "prefetch": 0, "auth": False, **overrides}
+        settings = {"workers": 1, "prefetch": 0, "auth": False, "watch": False, **overrides}
         config = Config(target_path=str(root), db=str(tmp_path / "haema.db"),
                         cache_path=str(tmp_path / "cache"), scan_on_start=False, **settings)
         app = create_app(config)

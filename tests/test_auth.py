@@ -81,6 +81,8 @@ def example_url(rule):
         name, _, rest = match.group(1).partition(":")
         if rest.startswith("re:"):
             return rest[3:].split("|")[0]
+        if rest == "int":
+            return "0"
         return {"path": "app.css", "index": "0", "name": "bob"}.get(name, "0123456789abcdef")
     return re.sub(r"<([^>]+)>", value, rule)
 

@@ -121,3 +121,26 @@ def _free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def test_help_shows_defaults_and_no_dead_link():
+    result = subprocess.run([sys.executable, "haema.py", "--help"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0
+    assert "--port PORT" in result.stdout and "(default: 8080)" in result.stdout
+    assert "(default: None)" not in result.stdout and "goo.gl" not in result.stdout
+
+
+def test_a_failed_start_leaves_no_files_behind(tmp_path):
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    work = tmp_path / "work"
+    work.mkdir()
+    try:
+        result = subprocess.run([sys.executable, "haema.py", "-t", str(tmp_path), "-p", str(busy.getsockname()[1]),
+                                 "--db", str(work / "haema.db"), "--cache-path", str(work / "cache" / "haema")],
+                                capture_output=True, text=True, timeout=60)
+    finally:
+        busy.close()
+    assert result.returncode == 2 and "choose another --port" in result.stderr
+    assert list(work.iterdir()) == []

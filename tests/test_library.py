@@ -21,8 +21,9 @@ def test_every_layout_is_indexed_and_sorted_by_title(app):
 def test_movie_shape(app):
     heat = find(app, "Heat")
     assert heat == {"type": "movie", "progress": None, "info": {
-        "id": stable_id("Movies/Heat (1995).mp4"), "title": "Heat", "year": 1995,
-        "thumbnail": heat["info"]["thumbnail"], "banner": None}}
+        "id": stable_id("Movies/Heat (1995).mp4"), "title": "Heat", "year": 1995, "original_title": None,
+        "genres": [], "rating": None, "runtime": None, "added": heat["info"]["added"],
+        "thumbnail_shape": "landscape", "thumbnail": heat["info"]["thumbnail"], "banner": None}}
 
 
 def test_season_layout_orders_episodes_with_specials_first(app):

@@ -26,10 +26,13 @@ export function clock(seconds) {
   return hours ? `${hours}:${String(minutes).padStart(2, "0")}:${rest}` : `${minutes}:${rest}`;
 }
 
+// A length in words: "30 s", "12 min", "1 h 52 min", "2 h".
 export function minutes(seconds) {
-  const total = Math.round((seconds || 0) / 60);
-  if (total < 1) return `${Math.max(1, Math.round(seconds || 0))} s`;
-  return total >= 60 ? `${Math.floor(total / 60)} h ${total % 60} min` : `${total} min`;
+  seconds = Math.max(0, seconds || 0);
+  if (seconds < 59.5) return `${Math.max(1, Math.round(seconds))} s`;
+  const total = Math.round(seconds / 60);
+  if (total < 60) return `${total} min`;
+  return total % 60 ? `${Math.floor(total / 60)} h ${total % 60} min` : `${total / 60} h`;
 }
 
 // A progress bar, or nothing for something never watched.

@@ -4,6 +4,7 @@
 // instance, null under native HLS; `video` is the element). A "haemaplayer" event on window
 // announces it before the source loads, so a listener added then sees every hls.js event.
 import { api, saveProgress } from "./api.js";
+import { Controls } from "./controls.js";
 import { h, message } from "./dom.js";
 
 const SAVE_EVERY = 10000; // ms of playing between two saves
@@ -61,7 +62,7 @@ function loadHls() {
 }
 
 export async function showPlayer(view, { id, query }) {
-  const video = h("video", { playsInline: true, controls: true, preload: "auto", id: "video" });
+  const video = h("video", { playsInline: true, preload: "auto", id: "video" });
   const title = h("div.title");
   const quality = h("select", { "aria-label": "Quality", id: "quality", hidden: true });
   const audio = h("select", { "aria-label": "Audio track", id: "audio", hidden: true });
@@ -115,6 +116,9 @@ class Player {
     const start = !fromStart && progress && !progress.finished && progress.position >= RESUME_FROM
       ? progress.position : 0;
     this.findNext();
+    this.controls = new Controls(this.video, { thumbnails: info.trickplay, toggleFullscreen: () => this.toggleFullscreen() });
+    this.root.append(this.controls.element);
+    this.controls.attach((target, event, handler) => this.listen(target, event, handler));
     this.wire();
     await this.attach(start);
   }
@@ -219,8 +223,15 @@ class Player {
       if (document.visibilityState === "hidden") this.save(undefined, true);
     });
     this.listen(window, "keydown", (event) => this.key(event), true);
-    this.listen(this.root, "pointermove", () => this.wake());
-    this.listen(this.root, "click", () => this.wake());
+    this.listen(this.root, "pointermove", (event) => {
+      if (event.pointerType === "mouse") this.wake();
+    });
+    this.listen(this.root, "pointerdown", (event) => { this.pointer = event.pointerType; });
+    this.listen(this.root, "focusin", () => this.wake());
+    // a menu chosen with the mouse gives the keys back to the player (arrows would change it)
+    this.listen(this.root, "change", (event) => { if (event.target.tagName === "SELECT") event.target.blur(); });
+    this.listen(video, "click", () => this.tap());
+    this.listen(this.root, "click", (event) => { if (event.target !== video) this.wake(); });
     this.wake();
   }
 
@@ -358,7 +369,8 @@ class Player {
   key(event) {
     const target = event.target;
     if (event.ctrlKey || event.metaKey || event.altKey) return;
-    if (target.closest && target.closest("input, select, textarea")) return;
+    // typing keeps its keys; a slider (the volume) does not take them from the player
+    if (target.closest && target.closest("input:not([type=range]), select, textarea")) return;
     const video = this.video;
     const onButton = target.closest && target.closest("a, button");
     switch (event.key) {
@@ -403,6 +415,20 @@ class Player {
       root.webkitRequestFullscreen();
     } else if (this.video.webkitEnterFullscreen) {
       this.video.webkitEnterFullscreen(); // iPhone: only the video itself goes full screen
+    }
+  }
+
+  // A tap on a phone brings the bars back, and a second one hides them, as phone players
+  // do; a click with a mouse plays or pauses, as on desktop players.
+  tap() {
+    if (this.pointer !== "touch") {
+      if (this.video.paused) this.play(); else this.video.pause();
+      this.wake();
+    } else if (this.root.classList.contains("idle")) {
+      this.wake();
+    } else {
+      clearTimeout(this.idleTimer);
+      this.root.classList.add("idle");
     }
   }
 
@@ -494,7 +520,8 @@ function fill(select, options, value, visible) {
 }
 
 function levelName(level) {
-  if (level.height) return `${level.height}p`;
+  // named by the short side, as a portrait phone video shot in 1080x1920 is "1080p"
+  if (level.height) return `${Math.min(level.width || level.height, level.height)}p`;
   if (level.name) return level.name;
   return `${Math.round(level.bitrate / 1000)} kbit/s`;
 }

@@ -23,11 +23,14 @@ export async function showShow(view, { id }) {
     h("section.hero" + (info.banner ? ".with-banner" : ""), {},
       info.banner ? h("div.banner", {}, h("img", { src: info.banner, alt: "", decoding: "async" })) : null,
       h("div.heading", {},
-        poster(info.thumbnail, info.title),
+        poster(info.thumbnail, info.title, info.thumbnail_shape),
         h("div", {},
           h("h1", {}, info.title),
-          h("p.sub", {}, [info.year, show.type === "series" ? `${show.episodes.length} episodes` : "Film"]
-            .filter(Boolean).join(" · ")),
+          info.original_title && info.original_title !== info.title ? h("p.original", {}, info.original_title) : null,
+          h("p.sub", {}, [info.year, show.type === "series" ? `${show.episodes.length} episodes` : "Film",
+            info.runtime ? minutes(info.runtime * 60) : null, info.rating ? `★ ${info.rating.toFixed(1)}` : null,
+            info.genres.join(", ")].filter(Boolean).join(" · ")),
+          info.plot ? h("p.plot", { id: "plot" }, info.plot) : null,
           target ? h("div.actions", {},
             h("a.button.primary", { href: `#/play/${target.episode.id}`, id: "play" }, playLabel(target, show.type)),
             target.progress ? h("a.button", { href: `#/play/${target.episode.id}?from=start` }, "Start over") : null)
@@ -84,6 +87,7 @@ function episodeRow(episode) {
     h("a.episode", { href: `#/play/${episode.id}`, "data-id": episode.id },
       h("span.index", {}, episode.index || ""),
       h("span.title", {}, episode.title),
+      episode.plot ? h("span.plot", {}, episode.plot) : null,
       h("span.state", {}, state),
       bar(progress)));
 }

@@ -1,0 +1,217 @@
+"""Seek previews (trickplay): small frames every few seconds, tiled into sprite sheets.
+
+A player shows them while the pointer moves over the progress bar. They are offered
+two ways, as the players that use them expect:
+- a WebVTT "thumbnails" track whose cues read ``0.jpg#xywh=x,y,w,h`` (Jellyfin, Kyoo,
+  Video.js, Plyr);
+- an HLS image playlist (``EXT-X-IMAGE-STREAM-INF`` in the master, ``EXT-X-TILES`` per
+  sheet: Roku's convention).
+
+The layout is planned from the duration and picture size alone, so both texts exist
+before any sheet does. A sheet is made from keyframes only (the keyframe at or before
+each tile's time), like Jellyfin's ``-skip_frame nokey``: one seek and one decoded
+frame per tile, never a GOP decoded to reach an exact time. Sheets are made in the
+background after a scan and, for a video being watched, on demand.
+"""
+import dataclasses
+import fractions
+import io
+import math
+import os
+
+import av
+import numpy
+
+from . import transcode
+
+TILE_LONG_SIDE = 240  # px: sharp enough for a 200 px preview box, small enough for a phone
+COLUMNS = ROWS = 10  # tiles per sheet row and column, as Jellyfin lays them out
+MOST_SECONDS = 10  # between two tiles of a long video
+TILES_AT_LEAST = 50  # a short clip still gets a preview every second or so
+
+
+@dataclasses.dataclass(frozen=True)
+class Layout:
+    """Where each preview of one video sits: tile ``n`` shows time ``n * interval`` and
+    is in sheet ``n // (columns * rows)``. Every sheet has the same number of columns."""
+
+    interval: float
+    tiles: int
+    tile_width: int
+    tile_height: int
+    columns: int
+    rows: int
+
+    @property
+    def per_sheet(self):
+        return self.columns * self.rows
+
+    @property
+    def sheets(self):
+        return math.ceil(self.tiles / self.per_sheet)
+
+    def place(self, tile):
+        """``(sheet, x, y)`` of a tile."""
+        sheet, rest = divmod(tile, self.per_sheet)
+        row, column = divmod(rest, self.columns)
+        return sheet, column * self.tile_width, row * self.tile_height
+
+    def sheet_rows(self, sheet):
+        """Rows a sheet needs: the last one may be short."""
+        tiles = min(self.per_sheet, self.tiles - sheet * self.per_sheet)
+        return math.ceil(tiles / self.columns)
+
+
+def plan(duration, width, height):
+    """The layout for a video of ``duration`` seconds whose picture shows at ``width``x``height``."""
+    interval = max(1, min(MOST_SECONDS, math.ceil(duration / TILES_AT_LEAST)))
+    tiles = max(1, math.ceil(duration / interval))
+    if width >= height:
+        tile_width, tile_height = TILE_LONG_SIDE, TILE_LONG_SIDE * height / max(1, width)
+    else:
+        tile_width, tile_height = TILE_LONG_SIDE * width / max(1, height), TILE_LONG_SIDE
+    even = lambda value: max(2, int(round(value / 2)) * 2)  # noqa: E731 (the JPEG encoder's 4:2:0 wants even sizes)
+    return Layout(float(interval), tiles, even(tile_width), even(tile_height), min(COLUMNS, tiles), ROWS)
+
+
+def video_layout(info):
+    """The layout for a probed video (``probe.MediaInfo``): its duration and upright picture."""
+    video = info["video"]
+    num, den = video.get("sample_aspect_ratio", [1, 1])
+    width, height = video["width"] * num / den, video["height"]
+    if video["rotation"] % 180:
+        width, height = height, width
+    return plan(info["duration"], width, height)
+
+
+# ---------------------------------------------------------------------------
+# Texts
+
+
+def webvtt(layout, duration, sheet_url="{}.jpg"):
+    """The thumbnails track; ``sheet_url`` formats a sheet number into its URL (relative
+    to the track's own)."""
+    lines = ["WEBVTT", ""]
+    for tile in range(layout.tiles):
+        sheet, x, y = layout.place(tile)
+        start, end = tile * layout.interval, min(duration, (tile + 1) * layout.interval)
+        lines += [f"{_stamp(start)} --> {_stamp(end)}",
+                  f"{sheet_url.format(sheet)}#xywh={x},{y},{layout.tile_width},{layout.tile_height}", ""]
+    return "\n".join(lines)
+
+
+def image_playlist(layout, duration):
+    """The HLS image playlist: one sheet per segment, its tiles described by EXT-X-TILES."""
+    span = layout.per_sheet * layout.interval
+    lines = ["#EXTM3U", "#EXT-X-VERSION:7", f"#EXT-X-TARGETDURATION:{math.ceil(span)}",
+             "#EXT-X-MEDIA-SEQUENCE:0", "#EXT-X-PLAYLIST-TYPE:VOD", "#EXT-X-IMAGES-ONLY"]
+    for sheet in range(layout.sheets):
+        length = min(span, duration - sheet * span)
+        lines += [f"#EXTINF:{length:.3f},",
+                  f"#EXT-X-TILES:RESOLUTION={layout.tile_width}x{layout.tile_height},"
+                  f"LAYOUT={layout.columns}x{layout.sheet_rows(sheet)},DURATION={layout.interval:.3f}",
+                  f"{sheet}.jpg"]
+    lines.append("#EXT-X-ENDLIST")
+    return "\n".join(lines) + "\n"
+
+
+def _stamp(seconds):
+    milliseconds = int(round(seconds * 1000))
+    hours, rest = divmod(milliseconds, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    return f"{hours:02d}:{minutes:02d}:{rest // 1000:02d}.{rest % 1000:03d}"
+
+
+# ---------------------------------------------------------------------------
+# Sheets
+
+
+def sheet_path(trickplay_dir, video, sheet):
+    """Sheets are keyed by the file version, like segments: a changed file gets new ones."""
+    return os.path.join(trickplay_dir, f"{video.id}-{video.version}", f"{sheet}.jpg")
+
+
+def make_sheet(path, info, sheet, target):
+    """Draw sheet number ``sheet`` of the video at ``path`` and write it as JPEG to
+    ``target`` (renamed into place: a reader never sees half a sheet). Returns ``target``."""
+    layout = video_layout(info)
+    first = sheet * layout.per_sheet
+    tiles = range(first, min(layout.tiles, first + layout.per_sheet))
+    canvas = numpy.zeros((layout.sheet_rows(sheet) * layout.tile_height, layout.columns * layout.tile_width, 3),
+                         numpy.uint8)
+    turns = (info["video"]["rotation"] % 360) // 90  # counter-clockwise quarter turns, as transcode.py turns them
+    with av.open(path, metadata_errors="ignore") as container:
+        stream = _video_stream(container, info)
+        stream.codec_context.skip_frame = "NONKEY"
+        start = container.start_time / av.time_base if container.start_time is not None else 0.0
+        last = None  # (keyframe pts, picture): tiles in one long GOP share a keyframe
+        for tile in tiles:
+            picture = _keyframe_before(container, stream, start + tile * layout.interval, last)
+            if picture is None:
+                continue
+            last = picture
+            _, x, y = layout.place(tile)
+            image = numpy.rot90(picture[1], turns) if turns else picture[1]
+            tile_image = av.VideoFrame.from_ndarray(numpy.ascontiguousarray(image), format="rgb24").reformat(
+                width=layout.tile_width, height=layout.tile_height).to_ndarray()
+            canvas[y:y + layout.tile_height, x:x + layout.tile_width] = tile_image
+    _write_jpeg(canvas, target)
+    return target
+
+
+def _video_stream(container, info):
+    for stream in container.streams.video:
+        if stream.index == info["video"]["index"]:
+            return stream
+    return container.streams.video[0]
+
+
+def _keyframe_before(container, stream, seconds, last):
+    """``(pts, RGB array)`` of the keyframe at or before ``seconds``, or None past the end."""
+    container.seek(int(seconds / stream.time_base), stream=stream, backward=True)
+    for frame in container.decode(stream):
+        if last is not None and frame.pts == last[0]:
+            return last
+        return frame.pts, frame.to_ndarray(format="rgb24")
+    return None
+
+
+def _write_jpeg(canvas, target):
+    height, width = canvas.shape[:2]
+    encoder = av.CodecContext.create("mjpeg", "w")
+    encoder.width, encoder.height, encoder.pix_fmt = width, height, "yuvj420p"
+    encoder.time_base = fractions.Fraction(1, 25)
+    encoder.qmin = encoder.qmax = 8  # ffmpeg's -q:v 8: small sheets, tiles still clean at preview size
+    frame = av.VideoFrame.from_ndarray(canvas, format="rgb24").reformat(format="yuvj420p")
+    data = b"".join(bytes(p) for p in encoder.encode(frame) + encoder.encode(None))
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    temporary = f"{target}.{os.getpid()}.tmp"
+    with open(temporary, "wb") as out:
+        out.write(data)
+    os.replace(temporary, target)
+
+
+# ---------------------------------------------------------------------------
+# I-frames
+
+
+def make_iframe(path, info, keyframe, first_keyframe):
+    """An MPEG-TS file holding only the keyframe at ``keyframe`` (source time base),
+    copied untouched and stamped on the variants' own clock: an entry of the I-frame
+    playlist of a copyable source."""
+    output = io.BytesIO()
+    with av.open(path, metadata_errors="ignore") as source:
+        stream = _video_stream(source, info)
+        source.seek(keyframe, stream=stream, backward=True)
+        packet = next((p for p in source.demux(stream) if p.pts is not None and p.pts >= keyframe and p.is_keyframe),
+                      None)
+        if packet is None:
+            raise EOFError(f"no keyframe at {keyframe} in {path}")
+        with av.open(output, "w", format="mpegts", options={"mpegts_copyts": "1"}) as muxer:
+            copy = muxer.add_stream_from_template(stream)
+            stamp = transcode.output_time(float((keyframe - first_keyframe) * stream.time_base))
+            packet.stream = copy
+            packet.time_base = fractions.Fraction(1, transcode.MPEG_TS_RATE)
+            packet.pts = packet.dts = stamp
+            muxer.mux(packet)
+    return output.getvalue()

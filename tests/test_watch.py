@@ -1,0 +1,84 @@
+"""When the watched folder's rescan may start: the pure timekeeping of watch.Pending on
+a clock the test sets, then the real watcher on a real folder (and end to end, with the
+server and a browser, in test_browser_ux)."""
+import os
+
+from haema.watch import Change, Pending
+
+
+def test_nothing_pending_means_no_rescan():
+    assert Pending(quiet=2, stalled=60).wait(now=100) is None
+
+
+def test_a_burst_of_changes_is_one_rescan_after_the_folder_goes_quiet():
+    pending = Pending(quiet=2, stalled=60)
+    for at in (0, 0.5, 1.0):
+        pending.add(Change("deleted", f"/lib/{at}.mkv"), at)
+    assert pending.wait(now=1.5) == 1.5
+    assert pending.wait(now=3.0) == 0
+    pending.clear()
+    assert pending.wait(now=3.0) is None
+
+
+def test_a_file_being_copied_is_waited_for_until_it_is_closed():
+    pending = Pending(quiet=2, stalled=60)
+    pending.add(Change("created", "/lib/Film.mkv"), 0)
+    pending.add(Change("modified", "/lib/Film.mkv"), 1)
+    assert pending.wait(now=10) == 51  # quiet for long, but still open for writing
+    pending.add(Change("closed", "/lib/Film.mkv"), 12)
+    assert pending.wait(now=12) == 2
+    assert pending.wait(now=14) == 0
+
+
+def test_a_writer_that_never_closes_counts_as_done_when_stalled():
+    pending = Pending(quiet=2, stalled=60)
+    pending.add(Change("modified", "/lib/poster.jpg"), 0)  # a touch: no close follows
+    assert pending.wait(now=59) == 1
+    assert pending.wait(now=60) == 0
+
+
+def test_a_file_moved_into_place_or_a_new_folder_needs_no_close():
+    pending = Pending(quiet=2, stalled=60)
+    pending.add(Change("created", "/lib/.Film.mkv.part"), 0)
+    pending.add(Change("moved", "/lib/.Film.mkv.part", destination="/lib/Film.mkv"), 1)
+    pending.add(Change("created", "/lib/Shows/New", is_directory=True), 1)
+    assert pending.wait(now=3) == 0
+
+
+class _Done(Exception):
+    """Ends the watching loop from inside the rescan."""
+
+
+def test_inotify_holds_the_rescan_until_a_file_being_written_is_closed(tmp_path):
+    """The real watcher on a real folder: a copy paused halfway for many quiet periods is
+    rescanned once, whole (checked by order: the file's size when the rescan came)."""
+    import threading
+    import time
+
+    from haema.watch import watch
+
+    sizes, rescanned = [], threading.Event()
+
+    def rescan():
+        sizes.append(os.path.getsize(target))
+        rescanned.set()
+        raise _Done
+
+    def run():
+        try:
+            watch(str(tmp_path), rescan, quiet=0.1, stalled=60)
+        except _Done:
+            pass
+
+    target = tmp_path / "Film (2020).mkv"
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    time.sleep(0.5)  # the observer's watches are set up
+    with open(target, "wb") as out:
+        out.write(b"\0" * 4096)
+        out.flush()
+        time.sleep(1.0)  # ten quiet periods with the file still open for writing
+        out.write(b"\0" * 4096)
+    assert rescanned.wait(30)
+    thread.join(10)
+    assert sizes == [8192]
