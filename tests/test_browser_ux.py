@@ -53,7 +53,7 @@ def open_player(browser, server, **context_options):
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(f"{server.url}/#/play/{first_episode(server)}?from=start")
     # without a gesture the browser may refuse to start playing; a person presses play then
-    page.wait_for_function("document.querySelector('video') && document.querySelector('video').readyState >= 3")
+    page.wait_for_function("() => document.querySelector('video') && document.querySelector('video').readyState >= 3")
     if page.evaluate("document.querySelector('video').paused"):
         page.tap("#play-pause") if context_options.get("has_touch") else page.click("#play-pause")
     wait_until(page, server, "document.querySelector('video') && document.querySelector('video').currentTime > 0.5")
@@ -66,10 +66,10 @@ def test_a_tap_brings_the_bar_back_on_a_phone(browser, server):
     try:
         # untouched while playing, the bars fade; a tap brings them back, a second tap hides them
         wait_until(page, server, "document.querySelector('.player').classList.contains('idle')")
-        page.wait_for_function("getComputedStyle(document.querySelector('.player-controls')).opacity === '0'")
+        page.wait_for_function("() => getComputedStyle(document.querySelector('.player-controls')).opacity === '0'")
         page.tap("video")
         assert not page.evaluate("document.querySelector('.player').classList.contains('idle')")
-        page.wait_for_function("getComputedStyle(document.querySelector('.player-controls')).opacity === '1'")
+        page.wait_for_function("() => getComputedStyle(document.querySelector('.player-controls')).opacity === '1'")
         assert page.locator("#play-pause").is_visible() and page.locator(".back").is_visible()
         assert not page.evaluate("document.querySelector('video').paused")  # a tap on a phone does not pause
         page.tap("video")
@@ -77,7 +77,7 @@ def test_a_tap_brings_the_bar_back_on_a_phone(browser, server):
         page.tap("video")
         # the bar's buttons work by touch
         page.tap("#play-pause")
-        page.wait_for_function("document.querySelector('video').paused")
+        page.wait_for_function("() => document.querySelector('video').paused")
         assert errors == []
     finally:
         context.close()
@@ -90,7 +90,7 @@ def test_preview_and_keys_after_a_click_on_the_seek_bar(browser, server):
         box = seek.bounding_box()
         # hovering shows the frame under the pointer, from a sprite sheet the server made
         page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] / 2)  # wakes a bar faded meanwhile
-        page.wait_for_function("!document.querySelector('.player').classList.contains('idle')")
+        page.wait_for_function("() => !document.querySelector('.player').classList.contains('idle')")
         page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] / 2)
         page.wait_for_selector(".preview:not([hidden]) .preview-image[data-src]")
         src = page.get_attribute(".preview-image", "data-src")
