@@ -82,6 +82,19 @@ debootstrap --variant=minbase bookworm "$ROOT" "$MIRROR" >"$WORK_DIR/debootstrap
     || { tail -n 30 "$WORK_DIR/debootstrap.log" >&2; die "debootstrap failed"; }
 mkdir -p "$ROOT/etc/dpkg/dpkg.cfg.d"
 printf '%s\n' "$SLIM_DPKG" >"$ROOT/etc/dpkg/dpkg.cfg.d/docker-slim"
+# apt as in Debian's container images: no package caches (pkgcache.bin and srcpkgcache.bin
+# are 80 MB, which every `apt-get update && apt-get install` layer would otherwise keep), no
+# downloaded .debs, no translations, compressed lists.
+clean='rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true'
+cat >"$ROOT/etc/apt/apt.conf.d/docker-clean" <<EOF
+DPkg::Post-Invoke { "$clean"; };
+APT::Update::Post-Invoke { "$clean"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+EOF
+echo 'Acquire::Languages "none";' >"$ROOT/etc/apt/apt.conf.d/docker-no-languages"
+echo 'Acquire::GzipIndexes "true";' >"$ROOT/etc/apt/apt.conf.d/docker-gzip-indexes"
+echo 'Apt::AutoRemove::SuggestsImportant "false";' >"$ROOT/etc/apt/apt.conf.d/docker-autoremove-suggests"
 
 cat >"$ROOT/etc/apt/sources.list" <<EOF
 deb $MIRROR bookworm main
