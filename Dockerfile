@@ -1,5 +1,3 @@
-# syntax=docker/dockerfile:1.7
-#
 # Haema in a slim image with an FFmpeg built with only what Haema uses (docs/docker.md).
 #
 #   docker build -t haema .
@@ -10,6 +8,13 @@
 #                  vendor/ffmpeg-8.1.2.tar.xz) to build instead of downloading the pinned one
 #   JOBS           parallel make jobs for FFmpeg (default: all CPUs)
 #   HAEMA_UID/GID  the user the server runs as; match the owner of your data and cache folders
+#   PYTHON_IMAGE   the base of both stages; scripts/make-base-image.sh makes a stand-in
+#                  from Debian's packages where Docker Hub is out of reach
+#
+# Needs BuildKit (RUN --mount), nothing newer than Docker 20.10's built-in Dockerfile
+# frontend: no "# syntax=" line, which would have BuildKit fetch its frontend image from
+# Docker Hub even when the base image is local, and no heredocs, which Debian 12's docker.io
+# (20.10) cannot read.
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
@@ -59,22 +64,8 @@ COPY --from=build /runtime/opt/ffmpeg /opt/ffmpeg
 COPY --from=build /install /usr/local
 RUN echo /opt/ffmpeg/lib >/etc/ld.so.conf.d/haema-ffmpeg.conf && ldconfig
 # PyAV loads, and every listed codec is there.
-RUN python - <<'PY'
-import platform, av
-arch = "arm64" if platform.machine() in ("aarch64", "arm64") else platform.machine()
-names = {"movtext": "mov_text"}
-want = set()
-for line in open("/opt/ffmpeg/share/haema-ffmpeg/components.txt"):
-    words = line.split("#", 1)[0].split()
-    tags = set(words[2:])
-    if len(words) < 2 or words[0] not in ("decoder", "encoder") or tags & {"fixture", "builtin"}:
-        continue
-    if "arm64" not in tags or arch == "arm64":
-        want.add(names.get(words[1], words[1]))
-missing = want - av.codecs_available
-assert not missing, f"this FFmpeg lacks {sorted(missing)}"
-print("PyAV", av.__version__, "on FFmpeg", av.ffmpeg_version_info, "with", len(want), "listed codecs")
-PY
+RUN --mount=type=bind,source=scripts/check-ffmpeg-codecs.py,target=/tmp/check-ffmpeg-codecs.py \
+    python /tmp/check-ffmpeg-codecs.py
 
 ARG HAEMA_UID=1000
 ARG HAEMA_GID=1000
