@@ -41,11 +41,12 @@ IMAGE = os.environ.get("HAEMA_DOCKER_IMAGE", "haema:test")
 HEALTHY_WITHIN = 300  # seconds: the image's HEALTHCHECK first runs 30 s after the start
 PORT = 8080  # the image's
 
-# (title, file in the library, the variants to judge): H.264 is copied ("original") and
-# transcoded to a lower rung; 10-bit HEVC cannot be copied, so it gets a rung at its own size.
+# (title, file in the library, the variants to judge): H.264 is copied ("original", in
+# MPEG-TS) and transcoded to a lower rung; 10-bit HEVC is copied into fMP4 ("original",
+# hvc1) and transcoded to H.264 at its own size.
 FILMS = {
     "Lighthouse": ("Movies/Lighthouse (2020)/Lighthouse (2020).mp4", ["original", "360p_h264"]),
-    "Harbour": ("Movies/Harbour (2021)/Harbour (2021).mkv", ["360p_h264"]),
+    "Harbour": ("Movies/Harbour (2021)/Harbour (2021).mkv", ["original", "360p_h264"]),
 }
 
 
