@@ -5,7 +5,10 @@ This file only parses the config and serves. Everything happens inside ``main`` 
 encoder processes, which re-import this file, do not patch or serve anything.
 """
 import logging
+import signal
 import sys
+
+STOP_GRACE = 5  # seconds requests in flight get to finish after SIGTERM
 
 
 def main(argv=None):
@@ -13,10 +16,11 @@ def main(argv=None):
 
     monkey.patch_all()
 
+    import gevent
     from gevent.pywsgi import WSGIServer
 
-    from haema import catalog
     from haema.config import ConfigError, bind_socket, check_writable, parse_config
+    from haema.streaming import SendfileHandler
     from haema.web import create_app
 
     try:
@@ -28,10 +32,18 @@ def main(argv=None):
         return 2
     logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app(config)
+    app.config["haema.playback"].pool.start()  # the first segment must not wait for a process to start
     host, port = listener.getsockname()[:2]
     log = logging.getLogger("haema")
-    log.info("serving %s on http://%s:%d/ (%s)", config.target_path, host, port, catalog.summary())
-    server = WSGIServer(listener, app, log=None, error_log=log)
+    log.info("serving %s on http://%s:%d/", config.target_path, host, port)
+    server = WSGIServer(listener, app, log=None, error_log=log, handler_class=SendfileHandler)
+
+    def stop():
+        """SIGTERM: stop accepting, let requests in flight finish, then close the workers."""
+        log.info("SIGTERM: finishing requests in flight (at most %d s)", STOP_GRACE)
+        server.stop(timeout=STOP_GRACE)
+
+    gevent.signal_handler(signal.SIGTERM, gevent.spawn, stop)  # the handler runs in the hub, which must not wait
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -65,9 +65,6 @@ class Variant:
     codecs: str
     frame_rate: float
 
-    def as_json(self):
-        return dataclasses.asdict(self)
-
 
 @dataclasses.dataclass(frozen=True)
 class AudioRendition:

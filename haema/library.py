@@ -15,7 +15,7 @@ import os
 
 import av
 
-from . import naming, probe
+from . import catalog, naming, probe
 from .models import ScanState, Show, Skipped, Video, database, fold, open_database, stable_id
 
 log = logging.getLogger(__name__)
@@ -274,12 +274,18 @@ class Library:
         self.fill_thumbnails()
 
 
-def background_job(root, thumbnail_dir, db_path, log_level):
+def background_job(root, thumbnail_dir, db_path, log_level, first=False):
     """The entry point of the scanning process: a fresh interpreter with its own
-    database connection (SQLite in WAL mode lets the web process read meanwhile)."""
+    database connection (SQLite in WAL mode lets the web process read meanwhile).
+    The ``first`` scan since start-up says when the library is ready, and how big."""
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     open_database(db_path)
-    Library(root, thumbnail_dir).background()
+    library = Library(root, thumbnail_dir)
+    library.scan()
+    if first:
+        logging.getLogger("haema").info("ready: %s", catalog.summary())
+    library.fill_keyframes()
+    library.fill_thumbnails()
 
 
 def save_frame(path, at_seconds, target, width=320):

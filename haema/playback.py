@@ -8,10 +8,13 @@ prefetch the next ones.
 import functools
 import logging
 import os
+import shutil
+import tempfile
 
 from . import catalog, hls, probe, subtitles, transcode
 from .cache import SegmentCache
 from .errors import HaemaError, not_found
+from .made import Destination
 from .models import Video
 from .pool import Pool
 
@@ -22,12 +25,16 @@ class Playback:
     def __init__(self, config):
         self.config = config
         self.root = os.path.realpath(config.target_path)
-        self.pool = Pool(config.workers, prefetch=config.prefetch)
+        self.pool = Pool(config.workers, prefetch=config.prefetch, job_timeout=config.job_timeout,
+                         state=transcode.WorkerState)
         self.cache = SegmentCache(os.path.join(config.cache_path, "segments"), config.cache_limit, config.cache)
+        self.spool = tempfile.mkdtemp(prefix="haema-spool-")  # files served once: cache off or its disk full
         self.settings = {"encoder": config.encoder, "x264_preset": config.x264_preset, "x264_crf": config.x264_crf}
+        self._said_full = False
 
     def close(self):
         self.pool.close()
+        shutil.rmtree(self.spool, ignore_errors=True)
 
     # -- playlists --------------------------------------------------------------
 
@@ -52,18 +59,21 @@ class Playback:
         if not isinstance(track, hls.SubtitleRendition):
             raise not_found("subtitles")
         key = f"{plan.video.id}/{plan.video.version}/{name}/0.vtt"
-        data = self.cache.get(key)
-        if data is None:
+        opened = self.cache.open(key)
+        if opened is None:
             path = os.path.join(self.root, track.sidecar) if track.sidecar else plan.path
             # embedded cues share the video's clock; a sidecar's zero is the file's start
             start = 0 if track.sidecar is None else plan.video.info["start_time"]
             zero = transcode.output_time(plan.timeline.seconds(0) + start)
-            text = self.pool.run(video_id, (key, subtitles.webvtt, (path, track.stream_index, zero)))
-            data = text.encode()
-            self.cache.put(key, data)
-        return plan.video, data
+            job = subtitles.WebVTTJob(key=key, destination=self._destination(key), path=path,
+                                      stream_index=track.stream_index, mpegts_zero=zero)
+            opened = self._take(key, self.pool.run(video_id, job))
+        return plan.video, opened
 
     def segment(self, video_id, variant_name, index):
+        """The segment as an open file: from the cache, else made by the pinned worker
+        (which then makes the next ones ahead). An open file stays readable if the
+        cache evicts it meanwhile."""
         plan = self._plan(video_id)
         variant = plan.rendition(variant_name)
         if isinstance(variant, hls.SubtitleRendition):
@@ -73,24 +83,44 @@ class Playback:
         except IndexError:
             raise not_found("segment") from None
         key = self._key(plan, variant, index)
-        data = self.cache.get(key)
-        if data is None:
+        opened = self.cache.open(key)
+        if opened is None:
             count = len(hls.boundaries(plan.timeline, variant)) - 1
-            ahead = [self._call(plan, variant, i) for i in range(index + 1, min(count, index + 1 + self.config.prefetch))
+            ahead = [self._job(plan, variant, i) for i in range(index + 1, min(count, index + 1 + self.config.prefetch))
                      if self._key(plan, variant, i) not in self.cache]
-            data = self.pool.run(video_id, self._call(plan, variant, index), ahead=ahead)
-            self.cache.put(key, data)
-        return plan.video, data
+            opened = self._take(key, self.pool.run(video_id, self._job(plan, variant, index), ahead=ahead))
+        return plan.video, opened
 
-    def _call(self, plan, rendition, index):
-        segment = hls.segment(plan.timeline, rendition, index)
-        if isinstance(rendition, hls.AudioRendition):
-            job = transcode.Job(plan.path, plan.video.info, plan.video.keyframes, None, segment, self.settings,
-                                rendition.stream_index)
+    def _job(self, plan, rendition, index):
+        audio = isinstance(rendition, hls.AudioRendition)
+        key = self._key(plan, rendition, index)
+        return transcode.SegmentJob(
+            key=key,
+            destination=self._destination(key),
+            path=plan.path,
+            info=plan.video.info,
+            keyframes=plan.video.keyframes,
+            segment=hls.segment(plan.timeline, rendition, index),
+            settings=self.settings,
+            variant=None if audio else rendition,
+            audio_index=rendition.stream_index if audio else hls.muxed_audio(plan.video.info),
+        )
+
+    def _destination(self, key):
+        return Destination(cache_file=self.cache.path(key) if self.cache.enabled else None, spool=self.spool)
+
+    def _take(self, key, made):
+        """Open a file a worker made: count it into the cache, or unlink a spool file
+        (the descriptor keeps it readable until the response is sent)."""
+        opened = open(made.path, "rb")
+        if made.cached:
+            self.cache.add(key, made.size)
         else:
-            job = transcode.Job(plan.path, plan.video.info, plan.video.keyframes, rendition, segment, self.settings,
-                                hls.muxed_audio(plan.video.info))
-        return self._key(plan, rendition, index), transcode.make_segment, (job,)
+            os.remove(made.path)
+        if made.cache_full and not self._said_full:
+            self._said_full = True
+            log.error("the cache disk is full (%s); serving segments uncached", self.cache.root)
+        return opened
 
     @staticmethod
     def _key(plan, variant, index):
@@ -104,7 +134,7 @@ class Playback:
         if not os.path.isfile(path):
             raise HaemaError("the video file is missing; rescan the library", 404)
         if video.keyframes is None:  # the background pass has not reached it yet
-            video.keyframes = self.pool.run(video_id, (f"keyframes/{video.id}", probe.read_keyframes, (path,)))
+            video.keyframes = self.pool.run(video_id, probe.KeyframesJob(key=f"keyframes/{video.id}", path=path))
             Video.update(keyframes=video.keyframes).where(Video.id == video.id).execute()
         return _plan(video.id, video.version, path, video, self.config)
 

@@ -3,7 +3,7 @@
 Everything here opens the file itself and returns plain data (dicts and lists that go
 into SQLite as JSON), so results can be cached per file version and sent over pipes.
 """
-import fractions
+import dataclasses
 import logging
 
 import av
@@ -167,6 +167,17 @@ def is_copyable(info):
 # Keyframes
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class KeyframesJob:
+    """``read_keyframes`` in a worker, for a video the background pass has not reached."""
+
+    key: str
+    path: str
+
+    def run(self, state, cancelled=None):
+        return read_keyframes(self.path)
+
+
 def read_keyframes(path):
     """Presentation times of the main video's keyframes, without decoding.
 
@@ -256,7 +267,3 @@ def frame_duration(video):
     """One frame's duration in the stream's time base, from its average rate."""
     rate = video.average_rate or video.guessed_rate or 25
     return max(1, round(1 / (rate * video.time_base)))
-
-
-def time_base(keyframes):
-    return fractions.Fraction(*keyframes["time_base"])

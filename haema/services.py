@@ -19,6 +19,7 @@ class BackgroundScan:
     def __init__(self, config, thumbnail_dir):
         self.args = (config.target_path, thumbnail_dir, config.db, config.log_level)
         self.process = None
+        self.scans = 0
 
     @property
     def running(self):
@@ -28,8 +29,10 @@ class BackgroundScan:
         if self.running:
             return False
         context = multiprocessing.get_context("spawn")
-        self.process = context.Process(target=library.background_job, args=self.args, name="haema-scan", daemon=True)
+        self.process = context.Process(target=library.background_job,
+                                       args=(*self.args, self.scans == 0), name="haema-scan", daemon=True)
         self.process.start()
+        self.scans += 1
         return True
 
     def close(self):

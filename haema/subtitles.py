@@ -5,13 +5,37 @@ A subtitle rendition is one WebVTT file for the whole video. Its ``X-TIMESTAMP-M
 ties cue time zero (the start of the source file) to the MPEG-TS timestamp the
 segments give that instant, so cues stay in place after any seek.
 """
+import dataclasses
 import html
 import re
 
 import av
 
+from .made import Destination, make_file
+
 TIMESTAMP = re.compile(r"(\d+):(\d{2}):(\d{2})[,.](\d{1,3})")
 ASS_OVERRIDE = re.compile(r"\{[^}]*\}")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class WebVTTJob:
+    """A subtitle rendition's whole WebVTT file, made in a worker (an embedded track
+    means reading the whole video file)."""
+
+    key: str
+    destination: Destination
+    path: str
+    stream_index: int | None  # None: ``path`` is a sidecar file
+    mpegts_zero: int
+
+    def run(self, state, cancelled=None):
+        text = webvtt(self.path, self.stream_index, self.mpegts_zero)
+        return make_file(self.destination, ".vtt", lambda target: _write_text(target, text))
+
+
+def _write_text(path, text):
+    with open(path, "w", encoding="utf-8") as out:
+        out.write(text)
 
 
 def webvtt(path, stream_index, mpegts_zero):

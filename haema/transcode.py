@@ -17,9 +17,9 @@ a join.
 """
 import collections
 import concurrent.futures
+import dataclasses
 import fractions
 import functools
-import io
 import logging
 import math
 import os
@@ -28,6 +28,7 @@ import av
 import numpy
 
 from . import hls
+from .made import Destination, make_file
 from .probe import frame_duration
 
 log = logging.getLogger(__name__)
@@ -39,49 +40,113 @@ AAC_RATES = {8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 64000
 AUDIO_WARMUP_FRAMES = 8  # AAC frames encoded before a segment start and dropped
 SEEK_MARGIN = fractions.Fraction(3, 2)  # seconds read before a segment, for interleaved audio and warm-up
 ENCODE_AHEAD = 4  # frames handed to the encoder thread and not yet encoded, at most
+PROBE_OPTIONS = {"probesize": "32768", "analyzeduration": "0"}
+HEADER_FORMATS = ("mov,mp4", "matroska")  # FFmpeg's names of containers that declare every stream up front
 
 
-class Job:
-    """Everything a worker needs to make a segment: plain data, picklable over a pipe.
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SegmentJob:
+    """Everything a worker needs to make one segment: plain data, picklable over a pipe,
+    built with keywords so a new field (a container format, say) is one line here.
 
     ``variant`` is the video to make (None for an audio rendition's segment) and
-    ``audio_index`` the audio stream to carry (None for none).
+    ``audio_index`` the audio stream to carry (None for none). ``destination`` says
+    where the file goes, whatever its format: the pipe carries its path, never its bytes.
     """
 
-    def __init__(self, path, info, keyframes, variant, segment, settings, audio_index):
-        self.path = path
-        self.info = info
-        self.keyframes = keyframes
-        self.variant = variant
-        self.segment = segment
-        self.settings = settings  # encoder, x264_preset, x264_crf
-        self.audio_index = audio_index
+    key: str  # the cache key; a request for the key being prefetched joins that work
+    destination: Destination
+    path: str
+    info: dict
+    keyframes: dict
+    segment: hls.Segment
+    settings: dict  # encoder, x264_preset, x264_crf
+    variant: hls.Variant | None = None
+    audio_index: int | None = None
+
+    def run(self, state, cancelled=None):
+        """The worker protocol (pool.py): make the file, return a ``MadeFile``."""
+        return make_file(self.destination, ".ts", lambda target: make_segment(self, target, state, cancelled))
 
 
-def make_segment(job, cancelled=None):
-    """The segment's bytes. ``cancelled()`` is polled as the work goes on (prefetch
-    passes it); once it returns true the work stops with ``InterruptedError``."""
-    if _continuable(job):
-        return _make_continuing(job, cancelled)
-    if job.segment.first or not _only_copies(job):  # the first segment reads from the start, unseeked
-        with av.open(job.path, metadata_errors="ignore") as source:
-            return _Cutter(source, job, cancelled).run()
-    source = _open_source(job.path)
-    try:
-        return _Cutter(source, job, cancelled).run()
-    except BaseException:
-        _close_source(job.path)
-        raise
+class WorkerState:
+    """What one worker keeps between jobs, so a job's cost does not repeat.
+
+    - Open inputs, for segments that only copy packets: opening a 1080p MP4 probes it
+      (about 40 ms), more than cutting a copy segment takes. Each segment still seeks.
+      Segments that decode open the file afresh, as decoders do not all forget
+      everything on a flush (AC-3's dither state, say) and the bytes must not depend
+      on history.
+    - The decode continuation: a transcode that follows the one just made (prefetch, or
+      a player fetching in order) goes on decoding where that one stopped instead of
+      seeking back to a keyframe and decoding up to its start again: in a long GOP that
+      is most of the work. Decoding is deterministic and each segment still gets a fresh
+      encoder and filter graph, so the bytes are those of a segment made alone. Only with
+      copied (AAC) or no audio: audio decoders keep state that a fresh start would not
+      reproduce.
+    """
+
+    OPEN_INPUTS = 4
+
+    def __init__(self):
+        self.inputs = collections.OrderedDict()  # path → _OpenInput, least recently used first
+        self.continuation = None
+
+    def open_input(self, job):
+        """The worker's open container of ``job.path``, reopened if the file changed."""
+        stat = os.stat(job.path)
+        version = (stat.st_size, stat.st_mtime_ns)
+        source = self.inputs.pop(job.path, None)
+        # the first segment reads from the very start, unseeked: a used input is not there
+        if source is not None and (source.version != version or job.segment.first):
+            source.container.close()
+            source = None
+        if source is None:
+            source = _OpenInput(version, open_input(job))
+        self.inputs[job.path] = source
+        while len(self.inputs) > self.OPEN_INPUTS:
+            self.inputs.popitem(last=False)[1].container.close()
+        return source.container
+
+    def close_input(self, path):
+        source = self.inputs.pop(path, None)
+        if source is not None:
+            source.container.close()
+
+    def take_continuation(self):
+        resume, self.continuation = self.continuation, None
+        return resume
 
 
-# A transcode that follows the one just made (prefetch, or a player fetching in order)
-# goes on decoding where that one stopped instead of seeking back to a keyframe and
-# decoding up to its start again: in a long GOP that is most of the work. Decoding is
-# deterministic and each segment still gets a fresh encoder and filter graph, so the
-# bytes are those of a segment made alone. Only with copied (AAC) or no audio: audio
-# decoders keep state (AC-3's dither) that a fresh start would not reproduce.
+_OpenInput = collections.namedtuple("_OpenInput", "version container")
 _Continuation = collections.namedtuple("_Continuation", "key container packets video_carry audio_carry")
-_continuation = None
+
+
+def open_input(job):
+    """Open the source for reading. The scan already knows its streams; in a container
+    whose header lists them all, FFmpeg need not read ahead to find them (small
+    ``probesize``/``analyzeduration``). MPEG-TS and other header-less streams are
+    probed in full, as their streams are only found by reading packets."""
+    options = PROBE_OPTIONS if job.info.get("container", "").startswith(HEADER_FORMATS) else {}
+    return av.open(job.path, metadata_errors="ignore", options=options)
+
+
+def make_segment(job, target, state=None, cancelled=None):
+    """Write the segment to the file ``target``. ``cancelled()`` is polled as the work
+    goes on (prefetch passes it); once it returns true the work stops with
+    ``InterruptedError``. ``state`` (a WorkerState) keeps inputs open between jobs."""
+    state = state or WorkerState()
+    if _continuable(job):
+        return _make_continuing(job, target, state, cancelled)
+    if not _only_copies(job):
+        with open_input(job) as source:
+            return _Cutter(source, job, target, cancelled).run()
+    source = state.open_input(job)
+    try:
+        return _Cutter(source, job, target, cancelled).run()
+    except BaseException:
+        state.close_input(job.path)
+        raise
 
 
 def _continuable(job):
@@ -94,33 +159,22 @@ def _continuation_key(job, start):
     return (job.path, stat.st_size, stat.st_mtime_ns, job.variant.name, job.audio_index, start)
 
 
-def _make_continuing(job, cancelled):
-    global _continuation
-    resume, _continuation = _continuation, None
+def _make_continuing(job, target, state, cancelled):
+    resume = state.take_continuation()
     if resume is not None and resume.key != _continuation_key(job, job.segment.start):
         resume.container.close()
         resume = None
-    source = resume.container if resume else av.open(job.path, metadata_errors="ignore")
+    source = resume.container if resume else open_input(job)
     try:
-        cutter = _Cutter(source, job, cancelled, resume)
-        data = cutter.run()
+        cutter = _Cutter(source, job, target, cancelled, resume)
+        cutter.run()
     except BaseException:
         source.close()
         raise
     if job.segment.last:
         source.close()
     else:
-        _continuation = _Continuation(_continuation_key(job, job.segment.end), source, *cutter.carry)
-    return data
-
-
-# A worker keeps its recent sources open for segments that only copy packets: opening a
-# 1080p MP4 probes it (about 40 ms), more than cutting a copy segment takes. Each segment
-# still seeks. Segments that decode open the file afresh, as decoders do not all forget
-# everything on a flush (AC-3's dither state, say) and the bytes must not depend on history.
-_OpenSource = collections.namedtuple("_OpenSource", "version container")
-_SOURCES = collections.OrderedDict()  # path → _OpenSource, least recently used first
-_OPEN_SOURCES = 4
+        state.continuation = _Continuation(_continuation_key(job, job.segment.end), source, *cutter.carry)
 
 
 def _only_copies(job):
@@ -129,34 +183,13 @@ def _only_copies(job):
     return video_copied and (audio is None or audio["codec"] == "aac")
 
 
-def _open_source(path):
-    stat = os.stat(path)
-    version = (stat.st_size, stat.st_mtime_ns)
-    source = _SOURCES.pop(path, None)
-    if source is not None and source.version != version:
-        source.container.close()
-        source = None
-    if source is None:
-        source = _OpenSource(version, av.open(path, metadata_errors="ignore"))
-    _SOURCES[path] = source
-    while len(_SOURCES) > _OPEN_SOURCES:
-        _SOURCES.popitem(last=False)[1].container.close()
-    return source.container
-
-
-def _close_source(path):
-    source = _SOURCES.pop(path, None)
-    if source is not None:
-        source.container.close()
-
-
 def output_time(seconds_after_first_keyframe):
     """The 90 kHz MPEG-TS timestamp of an instant of the source."""
     return int(round((seconds_after_first_keyframe + hls.OUTPUT_ORIGIN) * MPEG_TS_RATE))
 
 
 class _Cutter:
-    def __init__(self, source, job, cancelled=None, resume=None):
+    def __init__(self, source, job, target, cancelled=None, resume=None):
         self.source = source
         self.cancelled = cancelled
         self.resume = resume
@@ -167,8 +200,7 @@ class _Cutter:
         self.audio = None if job.audio_index is None else source.streams[job.audio_index]
         self.time_base = fractions.Fraction(*job.keyframes["time_base"])
         self.origin = job.keyframes["pts"][0]
-        self.output = io.BytesIO()
-        self.muxer = av.open(self.output, "w", format="mpegts", options={"mpegts_copyts": "1"})
+        self.muxer = av.open(target, "w", format="mpegts", options={"mpegts_copyts": "1"})
         self.outputs = {}
         if job.variant is not None:
             self.outputs[self.video.index] = VideoCopy(self) if job.variant.copy else VideoEncode(self)
@@ -198,7 +230,10 @@ class _Cutter:
 
     def run(self):
         try:
-            return self._cut()
+            self._cut()
+        except BaseException:
+            self.muxer.close()  # the file is removed by make_file
+            raise
         finally:
             # outputs and cutter refer to each other; breaking the cycle frees decoders and
             # encoders (tens of MB at 1080p) now rather than at some later garbage collection
@@ -229,7 +264,6 @@ class _Cutter:
         self.muxer.close()
         if self.resume is not None or _continuable(self.job):
             self.carry = (packets, video.carry(), audio.carry() if audio is not None else None)
-        return self.output.getvalue()
 
     def _seek(self):
         """Position the demuxer a little before the keyframe the segment decodes from."""

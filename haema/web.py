@@ -15,6 +15,7 @@ from .errors import HaemaError, not_found
 from .library import Library
 from .playback import Playback
 from .services import BackgroundScan
+from .streaming import file_response
 
 log = logging.getLogger(__name__)
 
@@ -88,15 +89,15 @@ def create_app(config):
 
     @app.get("/api/v1/video/<video_id>/<track>/0.vtt")
     def subtitles(video_id, track):
-        video, data = playback.subtitles(_id(video_id, "video"), track)
-        return _media_response(video, data, "text/vtt; charset=utf-8", "public, max-age=86400", f"{track}/0")
+        video, file = playback.subtitles(_id(video_id, "video"), track)
+        return _media_response(video, file, "text/vtt; charset=utf-8", "public, max-age=86400", f"{track}/0")
 
     @app.get("/api/v1/video/<video_id>/<variant>/<index>.ts")
     def segment(video_id, variant, index):
         if not index.isdigit() or len(index) > 6:
             raise not_found("segment")
-        video, data = playback.segment(_id(video_id, "video"), variant, int(index))
-        return _media_response(video, data, "video/mp2t", "public, max-age=86400", f"{variant}/{index}")
+        video, file = playback.segment(_id(video_id, "video"), variant, int(index))
+        return _media_response(video, file, "video/mp2t", "public, max-age=86400", f"{variant}/{index}")
 
     # -- Progress --------------------------------------------------------------
 
@@ -150,10 +151,15 @@ def _media_response(video, body, content_type, cache_control, part):
 
 
 def _tagged(body, etag, content_type, cache_control):
-    """The response, or a 304 to a client that already has this version."""
+    """The response, or a 304 to a client that already has this version. ``body`` is
+    text, or an open file (a segment) sent from the disk, byte ranges included."""
     headers = {"Content-Type": content_type, "Cache-Control": cache_control, "ETag": etag}
     if bottle.request.headers.get("If-None-Match") == etag:
+        if hasattr(body, "close"):
+            body.close()
         return bottle.HTTPResponse(status=304, headers=headers)
+    if hasattr(body, "fileno"):
+        return file_response(body, headers)
     return bottle.HTTPResponse(body, headers=headers)
 
 
