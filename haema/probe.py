@@ -70,6 +70,9 @@ def _describe(container):
             "rotation": int(first.rotation or 0),
             "interlaced": bool(first.interlaced_frame),
             "has_b_frames": bool(ctx.has_b_frames),
+            # frames decoded ahead of display; FFmpeg learns it by decoding a few frames at
+            # open, which the encoder workers skip (transcode.open_input)
+            "reorder_depth": ctx.reorder_depth or 0,
         },
         # a track this FFmpeg cannot decode, or that never decoded in probing, is left out
         "audio": [_audio(stream, container) for stream in container.streams.audio
