@@ -88,7 +88,13 @@ class Playback:
             count = len(hls.boundaries(plan.timeline, variant)) - 1
             ahead = [self._job(plan, variant, i) for i in range(index + 1, min(count, index + 1 + self.config.prefetch))
                      if self._key(plan, variant, i) not in self.cache]
-            opened = self._take(key, self.pool.run(video_id, self._job(plan, variant, index), ahead=ahead))
+            try:
+                made = self.pool.run(video_id, self._job(plan, variant, index), ahead=ahead)
+            except HaemaError as error:
+                if error.status >= 500:  # the file deleted or replaced under the worker is the client's 404/410
+                    _check_unchanged(plan.video, plan.path)
+                raise
+            opened = self._take(key, made)
         return plan.video, opened
 
     def _job(self, plan, rendition, index):
@@ -131,12 +137,22 @@ class Playback:
     def _plan(self, video_id):
         video = catalog.get_video(video_id)
         path = os.path.join(self.root, video.path)
-        if not os.path.isfile(path):
-            raise HaemaError("the video file is missing; rescan the library", 404)
+        _check_unchanged(video, path)
         if video.keyframes is None:  # the background pass has not reached it yet
             video.keyframes = self.pool.run(video_id, probe.KeyframesJob(key=f"keyframes/{video.id}", path=path))
             Video.update(keyframes=video.keyframes).where(Video.id == video.id).execute()
         return _plan(video.id, video.version, path, video, self.config)
+
+
+def _check_unchanged(video, path):
+    """A file deleted since the scan is a 404; one replaced (another size or time) is a
+    410, as its plan and cache keys belong to the old version. A rescan sets both right."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        raise HaemaError("the video file is missing; rescan the library", 404) from None
+    if stat.st_size != video.size or int(stat.st_mtime * 1000) != int(video.mtime * 1000):
+        raise HaemaError("the video file changed since the last scan; rescan the library", 410)
 
 
 class Plan:

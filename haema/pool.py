@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 JOB_TIMEOUT = 120  # seconds a single job may take before its worker counts as hung
 PREFETCH_BYTES = 48 << 20  # disk bytes of prefetched segments a worker keeps (a few, at 1080p)
+START_TIMEOUT = 60  # seconds a new worker may take to start (Python, PyAV) before it counts as failed
 PIN_IDLE = 120  # seconds after which a video no longer counts as in play on its worker
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter (malloc.h)
 
@@ -133,9 +134,17 @@ class _Worker:
         self.process = context.Process(target=_serve, args=(child, state), name=f"haema-encoder-{slot}", daemon=True)
         self.process.start()
         child.close()
+        self.started = False
 
     def call(self, request, timeout):
+        """Send ``request`` and wait ``timeout`` seconds for the answer. A worker's start-up
+        does not count against the job's time: it says it is ready first."""
         try:
+            if not self.started:
+                gevent.socket.wait_read(self.connection.fileno(), timeout=START_TIMEOUT,
+                                        timeout_exc=_WorkerLost(f"not started in {START_TIMEOUT} s"))
+                self.connection.recv()
+                self.started = True
             self.connection.send(request)
             gevent.socket.wait_read(self.connection.fileno(), timeout=timeout,
                                     timeout_exc=_WorkerLost(f"no answer in {timeout} s"))
@@ -175,6 +184,7 @@ def _serve(connection, state_class):
     """
     _give_freed_frames_back()
     state = state_class() if state_class is not None else None
+    connection.send("ready")
     made = collections.OrderedDict()  # key → result of a job made ahead
     pending = collections.deque()
     arrived = []  # a request read while a prefetch was running

@@ -9,6 +9,7 @@ import os
 import re
 
 import bottle
+import peewee
 
 from . import catalog, history, models
 from .errors import HaemaError, not_found
@@ -215,6 +216,9 @@ def _errors_as_json(callback):
         except HaemaError as error:
             log.info("%s %s → %d %s", bottle.request.method, bottle.request.path, error.status, error.message)
             return _error_response(error.status, error.message)
+        except peewee.OperationalError as error:  # locked past busy_timeout, or a read-only file
+            log.error("%s %s: the database cannot be written: %s", bottle.request.method, bottle.request.path, error)
+            return _error_response(503, f"the database cannot be written now ({error}); try again later")
     return wrapper
 
 
