@@ -17,6 +17,7 @@ def main(argv=None):
     monkey.patch_all()
 
     import gevent
+    import gevent.pool
     from gevent.pywsgi import WSGIServer
 
     from haema.config import ConfigError, bind_socket, check_writable, parse_config
@@ -36,14 +37,18 @@ def main(argv=None):
     host, port = listener.getsockname()[:2]
     log = logging.getLogger("haema")
     log.info("serving %s on http://%s:%d/", config.target_path, host, port)
-    server = WSGIServer(listener, app, log=None, error_log=log, handler_class=SendfileHandler)
+    # Requests run in a pool (unbounded), so that stopping waits for those in flight: on
+    # SIGTERM the server stops accepting, and serve_forever ends by stopping with
+    # ``stop_timeout``, after which the encoders are closed.
+    server = WSGIServer(listener, app, log=None, error_log=log, handler_class=SendfileHandler,
+                        spawn=gevent.pool.Pool())
+    server.stop_timeout = STOP_GRACE
 
     def stop():
-        """SIGTERM: stop accepting, let requests in flight finish, then close the workers."""
         log.info("SIGTERM: finishing requests in flight (at most %d s)", STOP_GRACE)
-        server.stop(timeout=STOP_GRACE)
+        server.close()
 
-    gevent.signal_handler(signal.SIGTERM, gevent.spawn, stop)  # the handler runs in the hub, which must not wait
+    gevent.signal_handler(signal.SIGTERM, stop)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -10,6 +10,7 @@ request takes it (``MadeFile.deliver``): a segment made ahead of the player and 
 asked for is deleted by the worker (``discard``), so every file in the cache is one the
 web process has counted.
 """
+import contextlib
 import dataclasses
 import errno
 import itertools
@@ -26,6 +27,20 @@ class Destination:
 
     cache_file: str | None
     spool: str
+
+    def pending(self, pid):
+        """The file the worker ``pid`` writes into the cache until a request takes it."""
+        return f"{self.cache_file}.{pid}.tmp"
+
+    def remove_pending(self, pid):
+        """Remove what the worker ``pid`` left half written when it died or hung."""
+        if self.cache_file is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(self.pending(pid))
+        for name in os.listdir(self.spool):
+            if name.startswith(f"{pid}-"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(os.path.join(self.spool, name))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,7 +77,7 @@ def make_file(destination, suffix, write):
     """
     full = False
     if destination.cache_file is not None:
-        pending = f"{destination.cache_file}.{os.getpid()}.tmp"  # removed at start-up if a crash leaves it
+        pending = destination.pending(os.getpid())
         try:
             os.makedirs(os.path.dirname(pending), exist_ok=True)
             return MadeFile(pending, _written(pending, write), destination.cache_file)
@@ -70,7 +85,7 @@ def make_file(destination, suffix, write):
             if error.errno != errno.ENOSPC:
                 raise
             full = True
-    pending = os.path.join(destination.spool, f"{os.getpid()}-{next(_numbers)}{suffix}")
+    pending = os.path.join(destination.spool, f"{os.getpid()}-{next(_numbers)}{suffix}")  # see remove_pending
     return MadeFile(pending, _written(pending, write), None, full)
 
 

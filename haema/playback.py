@@ -26,7 +26,7 @@ class Playback:
         self.config = config
         self.root = os.path.realpath(config.target_path)
         self.pool = Pool(config.workers, prefetch=config.prefetch, job_timeout=config.job_timeout,
-                         state=transcode.WorkerState)
+                         state=transcode.WorkerState, on_lost=_remove_pending)
         self.cache = SegmentCache(os.path.join(config.cache_path, "segments"), config.cache_limit, config.cache)
         self.spool = tempfile.mkdtemp(prefix="haema-spool-")  # files served once: cache off or its disk full
         self.settings = {"encoder": config.encoder, "x264_preset": config.x264_preset, "x264_crf": config.x264_crf}
@@ -142,6 +142,15 @@ class Playback:
             video.keyframes = self.pool.run(video_id, probe.KeyframesJob(key=f"keyframes/{video.id}", path=path))
             Video.update(keyframes=video.keyframes).where(Video.id == video.id).execute()
         return _plan(video.id, video.version, path, video, self.config)
+
+
+def _remove_pending(pid, jobs):
+    """A worker killed or hung mid-segment leaves a half-written file: not counted by the
+    cache, so removed here rather than at the next start-up."""
+    for job in jobs:
+        destination = getattr(job, "destination", None)
+        if destination is not None:
+            destination.remove_pending(pid)
 
 
 def _check_unchanged(video, path):

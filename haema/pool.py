@@ -44,8 +44,9 @@ M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter (malloc.h)
 
 
 class Pool:
-    def __init__(self, size, prefetch=0, job_timeout=JOB_TIMEOUT, state=None):
+    def __init__(self, size, prefetch=0, job_timeout=JOB_TIMEOUT, state=None, on_lost=None):
         self.size = size
+        self.on_lost = on_lost  # on_lost(pid, jobs): a worker died or hung with these jobs in hand
         self.prefetch = prefetch
         self.job_timeout = job_timeout
         self.state = state  # a class, made once in each worker (it crosses a process boundary by name)
@@ -70,15 +71,18 @@ class Pool:
         """
         slot = self._slot(pin)
         with self._locks[slot]:
+            request = _Request(job, tuple(ahead)[: self.prefetch])
             for attempt in (1, 2):
                 worker = self._worker(slot)
                 try:
-                    return worker.call(_Request(job, tuple(ahead)[: self.prefetch]), self.job_timeout)
+                    return worker.call(request, self.job_timeout)
                 except _WorkerLost as lost:
                     log.error("encoder %d lost (%s), replacing it%s", slot, lost,
                               ", retrying" if attempt == 1 else "")
                     worker.kill()
                     self._workers[slot] = None
+                    if self.on_lost is not None:
+                        self.on_lost(worker.process.pid, (job, *request.ahead))
         raise HaemaError("the encoder failed twice on this request; see the server log", 503)
 
     def _slot(self, pin):

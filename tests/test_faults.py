@@ -44,7 +44,7 @@ def library(root, clip, titles):
 def server(tmp_path_factory, clip):
     work = tmp_path_factory.mktemp("faults")
     root = library(work / "media", clip, TITLES[:7])
-    with running_server(root, str(work), extra=["--job-timeout", "2", "--prefetch", "0"]) as running:
+    with running_server(root, str(work), extra=["--job-timeout", "8", "--prefetch", "0"]) as running:
         running.work = work
         running.ids = {s["info"]["title"]: s["info"]["id"] for s in running.api("/api/v1/shows")[1]}
         yield running
@@ -154,7 +154,7 @@ def test_a_worker_killed_mid_segment_still_answers_the_request(server):
             break
     assert killed, "no segment was caught being written"
     assert "lost (pipe closed" in server.log()
-    assert not pending_files(cache) or all(int(p.rsplit(".", 2)[1]) in killed for p in pending_files(cache))
+    assert not pending_files(cache), "the killed worker's half-written file was left in the cache"
 
 
 def test_a_hung_worker_times_out_is_replaced_and_the_request_answered(server):
@@ -168,7 +168,7 @@ def test_a_hung_worker_times_out_is_replaced_and_the_request_answered(server):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGCONT)
     assert status == 200 and body[:1] == b"\x47"
-    assert re.search(r"encoder \d lost \(no answer in 2(\.0)? s\), replacing it, retrying", server.log())
+    assert re.search(r"encoder \d lost \(no answer in 8(\.0)? s\), replacing it, retrying", server.log())
     assert sum(not alive(pid) for pid in stopped) == 1, "exactly the hung worker was replaced"
 
 
@@ -288,7 +288,7 @@ def test_a_full_cache_disk_serves_uncached_and_says_so_once(tmp_path, clip, tiny
     with running_server(root, str(tmp_path), extra=["--cache-path", str(tiny_disk), "--prefetch", "0"]) as server:
         server.ids = {"Full": server.api("/api/v1/shows")[1][0]["info"]["id"]}
         for variant in ("original", TRANSCODE):
-            for index in range(3):
+            for index in range(2):
                 status, body = get(server, segment_path(server, "Full", variant, index))
                 assert status == 200 and body[:1] == b"\x47", (variant, index, status)
         log = server.log()
