@@ -15,6 +15,7 @@ file; a segment encodes the frames of its interval, warmed up by a few frames be
 its start whose packets are dropped, so there is no gap, overlap or priming silence at
 a join.
 """
+import bisect
 import collections
 import concurrent.futures
 import dataclasses
@@ -203,6 +204,7 @@ class _Cutter:
         self.audio = None if job.audio_index is None else source.streams[job.audio_index]
         self.time_base = fractions.Fraction(*job.keyframes["time_base"])
         self.origin = job.keyframes["pts"][0]
+        self._clocks, self._bound_cache = {}, {}
         self.muxer = av.open(target, "w", format="mpegts", options={"mpegts_copyts": "1"})
         self.outputs = {}
         if job.variant is not None:
@@ -217,17 +219,32 @@ class _Cutter:
     # -- time -----------------------------------------------------------------
 
     def to_output(self, pts, time_base):
-        """Source timestamp → output 90 kHz timestamp, the same for every segment."""
-        return output_time(pts * time_base - self.origin * self.time_base)
+        """Source timestamp → output 90 kHz timestamp, the same for every segment:
+        ``output_time(pts * time_base - origin)``."""
+        return self.clock(time_base).ticks(pts)
+
+    def clock(self, time_base):
+        clock = self._clocks.get(time_base)
+        if clock is None:
+            offset = (hls.OUTPUT_ORIGIN - self.origin * self.time_base) * MPEG_TS_RATE
+            clock = self._clocks[time_base] = _Clock(time_base * MPEG_TS_RATE, offset)
+        return clock
+
+    def _bounds(self, time_base):
+        """The segment's start and end as the first timestamps at or after them in ``time_base``."""
+        bounds = self._bound_cache.get(time_base)
+        if bounds is None:
+            start, end = self.segment.start * self.time_base, self.segment.end * self.time_base
+            bounds = self._bound_cache[time_base] = (math.ceil(start / time_base), math.ceil(end / time_base))
+        return bounds
 
     def in_segment(self, pts, time_base):
         """Does a source timestamp fall in this segment? Open-ended at the file's ends."""
-        t = pts * time_base
-        start, end = self.segment.start * self.time_base, self.segment.end * self.time_base
-        return (self.segment.first or t >= start) and (self.segment.last or t < end)
+        start, end = self._bounds(time_base)
+        return (self.segment.first or pts >= start) and (self.segment.last or pts < end)
 
     def past_end(self, pts, time_base):
-        return not self.segment.last and pts * time_base >= self.segment.end * self.time_base
+        return not self.segment.last and pts >= self._bounds(time_base)[1]
 
     # -- the cut --------------------------------------------------------------
 
@@ -274,13 +291,37 @@ class _Cutter:
             return  # read from the very start: nothing may be lost before the first keyframe
         target = self.segment.decode_from - SEEK_MARGIN / self.time_base
         keyframes = self.job.keyframes["pts"]
-        earlier = [k for k in keyframes if k <= target]
-        seek_to = earlier[-1] if earlier else keyframes[0]
+        seek_to = keyframes[max(0, bisect.bisect_right(keyframes, math.floor(target)) - 1)]
         self.source.seek(int(seek_to), stream=self.video, backward=True, any_frame=False)
 
     def mux(self, packet, stream):
         packet.stream = stream
         self.muxer.mux(packet)
+
+
+class _Clock:
+    """``round(pts * scale + offset)`` for exact rational ``scale`` and ``offset``, in
+    integers: the same value as with Fractions (round half to even), a few times faster,
+    which counts at hundreds of packets a segment."""
+
+    def __init__(self, scale, offset):
+        self.scale, self.offset = fractions.Fraction(scale), fractions.Fraction(offset)
+        self._denominator = self.scale.denominator * self.offset.denominator
+        self._a = self.scale.numerator * self.offset.denominator
+        self._b = self.offset.numerator * self.scale.denominator
+
+    def ticks(self, pts):
+        return _round_half_even(pts * self._a + self._b, self._denominator)
+
+    def length(self, duration):
+        return _round_half_even(duration * self.scale.numerator, self.scale.denominator)
+
+
+def _round_half_even(numerator, denominator):
+    whole, rest = divmod(numerator, denominator)
+    if 2 * rest > denominator or (2 * rest == denominator and whole % 2):
+        whole += 1
+    return whole
 
 
 # ---------------------------------------------------------------------------
@@ -312,21 +353,25 @@ class VideoCopy:
         if packet.is_keyframe:
             if not self.started and (segment.first or packet.pts == segment.start):
                 self.started = True
-            elif self.started and self.cutter.past_end(packet.pts, packet.time_base):
+            elif self.started and self.cutter.past_end(packet.pts, self.cutter.video.time_base):
                 self.done = True
                 return
         if self.started:
             self.packets.append(packet)
 
     def finish(self):
+        if not self.packets:
+            return
         cutter = self.cutter
-        times = [p.pts * p.time_base for p in self.packets]
-        shift = max([self.delay] + [a - b for a, b in zip(sorted(times), times)])
-        for packet, pts, decode in zip(self.packets, times, sorted(times)):
-            duration = (packet.duration or 0) * packet.time_base
-            packet.pts = output_time(pts - cutter.origin * cutter.time_base)
-            packet.dts = output_time(decode - shift - cutter.origin * cutter.time_base)
-            packet.duration = int(round(duration * MPEG_TS_RATE))
+        time_base = cutter.video.time_base
+        clock = cutter.clock(time_base)
+        pts = [p.pts for p in self.packets]
+        reorder = max(a - b for a, b in zip(sorted(pts), pts))
+        decode = _Clock(clock.scale, clock.offset - max(self.delay, reorder * time_base) * MPEG_TS_RATE)
+        for packet, presented, decoded in zip(self.packets, pts, sorted(pts)):
+            packet.pts = clock.ticks(presented)
+            packet.dts = decode.ticks(decoded)
+            packet.duration = clock.length(packet.duration or 0)
             packet.time_base = TS_TIME_BASE
             cutter.mux(packet, self.stream)
 
@@ -517,6 +562,10 @@ class AudioCopy:
     def __init__(self, cutter):
         self.cutter = cutter
         self.stream = cutter.muxer.add_stream_from_template(cutter.audio)
+        # the stream's clock, taken once: a packet's ``time_base`` is a new Fraction at each read
+        time_base = cutter.audio.time_base
+        self.clock = cutter.clock(time_base)
+        self.start, self.end = cutter._bounds(time_base)
         self.leftover = []  # packets read past the end, for a continuation
         self.done = False
 
@@ -528,20 +577,19 @@ class AudioCopy:
         return self.leftover
 
     def feed(self, packet):
-        cutter = self.cutter
-        if packet.pts is None:
+        segment, pts = self.cutter.segment, packet.pts
+        if pts is None:
             return
-        if self.done or cutter.past_end(packet.pts, packet.time_base):
+        if self.done or (not segment.last and pts >= self.end):
             self.done = True
             self.leftover.append(packet)
             return
-        if not cutter.in_segment(packet.pts, packet.time_base):
+        if not segment.first and pts < self.start:
             return
-        time_base = packet.time_base
-        packet.pts = packet.dts = cutter.to_output(packet.pts, time_base)
-        packet.duration = int(round((packet.duration or 0) * time_base * MPEG_TS_RATE))
+        packet.pts = packet.dts = self.clock.ticks(pts)
+        packet.duration = self.clock.length(packet.duration or 0)
         packet.time_base = TS_TIME_BASE
-        cutter.mux(packet, self.stream)
+        self.cutter.mux(packet, self.stream)
 
     def finish(self):
         pass
