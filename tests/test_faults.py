@@ -8,6 +8,7 @@ import contextlib
 import http.client
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -42,6 +43,8 @@ def library(root, clip, titles):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, clip):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)  # 1,000 connections, both ends; the server inherits it
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 4096)), hard))
     work = tmp_path_factory.mktemp("faults")
     root = library(work / "media", clip, TITLES[:7])
     with running_server(root, str(work), extra=["--job-timeout", "8", "--prefetch", "0"]) as running:
