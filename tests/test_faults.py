@@ -136,6 +136,15 @@ def test_the_first_scan_logs_ready_with_the_library_size(server):
     assert "0 shows" not in server.log()
 
 
+def test_segments_go_out_by_sendfile_whole_and_by_range(server):
+    """gevent's server sends the open file (streaming.SendfileHandler): the bytes are the cache file's."""
+    status, whole = get(server, segment_path(server, "Idle", "original", 1))
+    cached = next((server.work / "cache" / "segments" / server.ids["Idle"]).rglob("original/1.ts")).read_bytes()
+    assert status == 200 and whole == cached
+    status, part = get(server, segment_path(server, "Idle", "original", 1), {"Range": "bytes=1000-"})
+    assert status == 206 and part == cached[1000:]
+
+
 # -- workers -----------------------------------------------------------------------
 
 
