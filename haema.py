@@ -8,7 +8,10 @@ encoder processes, which re-import this file, do not patch or serve anything.
 """
 import getpass
 import logging
+import signal
 import sys
+
+STOP_GRACE = 5  # seconds requests in flight get to finish after SIGTERM
 
 
 def main(argv=None):
@@ -16,10 +19,12 @@ def main(argv=None):
 
     monkey.patch_all()
 
+    import gevent
+    import gevent.pool
     from gevent.pywsgi import WSGIServer
 
-    from haema import catalog
     from haema.config import ConfigError, bind_socket, check_writable, is_loopback, parse_config
+    from haema.streaming import SendfileHandler
     from haema.web import create_app
 
     try:
@@ -33,9 +38,10 @@ def main(argv=None):
         return 2
     logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app(config)
+    app.config["haema.playback"].pool.start()  # the first segment must not wait for a process to start
     host, port = listener.getsockname()[:2]
     log = logging.getLogger("haema")
-    log.info("serving %s on http://%s:%d/ (%s)", config.target_path, host, port, catalog.summary())
+    log.info("serving %s on http://%s:%d/", config.target_path, host, port)
     if not config.auth and not is_loopback(host):
         log.warning("--auth false on %s: anyone who can reach this address can watch everything and change "
                     "the watch history; use it only on a network you trust", host)
@@ -46,7 +52,18 @@ def main(argv=None):
         print(f"\nNo user yet. Create the first admin at http://{shown}:{port}/#/setup/{setup.token}\n"
               "(once; or stop Haema and run: python haema.py -c conf/haema.conf --add-user NAME --admin)\n",
               flush=True)
-    server = WSGIServer(listener, app, log=None, error_log=log)
+    # Requests run in a pool (unbounded), so that stopping waits for those in flight: on
+    # SIGTERM the server stops accepting, and serve_forever ends by stopping with
+    # ``stop_timeout``, after which the encoders are closed.
+    server = WSGIServer(listener, app, log=None, error_log=log, handler_class=SendfileHandler,
+                        spawn=gevent.pool.Pool())
+    server.stop_timeout = STOP_GRACE
+
+    def stop():
+        log.info("SIGTERM: finishing requests in flight (at most %d s)", STOP_GRACE)
+        server.close()
+
+    gevent.signal_handler(signal.SIGTERM, stop)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

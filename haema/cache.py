@@ -1,8 +1,9 @@
 """Made segments on disk, held under a size budget by least-recently-used eviction.
 
 Keys name the video, its file version, the variant and the index, so a changed file
-never serves stale segments. Writes go to a temporary file renamed into place, so a
-reader or a crash never sees half a segment. The LRU order lives in memory and is
+never serves stale segments. Workers write the files (made.py): under a temporary name
+renamed into place, so a reader or a crash never sees half a segment; the web process
+counts each one it is handed (``add``) and evicts. The LRU order lives in memory and is
 rebuilt from modification times at start-up (a hit touches the file).
 """
 import collections
@@ -41,31 +42,30 @@ class SegmentCache:
     def __contains__(self, key):
         return self.enabled and key in self.entries
 
-    def get(self, key):
+    def path(self, key):
+        return os.path.join(self.root, key)
+
+    def open(self, key):
+        """The cached file of ``key``, opened, or None; a hit makes it the most recent.
+        The open file stays readable if it is evicted while it is sent."""
         if not self.enabled or key not in self.entries:
             return None
-        path = os.path.join(self.root, key)
+        path = self.path(key)
         try:
-            with open(path, "rb") as segment:
-                data = segment.read()
             os.utime(path)
+            opened = open(path, "rb")
         except OSError:
             self.total -= self.entries.pop(key)
             return None
         self.entries.move_to_end(key)
-        return data
+        return opened
 
-    def put(self, key, data):
-        if not self.enabled or len(data) > self.limit:
+    def add(self, key, size):
+        """Count a file written at ``path(key)`` (by a worker, renamed into place)."""
+        if not self.enabled:
             return
-        path = os.path.join(self.root, key)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        temporary = f"{path}.{os.getpid()}.tmp"
-        with open(temporary, "wb") as out:
-            out.write(data)
-        os.replace(temporary, path)
-        self.total += len(data) - self.entries.pop(key, 0)
-        self.entries[key] = len(data)
+        self.total += size - self.entries.pop(key, 0)
+        self.entries[key] = size
         self._evict()
 
     def _evict(self):

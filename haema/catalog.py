@@ -56,7 +56,7 @@ def summary():
     """The library size in words, for the start-up log line."""
     with Show._meta.database.connection_context():
         shows, videos = Show.select().count(), Video.select().count()
-    return f"{shows} shows, {videos} videos indexed"
+    return f"{shows} shows, {videos} videos"
 
 
 def get_show(user_id, show_id):

@@ -34,6 +34,7 @@ class Config:
     segment_duration: float = 4.0
     transcode_segment_duration: float = 2.0
     prefetch: int = 3
+    job_timeout: float = 120.0
     encoder: str = "libx264"
     x264_preset: str = "veryfast"
     x264_crf: int = 23
@@ -105,6 +106,8 @@ def build_parser():
     add("--transcode-segment-duration", default=Config.transcode_segment_duration,
         help="longest transcoded segment in seconds (shorter: faster start and seeks)")
     add("--prefetch", default=Config.prefetch, help="segments a worker makes ahead of the player")
+    add("--job-timeout", default=Config.job_timeout,
+        help="seconds an encoder may take on one request before it counts as hung and is replaced")
     add("--encoder", default=Config.encoder, help="libx264, or h264_v4l2m2m for the Raspberry Pi 4")
     add("--x264-preset", default=Config.x264_preset, help="libx264 preset (speed against size)")
     add("--x264-crf", default=Config.x264_crf, help="libx264 constant quality, 18 (best) to 30")
@@ -167,6 +170,7 @@ def _checked(ns):
         segment_duration=segment,
         transcode_segment_duration=min(transcoded, segment),  # never longer than a copied one
         prefetch=_number("prefetch", ns.prefetch, int, 0, 20),
+        job_timeout=_number("job-timeout", ns.job_timeout, float, 1.0, 3600.0),
         encoder=encoder,
         x264_preset=str(ns.x264_preset),
         x264_crf=_number("x264-crf", ns.x264_crf, int, 0, 51),

@@ -11,6 +11,7 @@ With FFmpeg 8 (PyAV 18) no muxer option makes a muxer's first fragment carry its
 absolute time (``frag_discont`` and ``use_editlist 0`` were tried: tfdt stays 0), so
 that one field is set here, in place; everything else is FFmpeg's.
 """
+import shutil
 import struct
 
 
@@ -72,3 +73,50 @@ def _boxes(data, start, end):
             raise BoxError(f"a {kind!r} box overruns its parent")
         yield offset, bytes(kind), size
         offset += size
+
+
+# ---------------------------------------------------------------------------
+# Files: what a worker writes, without holding a segment in memory
+
+
+def write_header(muxed, target):
+    """Copy the init section of the muxer's output file ``muxed`` to ``target``."""
+    with open(muxed, "rb") as source, open(target, "wb") as out:
+        size = _header_size(source)
+        source.seek(0)
+        out.write(source.read(size))
+
+
+def write_fragment(muxed, target, first_decode_times):
+    """Copy the fragment of the muxer's output file ``muxed`` to ``target``, with its
+    tfdt set (``set_decode_times``). Only the ``moof`` box is read whole; the media data
+    is copied in chunks."""
+    with open(muxed, "rb") as source, open(target, "wb") as out:
+        source.seek(_header_size(source))
+        head = source.read(8)
+        size, kind = struct.unpack(">I4s", head) if len(head) == 8 else (0, b"")
+        if kind != b"moof" or size < 8:
+            raise BoxError("the muxer wrote no fragment")
+        out.write(set_decode_times(head + source.read(size - 8), first_decode_times))
+        shutil.copyfileobj(source, out)
+
+
+def _header_size(source):
+    """Bytes before the first ``moof`` (the whole file when there is none), reading box
+    headers only."""
+    source.seek(0, 2)
+    end = source.tell()
+    offset = 0
+    while offset + 8 <= end:
+        source.seek(offset)
+        size, kind = struct.unpack(">I4s", source.read(8))
+        if kind == b"moof":
+            return offset
+        if size == 1:
+            size = struct.unpack(">Q", source.read(8))[0]
+        elif size == 0:
+            size = end - offset
+        if size < 8:
+            raise BoxError(f"a {kind!r} box has size {size}")
+        offset += size
+    return end

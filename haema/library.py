@@ -16,7 +16,7 @@ import os
 
 import av
 
-from . import naming, nfo, probe, subtitles, trickplay
+from . import catalog, naming, nfo, probe, subtitles, trickplay
 from .models import ScanState, Show, Skipped, Video, database, fold, open_database, stable_id
 
 log = logging.getLogger(__name__)
@@ -370,16 +370,23 @@ class Library:
         self.fill_trickplay()
 
 
-def background_job(root, thumbnail_dir, trickplay_dir, db_path, log_level, lock=None):
+def background_job(root, thumbnail_dir, trickplay_dir, db_path, log_level, lock=None, first=False):
     """The entry point of the scanning process: a fresh interpreter with its own
     database connection (SQLite in WAL mode lets the web process read meanwhile).
     ``lock`` keeps it from running at once with the watched folder's rescans, whose
-    caller holds it for them (watch.watch_job)."""
+    caller holds it for them (watch.watch_job). The ``first`` scan since start-up says
+    when the library is ready, and how big."""
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     os.nice(5)  # a scan and its previews yield the cores to segments a player waits for
     open_database(db_path)
     with lock or contextlib.nullcontext():
-        Library(root, thumbnail_dir, trickplay_dir).background()
+        library = Library(root, thumbnail_dir, trickplay_dir)
+        library.scan()
+        if first:
+            logging.getLogger("haema").info("ready: %s", catalog.summary())
+        library.fill_keyframes()
+        library.fill_thumbnails()
+        library.fill_trickplay()
 
 
 def save_frame(path, at_seconds, target, width=320):

@@ -8,10 +8,13 @@ prefetch the next ones.
 import functools
 import logging
 import os
+import shutil
+import tempfile
 
 from . import catalog, hls, probe, subtitles, transcode, trickplay
 from .cache import SegmentCache
 from .errors import HaemaError, not_found
+from .made import Destination
 from .models import Video
 from .pool import Pool
 
@@ -22,12 +25,16 @@ class Playback:
     def __init__(self, config):
         self.config = config
         self.root = os.path.realpath(config.target_path)
-        self.pool = Pool(config.workers, prefetch=config.prefetch)
+        self.pool = Pool(config.workers, prefetch=config.prefetch, job_timeout=config.job_timeout,
+                         state=transcode.WorkerState, on_lost=_remove_pending)
         self.cache = SegmentCache(os.path.join(config.cache_path, "segments"), config.cache_limit, config.cache)
+        self.spool = tempfile.mkdtemp(prefix="haema-spool-")  # files served once: cache off or its disk full
         self.settings = {"encoder": config.encoder, "x264_preset": config.x264_preset, "x264_crf": config.x264_crf}
+        self._said_full = False
 
     def close(self):
         self.pool.close()
+        shutil.rmtree(self.spool, ignore_errors=True)
 
     # -- playlists --------------------------------------------------------------
 
@@ -53,8 +60,8 @@ class Playback:
         if not isinstance(track, hls.SubtitleRendition):
             raise not_found("subtitles")
         key = f"{plan.video.id}/{plan.video.version}/{name}/0.vtt"
-        data = self.cache.get(key)
-        if data is None:
+        opened = self.cache.open(key)
+        if opened is None:
             if track.sidecar:
                 source = subtitles.SidecarFile(os.path.join(self.root, track.sidecar), track.language,
                                                track.encoding, plan.video.info["video"]["fps"])
@@ -63,27 +70,26 @@ class Playback:
             # embedded cues share the video's clock; a sidecar's zero is the file's start
             start = 0 if track.sidecar is None else plan.video.info["start_time"]
             zero = transcode.output_time(plan.timeline.seconds(0) + start)
-            text = self.pool.run(video_id, (key, subtitles.webvtt, (source, zero)))
-            data = text.encode()
-            self.cache.put(key, data)
-        return plan.video, data
+            job = subtitles.WebVTTJob(key=key, destination=self._destination(key), source=source, mpegts_zero=zero)
+            opened = self._take(key, self.pool.run(video_id, job))
+        return plan.video, opened
 
     def init_section(self, video_id, name):
-        """The fMP4 init section (``#EXT-X-MAP``) of a variant or audio rendition."""
+        """The fMP4 init section (``#EXT-X-MAP``) of a variant or audio rendition, as an open file."""
         plan = self._plan(video_id)
         rendition = plan.rendition(name)
         if isinstance(rendition, hls.SubtitleRendition) or rendition.container != "mp4":
             raise not_found("init section")
         key = f"{plan.video.id}/{plan.video.version}/{name}/init.mp4"
-        data = self.cache.get(key)
-        if data is None:
-            job = self._job(plan, rendition, 0, init=True)
-            data = self.pool.run(video_id, (key, transcode.make_segment, (job,)))
-            self.cache.put(key, data)
-        return plan.video, data
+        opened = self.cache.open(key)
+        if opened is None:
+            opened = self._take(key, self.pool.run(video_id, self._job(plan, rendition, 0, init=True)))
+        return plan.video, opened
 
     def segment(self, video_id, variant_name, name):
-        """Segment ``name`` ("3.ts", "3.m4s") of a variant or audio rendition."""
+        """Segment ``name`` ("3.ts", "3.m4s") of a variant or audio rendition, as an open
+        file: from the cache, else made by the pinned worker (which then makes the next
+        ones ahead). An open file stays readable if the cache evicts it meanwhile."""
         plan = self._plan(video_id)
         variant = plan.rendition(variant_name)
         if isinstance(variant, hls.SubtitleRendition):
@@ -96,14 +102,19 @@ class Playback:
         if hls.segment_name(variant, index) != name:  # a .ts of an fMP4 rendition, or the reverse
             raise not_found("segment")
         key = self._key(plan, variant, index)
-        data = self.cache.get(key)
-        if data is None:
+        opened = self.cache.open(key)
+        if opened is None:
             count = len(hls.boundaries(plan.timeline, variant)) - 1
-            ahead = [self._call(plan, variant, i) for i in range(index + 1, min(count, index + 1 + self.config.prefetch))
+            ahead = [self._job(plan, variant, i) for i in range(index + 1, min(count, index + 1 + self.config.prefetch))
                      if self._key(plan, variant, i) not in self.cache]
-            data = self.pool.run(video_id, self._call(plan, variant, index), ahead=ahead)
-            self.cache.put(key, data)
-        return plan.video, data
+            try:
+                made = self.pool.run(video_id, self._job(plan, variant, index), ahead=ahead)
+            except HaemaError as error:
+                if error.status >= 500:  # the file deleted or replaced under the worker is the client's 404/410
+                    _check_unchanged(plan.video, plan.path)
+                raise
+            opened = self._take(key, made)
+        return plan.video, opened
 
     def iframe_playlist(self, video_id, name):
         plan = self._plan(video_id)
@@ -118,23 +129,47 @@ class Playback:
         if plan.iframes is None or plan.iframes.name != name or not 0 <= index < len(keyframes):
             raise not_found("I-frame")
         key = f"{plan.video.id}/{plan.video.version}/{name}/iframes/{index}.ts"
-        data = self.cache.get(key)
-        if data is None:
-            data = self.pool.run(video_id, (key, trickplay.make_iframe,
-                                            (plan.path, plan.video.info, keyframes[index], keyframes[0])))
-            self.cache.put(key, data)
-        return plan.video, data
-
-    def _call(self, plan, rendition, index):
-        return self._key(plan, rendition, index), transcode.make_segment, (self._job(plan, rendition, index),)
+        opened = self.cache.open(key)
+        if opened is None:
+            job = trickplay.IFrameJob(key=key, destination=self._destination(key), path=plan.path,
+                                      info=plan.video.info, keyframe=keyframes[index], first_keyframe=keyframes[0])
+            opened = self._take(key, self.pool.run(video_id, job))
+        return plan.video, opened
 
     def _job(self, plan, rendition, index, init=False):
-        segment = hls.segment(plan.timeline, rendition, index)
-        if isinstance(rendition, hls.AudioRendition):
-            return transcode.Job(plan.path, plan.video.info, plan.video.keyframes, None, segment, self.settings,
-                                 rendition.stream_index, rendition.container, copy_audio=rendition.original, init=init)
-        return transcode.Job(plan.path, plan.video.info, plan.video.keyframes, rendition, segment, self.settings,
-                             hls.muxed_audio(plan.video.info), rendition.container, init=init)
+        audio = isinstance(rendition, hls.AudioRendition)
+        key = f"{plan.video.id}/{plan.video.version}/{rendition.name}/init.mp4" if init else \
+            self._key(plan, rendition, index)
+        return transcode.SegmentJob(
+            key=key,
+            destination=self._destination(key),
+            path=plan.path,
+            info=plan.video.info,
+            keyframes=plan.video.keyframes,
+            segment=hls.segment(plan.timeline, rendition, index),
+            settings=self.settings,
+            variant=None if audio else rendition,
+            audio_index=rendition.stream_index if audio else hls.muxed_audio(plan.video.info),
+            container=rendition.container,
+            copy_audio=audio and rendition.original,
+            init=init,
+        )
+
+    def _destination(self, key):
+        return Destination(cache_file=self.cache.path(key) if self.cache.enabled else None, spool=self.spool)
+
+    def _take(self, key, made):
+        """Open a file a worker made: count it into the cache, or unlink a spool file
+        (the descriptor keeps it readable until the response is sent)."""
+        opened = open(made.path, "rb")
+        if made.cached:
+            self.cache.add(key, made.size)
+        else:
+            os.remove(made.path)
+        if made.cache_full and not self._said_full:
+            self._said_full = True
+            log.error("the cache disk is full (%s); serving segments uncached", self.cache.root)
+        return opened
 
     @staticmethod
     def _key(plan, rendition, index):
@@ -145,12 +180,31 @@ class Playback:
     def _plan(self, video_id):
         video = catalog.get_video(video_id)
         path = os.path.join(self.root, video.path)
-        if not os.path.isfile(path):
-            raise HaemaError("the video file is missing; rescan the library", 404)
+        _check_unchanged(video, path)
         if video.keyframes is None:  # the background pass has not reached it yet
-            video.keyframes = self.pool.run(video_id, (f"keyframes/{video.id}", probe.read_keyframes, (path,)))
+            video.keyframes = self.pool.run(video_id, probe.KeyframesJob(key=f"keyframes/{video.id}", path=path))
             Video.update(keyframes=video.keyframes).where(Video.id == video.id).execute()
         return _plan(video.id, video.version, path, video, self.config)
+
+
+def _remove_pending(pid, jobs):
+    """A worker killed or hung mid-segment leaves a half-written file: not counted by the
+    cache, so removed here rather than at the next start-up."""
+    for job in jobs:
+        destination = getattr(job, "destination", None)
+        if destination is not None:
+            destination.remove_pending(pid)
+
+
+def _check_unchanged(video, path):
+    """A file deleted since the scan is a 404; one replaced (another size or time) is a
+    410, as its plan and cache keys belong to the old version. A rescan sets both right."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        raise HaemaError("the video file is missing; rescan the library", 404) from None
+    if stat.st_size != video.size or int(stat.st_mtime * 1000) != int(video.mtime * 1000):
+        raise HaemaError("the video file changed since the last scan; rescan the library", 410)
 
 
 class Plan:

@@ -11,9 +11,18 @@ prefetch at once.
 The web process waits on a pipe with ``gevent.socket.wait_read``, so other requests are
 served meanwhile. A worker that dies or stops answering is replaced and the request
 retried once; a second failure is a clear 503.
+
+The protocol: a job is a picklable object (a frozen dataclass such as
+``transcode.SegmentJob``) with a ``key`` and a ``run(state, cancelled=None)`` method.
+``state`` is the worker's one instance of the pool's ``state`` class (say
+``transcode.WorkerState``: open inputs, a decode continuation), made when the worker
+starts. A result may have ``deliver()``, called when a request takes it, and
+``discard()``, called when a result made ahead is dropped unrequested (``made.MadeFile``:
+a file renamed into the cache, or deleted).
 """
 import collections
 import ctypes
+import dataclasses
 import logging
 import multiprocessing
 import os
@@ -28,41 +37,52 @@ from .errors import HaemaError
 log = logging.getLogger(__name__)
 
 JOB_TIMEOUT = 120  # seconds a single job may take before its worker counts as hung
-PREFETCH_MEMORY = 48 << 20  # bytes of prefetched segments a worker keeps (a few, at 1080p)
+PREFETCH_BYTES = 48 << 20  # disk bytes of prefetched segments a worker keeps (a few, at 1080p)
+START_TIMEOUT = 60  # seconds a new worker may take to start (Python, PyAV) before it counts as failed
 PIN_IDLE = 120  # seconds after which a video no longer counts as in play on its worker
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter (malloc.h)
 
 
 class Pool:
-    def __init__(self, size, prefetch=0, job_timeout=JOB_TIMEOUT):
+    def __init__(self, size, prefetch=0, job_timeout=JOB_TIMEOUT, state=None, on_lost=None):
         self.size = size
+        self.on_lost = on_lost  # on_lost(pid, jobs): a worker died or hung with these jobs in hand
         self.prefetch = prefetch
         self.job_timeout = job_timeout
+        self.state = state  # a class, made once in each worker (it crosses a process boundary by name)
         self._context = multiprocessing.get_context("spawn")
         self._workers = [None] * size
         self._locks = [gevent.lock.Semaphore() for _ in range(size)]
         self._pins = {}  # pin → (worker slot, when last used)
 
-    def run(self, pin, call, ahead=()):
-        """Make ``call`` in the worker pinned to ``pin`` and return its result.
+    def start(self):
+        """Start every worker now, so the first request does not wait for a Python
+        interpreter and PyAV to load (about a second)."""
+        for slot in range(self.size):
+            self._worker(slot)
 
-        A call is ``(key, function, args)``, the function being importable (it crosses a
-        process boundary). ``ahead`` lists calls the worker may make in advance; a later
-        call with the same key is answered with the result made in advance. Functions
-        made in advance take a ``cancelled`` callable and raise ``InterruptedError`` once
-        it returns true: a request has arrived and must not wait for them.
+    def run(self, pin, job, ahead=()):
+        """Make ``job`` in the worker pinned to ``pin`` and return its result.
+
+        ``ahead`` lists jobs the worker may make in advance; a later job with the same
+        key is answered with the result made in advance. Jobs made in advance get a
+        ``cancelled`` callable and raise ``InterruptedError`` once it returns true: a
+        request has arrived and must not wait for them.
         """
         slot = self._slot(pin)
         with self._locks[slot]:
+            request = _Request(job, tuple(ahead)[: self.prefetch])
             for attempt in (1, 2):
                 worker = self._worker(slot)
                 try:
-                    return worker.call((call, list(ahead)[: self.prefetch]), self.job_timeout)
+                    return worker.call(request, self.job_timeout)
                 except _WorkerLost as lost:
                     log.error("encoder %d lost (%s), replacing it%s", slot, lost,
                               ", retrying" if attempt == 1 else "")
                     worker.kill()
                     self._workers[slot] = None
+                    if self.on_lost is not None:
+                        self.on_lost(worker.process.pid, (job, *request.ahead))
         raise HaemaError("the encoder failed twice on this request; see the server log", 503)
 
     def _slot(self, pin):
@@ -81,17 +101,26 @@ class Pool:
 
     def _worker(self, slot):
         if self._workers[slot] is None:
-            self._workers[slot] = _Worker(self._context, slot)
+            self._workers[slot] = _Worker(self._context, slot, self.state)
         return self._workers[slot]
 
-    def close(self):
+    def close(self, timeout=5):
+        """Stop the workers: each is asked to exit (it finishes the job in hand) and
+        killed if it has not within ``timeout`` seconds."""
         for worker in self._workers:
             if worker is not None:
-                worker.kill()
+                worker.stop()
+        deadline = time.monotonic() + timeout
+        for worker in self._workers:
+            if worker is not None:
+                worker.kill(max(0.0, deadline - time.monotonic()))
         self._workers = [None] * self.size
 
-    def pids(self):
-        return [w.process.pid for w in self._workers if w is not None]
+
+@dataclasses.dataclass(frozen=True)
+class _Request:
+    job: object
+    ahead: tuple
 
 
 class _WorkerLost(Exception):
@@ -99,19 +128,27 @@ class _WorkerLost(Exception):
 
 
 class _Worker:
-    def __init__(self, context, slot):
+    def __init__(self, context, slot, state):
         self.connection, child = context.Pipe(duplex=True)
         # gevent's patched socketpair is non-blocking, which multiprocessing's framing
         # cannot read; we wait for readability cooperatively, then read one whole reply
         # (a few milliseconds for a segment) in blocking mode.
         os.set_blocking(self.connection.fileno(), True)
         os.set_blocking(child.fileno(), True)
-        self.process = context.Process(target=_serve, args=(child,), name=f"haema-encoder-{slot}", daemon=True)
+        self.process = context.Process(target=_serve, args=(child, state), name=f"haema-encoder-{slot}", daemon=True)
         self.process.start()
         child.close()
+        self.started = False
 
     def call(self, request, timeout):
+        """Send ``request`` and wait ``timeout`` seconds for the answer. A worker's start-up
+        does not count against the job's time: it says it is ready first."""
         try:
+            if not self.started:
+                gevent.socket.wait_read(self.connection.fileno(), timeout=START_TIMEOUT,
+                                        timeout_exc=_WorkerLost(f"not started in {START_TIMEOUT} s"))
+                self.connection.recv()
+                self.started = True
             self.connection.send(request)
             gevent.socket.wait_read(self.connection.fileno(), timeout=timeout,
                                     timeout_exc=_WorkerLost(f"no answer in {timeout} s"))
@@ -122,7 +159,16 @@ class _Worker:
             return value
         raise value
 
-    def kill(self):
+    def stop(self):
+        """Ask the worker to exit once its job is done (it reads None as the end)."""
+        try:
+            self.connection.send(None)
+        except OSError:
+            pass
+
+    def kill(self, grace=0.0):
+        if grace:
+            self.process.join(timeout=grace)
         self.connection.close()
         if self.process.is_alive():
             self.process.kill()
@@ -133,7 +179,7 @@ class _Worker:
 # Inside a worker process
 
 
-def _serve(connection):
+def _serve(connection, state_class):
     """Answer requests; between them, make the segments the last request said come next.
 
     A request that arrives during a prefetch is read at once. If it asks for the
@@ -141,8 +187,9 @@ def _serve(connection):
     as it has this one), that work goes on and answers it; anything else cancels it.
     """
     _give_freed_frames_back()
-    made = collections.OrderedDict()  # cache_key → result of a prefetched call
-    made_bytes = 0
+    state = state_class() if state_class is not None else None
+    connection.send("ready")
+    made = collections.OrderedDict()  # key → result of a job made ahead
     pending = collections.deque()
     arrived = []  # a request read while a prefetch was running
 
@@ -154,57 +201,56 @@ def _serve(connection):
                     arrived.append(connection.recv())
                 except (EOFError, OSError):
                     arrived.append(None)  # the server is gone: stop
-            return bool(arrived) and (arrived[0] is None or _asks_for(arrived[0]) != making)
+            return bool(arrived) and (arrived[0] is None or arrived[0].job.key != making)
         return cancelled
 
-    while True:
-        while pending and not arrived and not connection.poll(0):
-            cache_key, function, args = pending.popleft()
-            if cache_key in made:
-                continue
+    try:
+        while True:
+            while pending and not arrived and not connection.poll(0):
+                job = pending.popleft()
+                if job.key in made:
+                    continue
+                try:
+                    made[job.key] = job.run(state, cancelled=interrupted(job.key))
+                except InterruptedError:  # another request came in: it is served first
+                    continue
+                except Exception:  # a prefetch failure is reported when the segment is asked for
+                    log.debug("prefetch of %s failed", job.key, exc_info=True)
+                    continue
+                while sum(getattr(r, "size", 0) for r in made.values()) > PREFETCH_BYTES:
+                    _discard(made.popitem(last=False)[1])
             try:
-                result = function(*args, cancelled=interrupted(cache_key))
-            except InterruptedError:  # another request came in: it is served first
-                continue
-            except Exception:  # a prefetch failure is reported when the segment is asked for
-                log.debug("prefetch of %s failed", cache_key, exc_info=True)
-                continue
-            made[cache_key] = result
-            made_bytes += len(result) if isinstance(result, bytes) else 0
-            while made_bytes > PREFETCH_MEMORY and made:
-                _, old = made.popitem(last=False)
-                made_bytes -= len(old) if isinstance(old, bytes) else 0
-        try:
-            request = arrived.pop() if arrived else connection.recv()
-        except (EOFError, OSError):
-            return
-        if request is None:
-            return
-        (cache_key, function, args), ahead = request
-        pending.clear()  # a new request, maybe a seek: the old prefetch is stale
-        try:
-            if cache_key in made:
-                result = made.pop(cache_key)
-                made_bytes -= len(result) if isinstance(result, bytes) else 0
-            else:
-                result = function(*args)
-            reply = (True, result)
-        except HaemaError as error:
-            reply = (False, error)
-        except Exception as error:  # any other failure is answered, not fatal to the worker
-            reply = (False, HaemaError(f"{type(error).__name__}: {error}", 500))
-            traceback.print_exc()
-        try:
-            connection.send(reply)
-        except (EOFError, OSError):
-            return
-        pending.extend(ahead)
+                request = arrived.pop() if arrived else connection.recv()
+            except (EOFError, OSError):
+                return
+            if request is None:
+                return
+            pending.clear()  # a new request, maybe a seek: the old prefetch is stale
+            try:
+                result = made.pop(request.job.key, None)
+                if result is None:
+                    result = request.job.run(state)
+                deliver = getattr(result, "deliver", None)
+                reply = (True, deliver() if deliver else result)
+            except HaemaError as error:
+                reply = (False, error)
+            except Exception as error:  # any other failure is answered, not fatal to the worker
+                reply = (False, HaemaError(f"{type(error).__name__}: {error}", 500))
+                traceback.print_exc()
+            try:
+                connection.send(reply)
+            except (EOFError, OSError):
+                return
+            pending.extend(request.ahead)
+    finally:
+        for result in made.values():
+            _discard(result)
 
 
-def _asks_for(request):
-    """The cache key of the call a request (``(call, ahead)``, as Pool.run sends it) makes."""
-    (cache_key, _function, _args), _ahead = request
-    return cache_key
+def _discard(result):
+    discard = getattr(result, "discard", None)
+    if discard is not None:
+        discard()
 
 
 def _give_freed_frames_back():

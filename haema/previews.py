@@ -32,6 +32,6 @@ class Previews:
             source = os.path.join(self.root, video.path)
             # pinned apart from the video: on another worker where there is one, a sheet
             # neither waits for the video's segments nor holds them up or cancels their prefetch
-            self.pool.run(f"previews/{video_id}", (f"trickplay/{video.id}/{number}", trickplay.make_sheet,
-                                                   (source, video.info, number, target)))
+            self.pool.run(f"previews/{video_id}", trickplay.SheetJob(
+                key=f"trickplay/{video.id}/{number}", path=source, info=video.info, sheet=number, target=target))
         return os.path.relpath(target, self.trickplay_dir)

@@ -95,6 +95,9 @@ def _describe(container):
             "rotation": int(first.rotation or 0),
             "interlaced": bool(first.interlaced_frame),
             "has_b_frames": bool(ctx.has_b_frames),
+            # frames decoded ahead of display; FFmpeg learns it by decoding a few frames at
+            # open, which the encoder workers skip (transcode.open_input)
+            "reorder_depth": ctx.reorder_depth or 0,
         },
         # a track this FFmpeg cannot decode, or that never decoded in probing, is left out
         "audio": [_audio(stream, container) for stream in container.streams.audio
@@ -202,6 +205,17 @@ def is_copyable(info):
 
 # ---------------------------------------------------------------------------
 # Keyframes
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class KeyframesJob:
+    """``read_keyframes`` in a worker, for a video the background pass has not reached."""
+
+    key: str
+    path: str
+
+    def run(self, state, cancelled=None):
+        return read_keyframes(self.path)
 
 
 def read_keyframes(path):
@@ -364,7 +378,3 @@ def frame_duration(video):
     """One frame's duration in the stream's time base, from its average rate."""
     rate = video.average_rate or video.guessed_rate or 25
     return max(1, round(1 / (rate * video.time_base)))
-
-
-def time_base(keyframes):
-    return fractions.Fraction(*keyframes["time_base"])

@@ -20,6 +20,7 @@ class BackgroundScan:
         self.args = (config.target_path, library.thumbnail_dir, library.trickplay_dir, config.db, config.log_level,
                      lock)
         self.process = None
+        self.scans = 0
 
     @property
     def running(self):
@@ -29,8 +30,10 @@ class BackgroundScan:
         if self.running:
             return False
         context = multiprocessing.get_context("spawn")
-        self.process = context.Process(target=library.background_job, args=self.args, name="haema-scan", daemon=True)
+        self.process = context.Process(target=library.background_job,
+                                       args=(*self.args, self.scans == 0), name="haema-scan", daemon=True)
         self.process.start()
+        self.scans += 1
         return True
 
     def close(self):

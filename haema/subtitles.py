@@ -30,6 +30,7 @@ from pysubs2.formats.substation import parse_tags
 
 from .errors import HaemaError
 from .hls import language_tag
+from .made import Destination, make_file
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +98,26 @@ class Cue:
 
 # ---------------------------------------------------------------------------
 # WebVTT
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class WebVTTJob:
+    """A subtitle rendition's whole WebVTT file, made in a worker (an embedded track
+    means reading the whole video file)."""
+
+    key: str
+    destination: Destination
+    source: SidecarFile | EmbeddedTrack
+    mpegts_zero: int
+
+    def run(self, state, cancelled=None):
+        text = webvtt(self.source, self.mpegts_zero)
+        return make_file(self.destination, ".vtt", lambda target: _write_text(target, text))
+
+
+def _write_text(path, text):
+    with open(path, "w", encoding="utf-8") as out:
+        out.write(text)
 
 
 def webvtt(source, mpegts_zero):

@@ -15,7 +15,6 @@ background after a scan and, for a video being watched, on demand.
 """
 import dataclasses
 import fractions
-import io
 import math
 import os
 
@@ -23,6 +22,7 @@ import av
 import numpy
 
 from . import transcode
+from .made import Destination, make_file
 
 TILE_LONG_SIDE = 240  # px: sharp enough for a 200 px preview box, small enough for a phone
 COLUMNS = ROWS = 10  # tiles per sheet row and column, as Jellyfin lays them out
@@ -195,11 +195,40 @@ def _write_jpeg(canvas, target):
 # I-frames
 
 
-def make_iframe(path, info, keyframe, first_keyframe):
-    """An MPEG-TS file holding only the keyframe at ``keyframe`` (source time base),
-    copied untouched and stamped on the variants' own clock: an entry of the I-frame
-    playlist of a copyable source."""
-    output = io.BytesIO()
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SheetJob:
+    """A preview sheet, drawn in a worker (pool.py's job protocol)."""
+
+    key: str
+    path: str
+    info: dict
+    sheet: int
+    target: str
+
+    def run(self, state, cancelled=None):
+        return make_sheet(self.path, self.info, self.sheet, self.target)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class IFrameJob:
+    """One entry of the I-frame playlist, written where ``destination`` says."""
+
+    key: str
+    destination: Destination
+    path: str
+    info: dict
+    keyframe: int
+    first_keyframe: int
+
+    def run(self, state, cancelled=None):
+        return make_file(self.destination, ".ts",
+                         lambda target: make_iframe(self.path, self.info, self.keyframe, self.first_keyframe, target))
+
+
+def make_iframe(path, info, keyframe, first_keyframe, target):
+    """Write to ``target`` an MPEG-TS file holding only the keyframe at ``keyframe``
+    (source time base), copied untouched and stamped on the variants' own clock: an
+    entry of the I-frame playlist of a copyable source."""
     with av.open(path, metadata_errors="ignore") as source:
         stream = _video_stream(source, info)
         source.seek(keyframe, stream=stream, backward=True)
@@ -207,11 +236,10 @@ def make_iframe(path, info, keyframe, first_keyframe):
                       None)
         if packet is None:
             raise EOFError(f"no keyframe at {keyframe} in {path}")
-        with av.open(output, "w", format="mpegts", options={"mpegts_copyts": "1"}) as muxer:
+        with av.open(target, "w", format="mpegts", options={"mpegts_copyts": "1"}) as muxer:
             copy = muxer.add_stream_from_template(stream)
             stamp = transcode.output_time(float((keyframe - first_keyframe) * stream.time_base))
             packet.stream = copy
             packet.time_base = fractions.Fraction(1, transcode.MPEG_TS_RATE)
             packet.pts = packet.dts = stamp
             muxer.mux(packet)
-    return output.getvalue()

@@ -13,6 +13,7 @@ import re
 import zlib
 
 import bottle
+import peewee
 
 from . import accounts, catalog, history, models, signing
 from .errors import HaemaError, not_found
@@ -21,6 +22,7 @@ from .library import Library
 from .playback import Playback
 from .previews import Previews
 from .services import BackgroundScan, FolderWatch, scan_lock
+from .streaming import file_response
 
 log = logging.getLogger(__name__)
 
@@ -110,8 +112,8 @@ def create_app(config):
 
     @app.get("/api/v1/video/<video_id>/<variant>/iframes/<index:int>.ts", access="media")
     def iframe(video_id, variant, index):
-        video, data = playback.iframe(_id(video_id, "video"), variant, index)
-        return _media_response(video, data, "video/mp2t", "public, max-age=86400", f"{variant}/iframes/{index}")
+        video, file = playback.iframe(_id(video_id, "video"), variant, index)
+        return _media_response(video, file, "video/mp2t", "public, max-age=86400", f"{variant}/iframes/{index}")
 
     @app.get("/api/v1/video/<video_id>/trickplay/thumbnails.vtt", access="media")
     def thumbnails(video_id):
@@ -128,21 +130,21 @@ def create_app(config):
 
     @app.get("/api/v1/video/<video_id>/<track>/0.vtt", access="media")
     def subtitles(video_id, track):
-        video, data = playback.subtitles(_id(video_id, "video"), track)
-        return _media_response(video, data, "text/vtt; charset=utf-8", "public, max-age=86400", f"{track}/0")
+        video, file = playback.subtitles(_id(video_id, "video"), track)
+        return _media_response(video, file, "text/vtt; charset=utf-8", "public, max-age=86400", f"{track}/0")
 
     @app.get("/api/v1/video/<video_id>/<variant>/init.mp4", access="media")
     def init_section(video_id, variant):
-        video, data = playback.init_section(_id(video_id, "video"), variant)
-        return _media_response(video, data, "video/mp4", "public, max-age=86400", f"{variant}/init")
+        video, file = playback.init_section(_id(video_id, "video"), variant)
+        return _media_response(video, file, "video/mp4", "public, max-age=86400", f"{variant}/init")
 
     @app.get("/api/v1/video/<video_id>/<variant>/<index>.<kind:re:ts|m4s>", access="media")
     def segment(video_id, variant, index, kind):
         if not index.isdigit() or len(index) > 6:
             raise not_found("segment")
-        video, data = playback.segment(_id(video_id, "video"), variant, f"{int(index)}.{kind}")
+        video, file = playback.segment(_id(video_id, "video"), variant, f"{int(index)}.{kind}")
         content_type = "video/mp2t" if kind == "ts" else "video/mp4"
-        return _media_response(video, data, content_type, "public, max-age=86400", f"{variant}/{index}")
+        return _media_response(video, file, content_type, "public, max-age=86400", f"{variant}/{index}")
 
     # -- Progress --------------------------------------------------------------
 
@@ -261,10 +263,15 @@ def _media_response(video, body, content_type, cache_control, part):
 
 
 def _tagged(body, etag, content_type, cache_control):
-    """The response, or a 304 to a client that already has this version."""
+    """The response, or a 304 to a client that already has this version. ``body`` is
+    text, or an open file (a segment) sent from the disk, byte ranges included."""
     headers = {"Content-Type": content_type, "Cache-Control": cache_control, "ETag": etag}
     if bottle.request.headers.get("If-None-Match") == etag:
+        if hasattr(body, "close"):
+            body.close()
         return bottle.HTTPResponse(status=304, headers=headers)
+    if hasattr(body, "fileno"):
+        return file_response(body, headers)
     return bottle.HTTPResponse(body, headers=headers)
 
 
@@ -337,6 +344,9 @@ def _errors_as_json(callback):
         except HaemaError as error:
             log.info("%s %s → %d %s", bottle.request.method, bottle.request.path, error.status, error.message)
             return _error_response(error.status, error.message)
+        except peewee.OperationalError as error:  # locked past busy_timeout, or a read-only file
+            log.error("%s %s: the database cannot be written: %s", bottle.request.method, bottle.request.path, error)
+            return _error_response(503, f"the database cannot be written now ({error}); try again later")
     return wrapper
 
 

@@ -86,6 +86,11 @@ FIGURES = [
     ("first_segment_720p", "first segment, 720p transcode", "s", "≤ 1.0", _at_most(1.0)),
     ("first_segment_copy_ffmpeg", "  ffmpeg baseline, copy segment 0", "s", "", None),
     ("first_segment_720p_ffmpeg", "  ffmpeg baseline, 720p segment 0", "s", "", None),
+    ("first_segment_long_mp4", "first segment, copy, of a cold long file (MP4)", "s", "≤ 0.10", _at_most(0.10)),
+    ("first_segment_long_mkv", "first segment, copy, of a cold long file (MKV)", "s", "≤ 0.10", _at_most(0.10)),
+    ("copy_segment", "copy segment from the middle, over HTTP", "s", "", None),
+    ("copy_segment_limit", "  the limit: PyAV reads its packets and muxes them to a null output", "s", "", None),
+    ("copy_segment_vs_limit", "  Haema / limit", "×", "≤ 3", _at_most(3.0)),
     ("seek_copy", "cold seek to the middle, copy", "s", "", None),
     ("seek_copy_ffmpeg", "  ffmpeg baseline, same interval", "s", "", None),
     ("seek_720p", "cold seek to the middle, 720p, 2 s GOP", "s", "≤ 1.0", _at_most(1.0)),
@@ -650,6 +655,25 @@ class Bench:
             if FFMPEG:
                 self.results.set(key + "_ffmpeg", statistics.median(base), _spread(base))
 
+    def copy_limit(self):
+        """Copy segments from the middle against what they cannot go below: PyAV seeking,
+        reading the segment's packets and muxing them into FFmpeg's null muxer, in this
+        process with the file already open. The segments are fetched backwards, the
+        server idle between them, so none was made ahead."""
+        stream, _ = open_video(self.client, self.id_of(self.media["seek"]), "original")
+        middle = len(stream) // 2
+        indexes = sorted({min(len(stream) - 1, max(0, middle + k)) for k in range(2, -3, -1)}, reverse=True)
+        times = []
+        for index in indexes:
+            self.server.wait_idle()
+            times.append(stream.fetch(self.client, index))
+        source = self.media["sources"]["playback"]
+        limits = [_copy_limit(source, stream.starts[i], stream.durations[i]) for i in indexes]
+        haema, limit = statistics.median(times), statistics.median(limits)
+        self.results.set("copy_segment", haema, _spread(times) + f"; segments {indexes}")
+        self.results.set("copy_segment_limit", limit, _spread(limits))
+        self.results.set("copy_segment_vs_limit", haema / limit)
+
     def seeks(self):
         """Cold seeks, each followed by ffmpeg on the same interval (as for the first segment)."""
         reps = self.p["reps"]
@@ -750,6 +774,9 @@ class Bench:
             _, playlist = open_video(self.client, video_id, "original")
             self.results.set(f"long_playlist_{kind}", playlist)
             self.results.set(f"long_index_playlist_{kind}", index + playlist)
+            stream, _ = open_video(self.client, video_id, "original")
+            self.results.set(f"first_segment_long_{kind}", playlist + stream.fetch(self.client, 0),
+                             "master + media playlist + segment 0, the file never opened by a worker")
             started = time.perf_counter()
             with av.open(path) as container:
                 scan = probe._scan_packets(container, container.streams.video[0])
@@ -857,7 +884,8 @@ class Bench:
 
     def run(self):
         steps = [("media", self.prepare), ("codec speed", self.machine), ("server", self.start), ("library scan", self.scan),
-                 ("workers", self.warm_workers), ("first segment", self.first_segment), ("seeks", self.seeks),
+                 ("workers", self.warm_workers), ("first segment", self.first_segment), ("copy limit", self.copy_limit),
+                 ("seeks", self.seeks),
                  ("sequential playback", self.playback), ("long file", self.long_file), ("API under load", self.api),
                  ("4 players", self.players), ("soak", self.soak)]
         began = time.monotonic()
@@ -876,6 +904,29 @@ class Bench:
             self.results.skip([k for k in FIGURE_KEYS if "ffmpeg" in k], "ffmpeg not installed")
         self.seconds = time.monotonic() - began
         return self.results
+
+
+def _copy_limit(source, start, duration):
+    """Seconds PyAV takes to seek to ``start`` (from the open file's first keyframe on)
+    and mux the packets up to ``start + duration`` into a null output."""
+    with av.open(source) as container:
+        streams = [container.streams.video[0], *container.streams.audio[:1]]
+        video = streams[0]
+        first = video.start_time or 0
+        began = time.perf_counter()
+        container.seek(first + int(start / video.time_base), stream=video, backward=True)
+        out = av.open(os.devnull, "w", format="null")
+        outs = {s.index: out.add_stream_from_template(s) for s in streams}
+        end = first + (start + duration) / video.time_base
+        for packet in container.demux(streams):
+            if packet.pts is None:
+                continue
+            if packet.stream is video and packet.pts >= end:
+                break
+            packet.stream = outs[packet.stream.index]
+            out.mux(packet)
+        out.close()
+        return time.perf_counter() - began
 
 
 def _middle(stream, reps):

@@ -13,9 +13,10 @@ import av
 import pytest
 
 from haema import fmp4, hls, probe, transcode
+from haema.made import Destination
 
 from .clips import make_clip
-from .test_transcode import assert_audio_joins, source_frames
+from .test_transcode import SPOOL, assert_audio_joins, run, source_frames
 
 CLOSED_GOP = "keyint=24:min-keyint=24:bframes=2:open-gop=0:log-level=error"
 KINDS = {
@@ -49,20 +50,24 @@ def plan(path):
 
 
 def job(path, info, keyframes, timeline, rendition, index, init=False):
-    segment = hls.segment(timeline, rendition, index)
-    if isinstance(rendition, hls.AudioRendition):
-        return transcode.Job(str(path), info, keyframes, None, segment, {}, rendition.stream_index, "mp4",
-                             copy_audio=rendition.original, init=init)
-    return transcode.Job(str(path), info, keyframes, rendition, segment, {"x264_preset": "ultrafast"}, None, "mp4",
-                         init=init)
+    audio = isinstance(rendition, hls.AudioRendition)
+    return transcode.SegmentJob(
+        key="k", destination=Destination(cache_file=None, spool=SPOOL), path=str(path), info=info,
+        keyframes=keyframes, segment=hls.segment(timeline, rendition, index), settings={"x264_preset": "ultrafast"},
+        variant=None if audio else rendition, audio_index=rendition.stream_index if audio else None,
+        container="mp4", copy_audio=audio and rendition.original, init=init)
+
+
+def make(*args, **kwargs):
+    """The bytes of the file the job writes."""
+    return run(job(*args, **kwargs))
 
 
 def make_all(path, info, keyframes, timeline, rendition):
     """The init section, and every segment made last to first."""
     count = len(hls.boundaries(timeline, rendition)) - 1
-    init = transcode.make_segment(job(path, info, keyframes, timeline, rendition, 0, init=True))
-    return init, {i: transcode.make_segment(job(path, info, keyframes, timeline, rendition, i))
-                  for i in reversed(range(count))}
+    init = make(path, info, keyframes, timeline, rendition, 0, init=True)
+    return init, {i: make(path, info, keyframes, timeline, rendition, i) for i in reversed(range(count))}
 
 
 def read(init, fragment):
@@ -109,8 +114,8 @@ def assert_video_aligned(path, info, keyframes, timeline, variant):
         seen += got
     assert seen == [out for _, out in expected], "frames lost or duplicated"
     # made again, alone and in another order: the same bytes
-    assert transcode.make_segment(job(path, info, keyframes, timeline, variant, 1)) == segments[1]
-    assert transcode.make_segment(job(path, info, keyframes, timeline, variant, count - 1, init=True)) == init
+    assert make(path, info, keyframes, timeline, variant, 1) == segments[1]
+    assert make(path, info, keyframes, timeline, variant, count - 1, init=True) == init
 
 
 @pytest.mark.parametrize("name", sorted(KINDS))
@@ -162,7 +167,7 @@ def test_master_lists_the_original_first_with_codecs_for_each_audio_choice(sourc
 def test_hevc_is_tagged_hvc1_for_apple(sources):
     path = sources / "hevc8_aac.mp4"
     info, keyframes, timeline = plan(path)
-    init = transcode.make_segment(job(path, info, keyframes, timeline, hls.plan_variants(info)[0], 0, init=True))
+    init = make(path, info, keyframes, timeline, hls.plan_variants(info)[0], 0, init=True)
     assert b"hvc1" in init and b"hvcC" in init and b"hev1" not in init
 
 

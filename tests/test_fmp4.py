@@ -52,3 +52,16 @@ def test_a_32_bit_time_that_would_overflow_is_refused():
 def test_truncated_boxes_are_refused():
     with pytest.raises(fmp4.BoxError):
         fmp4.split(box(b"moov", b"\0" * 20)[:-4])
+
+
+def test_files_are_split_without_reading_the_media_whole(tmp_path):
+    """What a worker does with its muxer's file: the header to one file, the fragment
+    (tfdt set) to another."""
+    fragment = box(b"moof", box(b"mfhd", b"\0" * 8) + traf(1)) + box(b"mdat", b"m" * 100_000)
+    muxed = tmp_path / "muxed"
+    muxed.write_bytes(HEADER + fragment)
+    fmp4.write_header(muxed, tmp_path / "init.mp4")
+    fmp4.write_fragment(muxed, tmp_path / "0.m4s", {1: 12345})
+    assert (tmp_path / "init.mp4").read_bytes() == HEADER
+    written = (tmp_path / "0.m4s").read_bytes()
+    assert tfdt_values(written) == {1: 12345} and written.endswith(box(b"mdat", b"m" * 100_000))

@@ -1,5 +1,6 @@
 """HLS over the real WSGI app: playlists, segments from the worker pool, the cache."""
 import io
+import os
 import re
 
 import av
@@ -86,3 +87,25 @@ def test_a_missing_file_is_a_clear_404(app, library_root):
     (library_root / "Movies/Heat (1995).mp4").unlink()
     response = app.get(f"/api/v1/video/{vid}/master.m3u8", status=404)
     assert "missing" in response.json["error"]
+
+
+def test_byte_ranges_of_a_segment(app):
+    url = f"/api/v1/video/{video_id(app, 'Heat')}/original/0.ts"
+    whole = app.get(url).body
+    part = app.get(url, headers={"Range": "bytes=100-299"}, status=206)
+    assert part.body == whole[100:300]
+    assert part.headers["Content-Range"] == f"bytes 100-299/{len(whole)}"
+    assert app.get(url, headers={"Range": "bytes=-50"}, status=206).body == whole[-50:]
+    app.get(url, headers={"Range": f"bytes={len(whole)}-"}, status=416)
+
+
+def test_with_the_cache_off_a_segment_leaves_no_file_behind(make_app, library_root):
+    """The worker's spool file is unlinked once the web process has it open."""
+    app = make_app(library_root, cache=False)
+    spool = app.app.config["haema.playback"].spool
+    vid = video_id(app, "Amélie")
+    master = app.get(f"/api/v1/video/{vid}/master.m3u8").text
+    subtitles = re.search(r'TYPE=SUBTITLES.*URI="([^/]+)/', master).group(1)
+    assert app.get(f"/api/v1/video/{vid}/{subtitles}/0.vtt").text.startswith("WEBVTT")
+    assert app.get(f"/api/v1/video/{vid}/original/0.ts").body
+    assert os.listdir(spool) == []

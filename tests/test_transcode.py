@@ -7,11 +7,14 @@ next segment's audio with no gap or overlap, and come out byte-identical when ma
 """
 import fractions
 import io
+import os
+import tempfile
 
 import av
 import pytest
 
 from haema import hls, probe, transcode
+from haema.made import Destination
 
 from .clips import make_clip
 
@@ -72,10 +75,27 @@ def plan(path, variant_kind):
     return info, keyframes, timeline, variant
 
 
+WORKER = transcode.WorkerState()  # one worker's state, carried from job to job as a worker does
+SPOOL = tempfile.mkdtemp(prefix="haema-test-spool-")
+
+
+def job(path, info, keyframes, segment, variant=None, audio_index=None):
+    return transcode.SegmentJob(key="k", destination=Destination(cache_file=None, spool=SPOOL), path=str(path),
+                                info=info, keyframes=keyframes, segment=segment,
+                                settings={"x264_preset": "ultrafast"}, variant=variant, audio_index=audio_index)
+
+
+def run(segment_job, cancelled=None):
+    """The bytes of the file the job writes (which is then removed)."""
+    made = segment_job.run(WORKER, cancelled)
+    with open(made.path, "rb") as file:
+        data = file.read()
+    made.discard()
+    return data
+
+
 def make(path, info, keyframes, timeline, variant, index):
-    segment = hls.segment(timeline, variant, index)
-    return transcode.make_segment(transcode.Job(str(path), info, keyframes, variant, segment,
-                                                {"x264_preset": "ultrafast"}, hls.muxed_audio(info)))
+    return run(job(path, info, keyframes, hls.segment(timeline, variant, index), variant, hls.muxed_audio(info)))
 
 
 def read_segment(data):
@@ -173,9 +193,8 @@ def test_each_audio_track_of_a_multi_track_file_is_a_rendition_that_joins_exactl
         count = len(timeline.fine) - 1
         made = {}
         for index in reversed(range(count)):
-            job = transcode.Job(str(path), info, keyframes, None, hls.segment(timeline, rendition, index), {},
-                                rendition.stream_index)
-            made[index] = transcode.make_segment(job)
+            made[index] = run(job(path, info, keyframes, hls.segment(timeline, rendition, index),
+                                  audio_index=rendition.stream_index))
         every = []
         for index in range(count):
             with av.open(io.BytesIO(made[index]), format="mpegts") as container:
@@ -201,7 +220,7 @@ def test_hardware_encoder_that_cannot_open_falls_back_to_libx264():
 def test_a_reused_open_source_gives_the_same_bytes_as_a_fresh_one(sources):
     path = sources / "h264_aac_bframes.mp4"
     args = plan(path, "copy")
-    transcode._close_source(str(path))
+    WORKER.close_input(str(path))
     fresh = make(path, *args, 1)
     make(path, *args, 2)  # leaves the source open, decoders part-way through the file
     assert make(path, *args, 1) == fresh
@@ -218,7 +237,7 @@ def test_segments_made_in_order_by_continuing_equal_those_made_alone(sources, na
     count = len(args[2].fine) - 1
     alone = {i: make(path, *args, i) for i in reversed(range(count))}
     in_order = [make(path, *args, i) for i in range(count)]
-    assert transcode._continuation is None  # the last segment ends the run
+    assert WORKER.continuation is None  # the last segment ends the run
     assert in_order == [alone[i] for i in range(count)]
 
 
@@ -230,10 +249,10 @@ def test_a_cancelled_transcode_leaves_nothing_behind(sources):
     alone = {i: make(path, *args, i) for i in (2, 1)}
     make(path, *args, 0)  # the worker now continues from the end of segment 0
     polls = iter(range(1000))
-    job = transcode.Job(str(path), info, keyframes, variant, hls.segment(timeline, variant, 1),
-                        {"x264_preset": "ultrafast"}, hls.muxed_audio(info))
+    second = job(path, info, keyframes, hls.segment(timeline, variant, 1), variant, hls.muxed_audio(info))
     with pytest.raises(InterruptedError):
-        transcode.make_segment(job, cancelled=lambda: next(polls) >= 3)
-    assert transcode._continuation is None
+        run(second, cancelled=lambda: next(polls) >= 3)
+    assert WORKER.continuation is None
+    assert not os.listdir(SPOOL), "a cancelled segment left its file"
     assert make(path, *args, 2) == alone[2]
     assert make(path, *args, 1) == alone[1]
