@@ -27,7 +27,11 @@ def main(argv=None):
         print(f"haema: error: {error}", file=sys.stderr)
         return 2
     logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_app(config)
+    try:
+        app = create_app(config)
+    except ConfigError as error:  # a database that cannot be reached
+        print(f"haema: error: {error}", file=sys.stderr)
+        return 2
     host, port = listener.getsockname()[:2]
     log = logging.getLogger("haema")
     log.info("serving %s on http://%s:%d/ (%s)", config.target_path, host, port, catalog.summary())

@@ -7,8 +7,6 @@ import collections
 import json
 import zlib
 
-from peewee import fn
-
 from . import probe
 from .errors import not_found
 from .models import Generation, Progress, Show, Video, fold
@@ -42,8 +40,8 @@ def list_shows(search=None):
     shows = Show.select().order_by(Show.sort_title, Show.year, Show.id)
     if search:
         needle = fold(search.strip())
-        matching_episodes = Video.select(Video.show).where(fn.instr(Video.search, needle) > 0)
-        shows = shows.where((fn.instr(Show.search, needle) > 0) | Show.id.in_(matching_episodes))
+        matching_episodes = Video.select(Video.show).where(Video.search.contains(needle))
+        shows = shows.where(Show.search.contains(needle) | Show.id.in_(matching_episodes))
     shows = list(shows)
     videos = videos_by_show([s.id for s in shows])
     progress = Progress.of_videos(v.id for group in videos.values() for v in group)

@@ -10,7 +10,7 @@ import re
 
 import bottle
 
-from . import catalog, history, models
+from . import catalog, history, models, storage
 from .errors import HaemaError, not_found
 from .library import Library
 from .playback import Playback
@@ -24,7 +24,7 @@ STATIC_DIR = os.path.join(os.path.dirname(__file__), "static")
 
 def create_app(config):
     """Build the WSGI app for ``config``; start-up work runs in the background."""
-    models.open_database(config.db)
+    storage.open_database(config.db)
     library = Library(config.target_path, os.path.join(config.cache_path, "thumbnails"))
     app = bottle.Bottle()
     playback = Playback(config)

@@ -43,15 +43,16 @@ class Server:
 
 
 @contextlib.contextmanager
-def running_server(root, workdir, timeout=60):
-    """``python haema.py`` on ``root`` with its db and cache in ``workdir``, yielded once its first scan is done.
+def running_server(root, workdir, timeout=60, db=None):
+    """``python haema.py`` on ``root`` with its cache in ``workdir``, yielded once its first scan is done.
 
-    The same ``workdir`` gives a restarted server the same database. The process is
-    stopped on exit unless the test already killed it.
+    The database is ``db`` (a URL), or else a SQLite file in ``workdir``: the same
+    ``workdir`` gives a restarted server the same database. The process is stopped on
+    exit unless the test already killed it.
     """
     port = free_port()
     log_path = os.path.join(workdir, f"server-{port}.log")
-    command = [sys.executable, "haema.py", "-t", str(root), "-p", str(port), "--db", os.path.join(workdir, "haema.db"),
+    command = [sys.executable, "haema.py", "-t", str(root), "-p", str(port), "--db", db or os.path.join(workdir, "haema.db"),
                "--cache-path", os.path.join(workdir, "cache"), "--log-level", "INFO"]
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
