@@ -169,7 +169,7 @@ error_log {self.dir}/error.log warn;
 worker_processes 1;
 events {{ worker_connections 1024; }}
 http {{
-    log_format haema '$request_method $uri $status $upstream_addr $upstream_status $upstream_cache_status';
+    log_format haema '$request_method|$uri|$status|$upstream_addr|$upstream_status|$upstream_cache_status';
     access_log {self.access_log} haema;
 {temp}    include {self.dir}/haema.conf;
 }}
@@ -200,10 +200,11 @@ http {{
         return _read(os.path.join(self.dir, "error.log"))
 
     def served(self):
-        """The access log as ``[(method, uri, status, upstream addresses, cache status)]``."""
+        """The access log as ``[(method, uri, status, upstream addresses, cache status)]``;
+        the addresses are those tried, in order, as in "127.0.0.1:8081, 127.0.0.1:8082"."""
         rows = []
         for line in _read(self.access_log).splitlines():
-            method, uri, status, upstream, _, cache = line.split(" ", 5)
+            method, uri, status, upstream, _, cache = line.split("|")
             rows.append((method, uri, int(status), upstream, cache))
         return rows
 
