@@ -67,10 +67,16 @@ _database_numbers = itertools.count(1)
 
 @pytest.fixture
 def database_url(request, tmp_path):
-    """The URL of an empty database of the backend under test, private to the test."""
-    if BACKEND == "postgresql":
-        return request.getfixturevalue("postgres").create_database(f"test_{next(_database_numbers)}")
-    return f"sqlite:///{tmp_path / 'haema.db'}"
+    """The URL of an empty database of the backend under test, private to the test.
+
+    A PostgreSQL one is dropped afterwards: its files would make the server's data
+    folder slow to delete at the end of the session."""
+    if BACKEND != "postgresql":
+        yield f"sqlite:///{tmp_path / 'haema.db'}"
+        return
+    server, name = request.getfixturevalue("postgres"), f"test_{next(_database_numbers)}"
+    yield server.create_database(name)
+    server.sql(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
