@@ -276,7 +276,7 @@ def wait_for_scan(url, timeout=120):
 
 
 @contextlib.contextmanager
-def cluster(root, nodes=2, workers=1, port=None, workdir=None, durable=True, extra=()):
+def cluster(root, nodes=2, workers=1, port=None, workdir=None, durable=True, extra=(), scan_timeout=120):
     """PostgreSQL, ``nodes`` Haema nodes and nginx, yielded as ``(postgres, [Node], nginx)``
     once the library is scanned; everything is stopped on exit."""
     with contextlib.ExitStack() as stack:
@@ -291,7 +291,7 @@ def cluster(root, nodes=2, workers=1, port=None, workdir=None, durable=True, ext
             stack.callback(node.stop)
             members.append(node.start())
         for node in members:
-            wait_for_scan(node.url)
+            wait_for_scan(node.url, scan_timeout)
         proxy = Nginx([n.port for n in members], port)
         stack.callback(proxy.stop)
         proxy.start()
