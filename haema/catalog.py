@@ -12,6 +12,8 @@ from .errors import not_found
 from .models import Generation, Progress, Show, Video, fold
 
 API = "/api/v1"
+# NULLs first, as SQLite always sorts them and PostgreSQL does only when told
+WATCHING_ORDER = (Video.season.asc(nulls="first"), Video.episode.asc(nulls="first"), Video.path)
 
 
 class Listings:
@@ -37,7 +39,7 @@ class Listings:
 
 
 def list_shows(search=None):
-    shows = Show.select().order_by(Show.sort_title, Show.year, Show.id)
+    shows = Show.select().order_by(Show.sort_title, Show.year.asc(nulls="first"), Show.id)
     if search:
         needle = fold(search.strip())
         matching_episodes = Video.select(Video.show).where(Video.search.contains(needle))
@@ -163,7 +165,7 @@ def videos_by_show(show_ids):
               Video.frame, Video.path)
     for start in range(0, len(show_ids), 500):
         query = (Video.select(*fields).where(Video.show.in_(show_ids[start:start + 500]))
-                 .order_by(Video.season, Video.episode, Video.path))
+                 .order_by(*WATCHING_ORDER))
         for video in query:
             grouped[video.show_id].append(video)
     return grouped

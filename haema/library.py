@@ -15,7 +15,7 @@ import os
 
 import av
 
-from . import naming, probe, storage
+from . import catalog, naming, probe, storage
 from .models import ScanState, Show, Skipped, Video, database, fold, stable_id
 
 log = logging.getLogger(__name__)
@@ -260,7 +260,7 @@ class Library:
             shows = list(Show.select().where(Show.thumbnail.is_null()))
         for show in shows:
             with database.connection_context():
-                video = show.videos.order_by(Video.season, Video.episode, Video.path).first()
+                video = show.videos.order_by(*catalog.WATCHING_ORDER).first()
             if video is None:
                 continue
             # the file, not the row, decides: each node keeps thumbnails in its own cache
