@@ -75,6 +75,16 @@ def test_progress_saved_through_one_node_is_read_through_another(running_cluster
     assert (status, json.loads(body)) == (200, saved)
 
 
+def test_each_node_makes_thumbnails_for_its_own_cache(running_cluster):
+    """The film has no poster: the scanning node made a frame thumbnail in its cache, and
+    the other node, whose pass found the index up to date, made its own."""
+    postgres, nodes, proxy = running_cluster
+    video_id = _video_id(proxy)
+    answers = [get(f"{node.url}/api/v1/shows/{video_id}/thumbnail") for node in nodes]
+    assert [status for status, _, _ in answers] == [200, 200]
+    assert answers[0][2][:2] == answers[1][2][:2] == b"\xff\xd8"  # JPEG
+
+
 def test_playback_survives_the_death_of_its_node(running_cluster):
     postgres, nodes, proxy = running_cluster
     video_id = _video_id(proxy)
