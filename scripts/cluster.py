@@ -336,6 +336,10 @@ def _read(path):
         return ""
 
 
+def _interrupted(number, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-t", "--target-path", required=True, help="folder of films and shows to serve")
@@ -343,6 +347,9 @@ def main(argv=None):
     parser.add_argument("--workers", type=int, default=1, help="encoder processes per node")
     parser.add_argument("--port", type=int, default=8080, help="where nginx listens")
     args = parser.parse_args(argv)
+    # SIGTERM (and SIGINT where a shell started us with it ignored) stop everything in order
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, _interrupted)
     with cluster(os.path.abspath(args.target_path), args.nodes, args.workers, args.port) as (postgres, nodes, proxy):
         print(f"PostgreSQL  {postgres.url('haema')}")
         for node in nodes:
