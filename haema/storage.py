@@ -48,7 +48,8 @@ def open_database(url):
         with lock(url, "migrate"), database.connection_context():
             applied = migrations.Runner(database, MIGRATIONS).up()
     except peewee.OperationalError as error:
-        raise ConfigError(f"cannot open the database {redacted(url)}: {str(error).strip()}") from None
+        reason = " ".join(str(error).split())  # psycopg's hint is on a line of its own
+        raise ConfigError(f"cannot open the database {redacted(url)}: {reason}") from None
     if applied:
         log.info("database %s: applied %s", redacted(url), ", ".join(applied))
     return database
