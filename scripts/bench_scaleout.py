@@ -15,7 +15,10 @@ the count has some resolution). Two figures per run:
   ``BUFFER`` seconds; a segment that arrives after the playhead reached it is a stall.
   The figure is the most viewers with no stall at all.
 - **throughput**: seconds of video made per second of wall time, with ``GREEDY``
-  players fetching as fast as they can.
+  players fetching as fast as they can; the median of three turns.
+
+Both cluster sizes run at the same time (each with its own PostgreSQL and nginx) and
+take turns, so that the load of anything else on the machine weighs on both alike.
 
 Ratios are two nodes against one, measured in the same run. What this can show on one
 2-core machine: that the nodes share nothing but the database, that consistent hashing
@@ -31,6 +34,7 @@ import http.client
 import json
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import threading
@@ -47,6 +51,7 @@ import cluster  # noqa: E402
 VARIANT = "360p_h264"
 BUFFER = 10.0  # seconds a player buffers ahead, as a cautious hls.js
 GREEDY = 4
+FILMS_SPARE = 8
 
 
 # -- Media ------------------------------------------------------------------------
@@ -118,7 +123,7 @@ def play(base, video_ids, segments, realtime):
     return players, time.monotonic() - began
 
 
-# -- One cluster size -----------------------------------------------------------------
+# -- The two cluster sizes, side by side ---------------------------------------------
 
 
 def films_by_node(proxy):
@@ -136,57 +141,85 @@ def films_by_node(proxy):
     return list(queues.values())
 
 
-def measure(root, nodes, segments, most):
-    """``{"nodes", "viewers", "throughput", "levels", "spread"}`` for a cluster of ``nodes``."""
-    with cluster.cluster(root, nodes=nodes, workers=1, durable=False, extra=["--cache", "false"],
-                         scan_timeout=1800) as parts:
-        _, members, proxy = parts
-        queues = films_by_node(proxy)
+class Size:
+    """One running cluster and the films its players have not played yet."""
 
-        def fresh(count):
-            """``count`` films nobody has played here (no cache helps), as evenly spread
-            over the nodes as they can be."""
-            picked = []
-            while len(picked) < count:
-                for queue in sorted(queues, key=len, reverse=True)[:count - len(picked)]:
-                    picked.append(queue.pop())
-            return picked
+    def __init__(self, nodes, proxy):
+        self.nodes, self.proxy = nodes, proxy
+        self.queues = films_by_node(proxy)
+        self.throughputs, self.levels, self.held, self.holding = [], [], 0, True
 
-        players, wall = play(proxy.url, fresh(GREEDY), segments, realtime=False)
-        throughput = sum(p.seconds for p in players) / wall
-        levels, held = [], 0
-        for viewers in range(1, most + 1):
-            players, _ = play(proxy.url, fresh(viewers), segments, realtime=True)
-            stalls = sum(p.stalls for p in players)
-            failed = sum(p.failed for p in players)
-            levels.append({"viewers": viewers, "stalls": stalls, "failed": failed,
-                           "stalled_seconds": round(sum(p.stalled for p in players), 2)})
-            print(f"  {nodes} node(s), {viewers} viewer(s): {stalls} stalls, {failed} failed", flush=True)
-            if stalls or failed:
-                break
-            held = viewers
+    def fresh(self, count):
+        """``count`` films nobody has played here (no cache helps), as evenly spread over
+        the nodes as they can be."""
+        picked = []
+        while len(picked) < count:
+            queues = sorted((q for q in self.queues if q), key=len, reverse=True)
+            if not queues:
+                raise RuntimeError("the library has too few films for this run; raise FILMS_SPARE")
+            for queue in queues[:count - len(picked)]:
+                picked.append(queue.pop())
+        return picked
+
+    def flat_out(self, segments):
+        players, wall = play(self.proxy.url, self.fresh(GREEDY), segments, realtime=False)
+        self.throughputs.append(sum(p.seconds for p in players) / wall)
+
+    def viewers(self, count, segments):
+        players, _ = play(self.proxy.url, self.fresh(count), segments, realtime=True)
+        stalls, failed = sum(p.stalls for p in players), sum(p.failed for p in players)
+        self.levels.append({"viewers": count, "stalls": stalls, "failed": failed,
+                            "stalled_seconds": round(sum(p.stalled for p in players), 2)})
+        print(f"  {self.nodes} node(s), {count} viewer(s): {stalls} stalls, {failed} failed", flush=True)
+        self.holding = not (stalls or failed)
+        if self.holding:
+            self.held = count
+
+    def result(self):
         spread = {}
-        for _, uri, _, upstream, _ in proxy.served():
+        for _, uri, _, upstream, _ in self.proxy.served():
             if uri.endswith(".ts"):
                 spread[upstream] = spread.get(upstream, 0) + 1
-        return {"nodes": nodes, "viewers": held, "throughput": round(throughput, 2), "levels": levels,
+        return {"nodes": self.nodes, "viewers": self.held, "levels": self.levels,
+                "throughput": round(statistics.median(self.throughputs), 2),
+                "throughputs": [round(t, 2) for t in self.throughputs],
                 "spread": sorted(spread.values(), reverse=True)}
+
+
+def measure(root, segments, most, rounds):
+    """Both sizes run at once, idle but for the one being measured, and take turns: a
+    shared machine's load then weighs on both alike. Throughput is the median of
+    ``rounds`` turns; viewers are added to each size in turn until it stalls."""
+    options = dict(workers=1, durable=False, extra=["--cache", "false"], scan_timeout=1800)
+    with cluster.cluster(root, nodes=1, **options) as (_, _, small), \
+            cluster.cluster(root, nodes=2, **options) as (_, _, big):
+        sizes = [Size(1, small), Size(2, big)]
+        for _ in range(rounds):
+            for size in sizes:
+                size.flat_out(segments)
+        for count in range(1, most + 1):
+            for size in sizes:
+                if size.holding:
+                    size.viewers(count, segments)
+        return [size.result() for size in sizes]
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="shorter films, fewer segments per player")
-    parser.add_argument("--most", type=int, default=8, help="the most viewers tried per cluster size")
+    parser.add_argument("--most", type=int, default=12, help="the most viewers tried per cluster size")
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args(argv)
     segments = 6 if args.quick else 12
-    films = GREEDY + sum(range(1, args.most + 1))  # fresh films for every run (each size has its own nginx cache)
+    rounds = 3
+    # fresh films for every run of each size, and spare for the hash's uneven split
+    films = GREEDY * rounds + sum(range(1, args.most + 1)) + FILMS_SPARE
     work = tempfile.mkdtemp(prefix="haema-bench-scaleout-")
     try:
         root = os.path.join(work, "library")
         print(f"making {films} films of {segments * 2 + 6} s (480p H.264)...", flush=True)
         make_library(root, work, films, segments * 2 + 6)
-        results = [measure(root, nodes, segments, args.most) for nodes in (1, 2)]
+        results = measure(root, segments, args.most, rounds)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     one, two = results
