@@ -134,7 +134,11 @@ def films_by_node(proxy):
     for video_id in ids:
         with urllib.request.urlopen(f"{proxy.url}/api/v1/video/{video_id}/master.m3u8", timeout=60) as response:
             response.read()
-    node = {uri.split("/")[4]: upstream for _, uri, _, upstream, _ in proxy.served() if uri.endswith("master.m3u8")}
+    node = {}
+    while len(node) < len(ids):  # nginx logs a request just after answering it
+        node = {uri.split("/")[4]: upstream for _, uri, _, upstream, _ in proxy.served()
+                if uri.endswith("master.m3u8")}
+        time.sleep(0.05)
     queues = {}
     for video_id in ids:
         queues.setdefault(node[video_id], []).append(video_id)
