@@ -37,7 +37,11 @@ def main(argv=None):
         print(f"haema: error: {error}", file=sys.stderr)
         return 2
     logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_app(config)
+    try:
+        app = create_app(config)
+    except ConfigError as error:  # a database that cannot be reached
+        print(f"haema: error: {error}", file=sys.stderr)
+        return 2
     app.config["haema.playback"].pool.start()  # the first segment must not wait for a process to start
     host, port = listener.getsockname()[:2]
     log = logging.getLogger("haema")
@@ -75,7 +79,8 @@ def main(argv=None):
 
 def add_user(config):
     """``--add-user``: the password comes from stdin when it is not a terminal (scripts, tests), else it is asked for."""
-    from haema import accounts, models
+    from haema import accounts, models, storage
+    from haema.config import ConfigError
     from haema.errors import HaemaError
 
     if sys.stdin.isatty():
@@ -85,12 +90,12 @@ def add_user(config):
             return 2
     else:
         password = sys.stdin.readline().rstrip("\r\n")
-    models.open_database(config.db)
     try:
+        storage.open_database(config.db)
         with models.database.connection_context():
             accounts.add_user(config.add_user, password, admin=config.admin)
-    except HaemaError as error:
-        print(f"haema: error: {error.message}", file=sys.stderr)
+    except (HaemaError, ConfigError) as error:
+        print(f"haema: error: {getattr(error, 'message', error)}", file=sys.stderr)
         return 2
     print(f"added {'admin' if config.admin else 'user'} {config.add_user}")
     return 0

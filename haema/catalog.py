@@ -9,13 +9,13 @@ import datetime
 import json
 import zlib
 
-from peewee import fn
-
 from . import probe
 from .errors import not_found
 from .models import Generation, Progress, Show, Video, fold
 
 API = "/api/v1"
+# NULLs first, as SQLite always sorts them and PostgreSQL does only when told
+WATCHING_ORDER = (Video.season.asc(nulls="first"), Video.episode.asc(nulls="first"), Video.path)
 
 
 class Listings:
@@ -41,11 +41,11 @@ class Listings:
 
 
 def list_shows(user_id, search=None):
-    shows = Show.select().order_by(Show.sort_title, Show.year, Show.id)
+    shows = Show.select().order_by(Show.sort_title, Show.year.asc(nulls="first"), Show.id)
     if search:
         needle = fold(search.strip())
-        matching_episodes = Video.select(Video.show).where(fn.instr(Video.search, needle) > 0)
-        shows = shows.where((fn.instr(Show.search, needle) > 0) | Show.id.in_(matching_episodes))
+        matching_episodes = Video.select(Video.show).where(Video.search.contains(needle))
+        shows = shows.where(Show.search.contains(needle) | Show.id.in_(matching_episodes))
     shows = list(shows)
     videos = videos_by_show([s.id for s in shows])
     progress = Progress.of_videos(user_id, (v.id for group in videos.values() for v in group))
@@ -194,7 +194,7 @@ def videos_by_show(show_ids):
               Video.frame, Video.path, Video.mtime, Video.details)
     for start in range(0, len(show_ids), 500):
         query = (Video.select(*fields).where(Video.show.in_(show_ids[start:start + 500]))
-                 .order_by(Video.season, Video.episode, Video.path))
+                 .order_by(*WATCHING_ORDER))
         for video in query:
             grouped[video.show_id].append(video)
     return grouped

@@ -8,12 +8,14 @@ import ipaddress
 import os
 import re
 import socket
+import urllib.parse
 
 import configargparse
 
 DEFAULT_CONF = "conf/haema.conf"
 
 _SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres")
 
 
 class ConfigError(Exception):
@@ -53,6 +55,29 @@ def parse_size(text):
         raise ConfigError(f"cache-limit {text!r} is not a size; use a number with K, M, G or T, e.g. 500M or 20G")
     number, unit = match.groups()
     return int(float(number) * _SIZE_UNITS[unit.upper()])
+
+
+def database_url(text):
+    """``--db`` as a playhouse.db_url URL; a plain path is a SQLite file, made absolute
+    so that the scanning process, started elsewhere, opens the same one."""
+    text = str(text).strip()
+    scheme = urllib.parse.urlsplit(text).scheme if "://" in text else ""
+    if not scheme:
+        return "sqlite:///" + os.path.abspath(os.path.expanduser(text))
+    if scheme not in DATABASE_SCHEMES:
+        raise ConfigError(f"--db: {scheme}:// databases are not supported; use a SQLite file path, "
+                          "sqlite:///path or postgresql://user:password@host:port/name")
+    if scheme == "sqlite":
+        path = text[len("sqlite:///"):] if text.startswith("sqlite:///") else ""
+        if not path:
+            raise ConfigError(f"--db {text!r}: a SQLite URL names a file, as in sqlite:///path/to/haema.db")
+        return "sqlite:///" + os.path.abspath(os.path.expanduser(path))
+    return text
+
+
+def sqlite_path(url):
+    """The file of a SQLite URL, or None for another database."""
+    return url[len("sqlite:///"):] if url.startswith("sqlite:///") else None
 
 
 def parse_bool(text):
@@ -96,7 +121,8 @@ def build_parser():
     add("-t", "--target_path", "--target-path", dest="target_path", help="folder of films and shows to serve")
     add("-h", "--host", default=Config.host, help="address to listen on")
     add("-p", "--port", default=Config.port, help="port to listen on")
-    add("--db", default=Config.db, help="SQLite file for the library index and watch history")
+    add("--db", default=Config.db, help="library index and watch history: a SQLite file (or sqlite:///path), "
+        "or postgresql://user:password@host:port/name shared by several nodes")
     add("--cache", default="true", help="keep made segments on disk: true or false")
     add("--cache-path", default=Config.cache_path, help="folder for cached segments and thumbnails")
     add("--cache-limit", default="20G", help="disk budget of the segment cache, e.g. 500M or 20G")
@@ -161,7 +187,7 @@ def _checked(ns):
         target_path=target,
         host=ns.host,
         port=_number("port", ns.port, int, 1, 65535),
-        db=os.path.abspath(os.path.expanduser(ns.db)),
+        db=database_url(ns.db),
         cache=cache,
         cache_path=os.path.abspath(os.path.expanduser(ns.cache_path)),
         cache_limit=parse_size(ns.cache_limit),
@@ -185,16 +211,19 @@ def _checked(ns):
 
 def check_writable(config):
     """Checks that need the file system, run once before serving. They leave nothing
-    behind: a start that fails (here, or at a busy port) creates no file or folder."""
-    existed = os.path.exists(config.db)
+    behind: a start that fails (here, or at a busy port) creates no file or folder.
+    (A PostgreSQL database is checked when it is opened.)"""
+    path = sqlite_path(database_url(config.db))
+    existed = path is None or os.path.exists(path)
     try:
-        with open(config.db, "ab"):  # an empty file is a valid new SQLite database
-            pass
+        if path is not None:
+            with open(path, "ab"):  # an empty file is a valid new SQLite database
+                pass
     except OSError as error:
-        raise ConfigError(f"cannot write the database {config.db!r} ({error.strerror}); "
+        raise ConfigError(f"cannot write the database {path!r} ({error.strerror}); "
                           "choose a --db in a writable folder") from None
     if not existed:
-        os.remove(config.db)
+        os.remove(path)
     created = _missing_folders(config.cache_path)
     try:
         os.makedirs(config.cache_path, exist_ok=True)

@@ -1,4 +1,4 @@
-"""Index the library folder into SQLite: the folder tree is the source of truth.
+"""Index the library folder into the database: the folder tree is the source of truth.
 
 A scan is a pipeline: walk the tree → place each file (naming.py) → probe what is new
 or changed (probe.py) → write rows → drop rows of files that are gone. Unchanged files
@@ -16,8 +16,8 @@ import os
 
 import av
 
-from . import catalog, naming, nfo, probe, subtitles, trickplay
-from .models import ScanState, Show, Skipped, Video, database, fold, open_database, stable_id
+from . import catalog, naming, nfo, probe, storage, subtitles, trickplay
+from .models import ScanState, Show, Skipped, Video, database, fold, stable_id
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ class ScanReport:
 
 class Library:
     """The scanner of one library root. The web process runs it in a process of its own
-    (services.BackgroundScan); its report is kept in SQLite for the API to read."""
+    (services.BackgroundScan); its report is kept in the database for the API to read."""
 
     def __init__(self, root, thumbnail_dir, trickplay_dir):
         self.root = os.path.realpath(root)
@@ -105,8 +105,10 @@ class Library:
         return self.report
 
     def _save_report(self):
+        report = self.report.as_json()
         with database.connection_context():
-            ScanState.replace(id=1, report=self.report.as_json()).execute()
+            ScanState.insert(id=1, report=report).on_conflict(
+                conflict_target=[ScanState.id], update={ScanState.report: report}).execute()
 
     @staticmethod
     def last_report():
@@ -150,7 +152,9 @@ class Library:
             log.warning("skipped %s: %s", relpath, error.message)
             with database.atomic():
                 Video.delete().where(Video.path == relpath).execute()
-                Skipped.replace(path=relpath, size=stat.st_size, mtime=stat.st_mtime, reason=error.message).execute()
+                skipped = {"size": stat.st_size, "mtime": stat.st_mtime, "reason": error.message}
+                Skipped.insert(path=relpath, **skipped).on_conflict(
+                    conflict_target=[Skipped.path], update=skipped).execute()
             return
         self._sidecars(relpath, info)
         show_id = stable_id(placement.show_key)
@@ -166,12 +170,15 @@ class Library:
                     "search": fold(placement.show_title)}
             # an upsert, not REPLACE: replacing the row would cascade-delete its episodes
             Show.insert(id=show_id, **show).on_conflict(conflict_target=[Show.id], update=show).execute()
+            video_id = show_id if kind == "movie" else stable_id(relpath)
+            # a new row, keyframes and frame unknown, replacing any row of this id or path
+            Video.delete().where((Video.id == video_id) | (Video.path == relpath)).execute()
             Video.insert(
-                id=show_id if kind == "movie" else stable_id(relpath), show=show_id, path=relpath,
+                id=video_id, show=show_id, path=relpath,
                 size=stat.st_size, mtime=stat.st_mtime, season=placement.season, episode=placement.episode,
                 index=naming.index_label(placement.season, placement.episode) if kind == "series" else None,
                 title=title, search=fold(title), duration=info["duration"], info=info,
-            ).on_conflict("replace").execute()
+            ).execute()
             Skipped.delete().where(Skipped.path == relpath).execute()
         if known:
             self.report.updated += 1
@@ -327,9 +334,10 @@ class Library:
             shows = list(Show.select().where(Show.thumbnail.is_null()))
         for show in shows:
             with database.connection_context():
-                video = show.videos.order_by(Video.season, Video.episode, Video.path).first()
-            if video is None or video.frame:
+                video = show.videos.order_by(*catalog.WATCHING_ORDER).first()
+            if video is None:
                 continue
+            # the file, not the row, decides: each node keeps thumbnails in its own cache
             name = f"{video.id}-{video.version}.jpg"
             target = os.path.join(self.thumbnail_dir, name)
             if not os.path.exists(target):
@@ -338,8 +346,9 @@ class Library:
                 except (av.FFmpegError, OSError) as error:
                     log.warning("no thumbnail for %s: %s", video.path, error)
                     continue
-            with database.connection_context():
-                Video.update(frame=name).where(Video.id == video.id).execute()
+            if video.frame != name:
+                with database.connection_context():
+                    Video.update(frame=name).where(Video.id == video.id).execute()
 
     def fill_trickplay(self):
         """Seek-preview sheets of every video, the longest job, so it comes last. Sheets
@@ -370,16 +379,19 @@ class Library:
         self.fill_trickplay()
 
 
-def background_job(root, thumbnail_dir, trickplay_dir, db_path, log_level, lock=None, first=False):
+def background_job(root, thumbnail_dir, trickplay_dir, db_url, log_level, lock=None, first=False):
     """The entry point of the scanning process: a fresh interpreter with its own
     database connection (SQLite in WAL mode lets the web process read meanwhile).
+
     ``lock`` keeps it from running at once with the watched folder's rescans, whose
-    caller holds it for them (watch.watch_job). The ``first`` scan since start-up says
-    when the library is ready, and how big."""
+    caller holds it for them (watch.watch_job). Nodes sharing a database scan one at a
+    time: a node that finds another scanning waits, then runs its own pass, which finds
+    the index up to date and only makes the thumbnails and previews of its own cache.
+    The ``first`` scan since start-up says when the library is ready, and how big."""
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     os.nice(5)  # a scan and its previews yield the cores to segments a player waits for
-    open_database(db_path)
-    with lock or contextlib.nullcontext():
+    storage.open_database(db_url)
+    with lock or contextlib.nullcontext(), storage.lock(db_url, "scan"):
         library = Library(root, thumbnail_dir, trickplay_dir)
         library.scan()
         if first:

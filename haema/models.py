@@ -1,4 +1,4 @@
-"""The library index and watch history in SQLite, through peewee.
+"""The library index and watch history, through peewee, in SQLite or PostgreSQL.
 
 The folder tree is the truth; ``Show`` and ``Video`` rows are a rebuildable index of
 it. Their ids are hashes of paths relative to the library root, so a rebuilt index
@@ -7,6 +7,12 @@ keyed by those ids and has no foreign key, keeps matching.
 
 ``User``, ``Session`` and ``Secret`` hold the accounts (see accounts.py); each
 ``Progress`` row belongs to one user.
+
+Which database holds them is chosen at start-up (storage.py opens ``--db`` into
+``database``); the schema lives in haema/migrations. Text that comes from file names
+is ``TextField``: PostgreSQL enforces a VARCHAR's 255 characters, SQLite never did.
+Numbers with a fraction are ``DoubleField``: PostgreSQL's REAL keeps 24 bits, and a
+file's mtime, compared for equality on every rescan, needs all 53.
 """
 import datetime
 import hashlib
@@ -14,67 +20,8 @@ import json
 import unicodedata
 
 import peewee
-from playhouse.migrate import SchemaMigrator, migrate
 
-database = peewee.SqliteDatabase(None)
-
-PRAGMAS = {
-    "journal_mode": "wal",  # readers never wait for the scanner; a COMMIT is durable
-    "synchronous": "normal",
-    "busy_timeout": 10000,  # two players saving progress at once wait, not fail
-    "foreign_keys": 1,
-    "cache_size": -8000,
-}
-
-
-def open_database(path):
-    database.init(path, pragmas=PRAGMAS, timeout=10)
-    with database.connection_context():
-        _give_progress_an_owner(database)
-        database.create_tables([Show, Video, Skipped, Progress, ScanState, Generation, User, Session, Secret])
-        _add_new_columns(Show, Video)
-        Generation.insert(id=1, number=0).on_conflict_ignore().execute()
-        for table in (Show, Video, Progress):
-            for event in ("INSERT", "UPDATE", "DELETE"):
-                name = f"{table._meta.table_name}_{event.lower()}_generation"
-                database.execute_sql(
-                    f"CREATE TRIGGER IF NOT EXISTS {name} AFTER {event} ON {table._meta.table_name} "
-                    "BEGIN UPDATE generation SET number = number + 1 WHERE id = 1; END")
-    return database
-
-
-def _give_progress_an_owner(db):
-    """Move progress rows saved before accounts existed into the per-user table, as the household's.
-
-    The old table was keyed by video id alone; a key of (user, video) cannot be added to
-    it in place, so it is renamed, its rows copied with ``user_id = HOUSEHOLD``, and
-    dropped. The first admin later adopts them (``accounts.add_user``). The index of the
-    old table goes with it; ``create_tables`` right after makes the new one.
-    """
-    columns = {column.name for column in db.get_columns("progress")}
-    if not columns or "user_id" in columns:
-        return
-    with db.atomic():
-        migrate(SchemaMigrator.from_database(db).rename_table("progress", "progress_unowned"))
-        db.create_tables([Progress])
-        db.execute_sql(
-            "INSERT INTO progress (user_id, video_id, position, duration, finished, updated_at) "
-            f"SELECT {HOUSEHOLD}, video_id, position, duration, finished, updated_at FROM progress_unowned")
-        db.execute_sql("DROP TABLE progress_unowned")
-
-
-def _add_new_columns(*models):
-    """A database made by an older Haema lacks the columns added since; they are all
-    nullable, so adding them is the whole upgrade."""
-    operations = []
-    for model in models:
-        present = {c.name for c in database.get_columns(model._meta.table_name)}
-        migrator = SchemaMigrator.from_database(database)
-        for field in model._meta.sorted_fields:
-            if field.column_name not in present:
-                operations.append(migrator.add_column(model._meta.table_name, field.column_name, field))
-    if operations:
-        migrate(*operations)
+database = peewee.DatabaseProxy()
 
 
 class JSONField(peewee.TextField):
@@ -95,31 +42,31 @@ class Show(BaseModel):
 
     id = peewee.CharField(primary_key=True)
     kind = peewee.CharField()  # "movie" or "series"
-    title = peewee.CharField()
-    sort_title = peewee.CharField(index=True)
+    title = peewee.TextField()
+    sort_title = peewee.TextField(index=True)
     year = peewee.IntegerField(null=True)
-    folder = peewee.CharField()  # relative folder whose artwork belongs to the show
-    thumbnail = peewee.CharField(null=True)  # relative path of a poster image
-    banner = peewee.CharField(null=True)
-    search = peewee.CharField()  # folded title for case- and accent-blind search
+    folder = peewee.TextField()  # relative folder whose artwork belongs to the show
+    thumbnail = peewee.TextField(null=True)  # relative path of a poster image
+    banner = peewee.TextField(null=True)
+    search = peewee.TextField()  # folded title for case- and accent-blind search
     details = JSONField(null=True)  # from its .nfo file: nfo.Details.as_json() plus the file's path and mtime
 
 
 class Video(BaseModel):
     id = peewee.CharField(primary_key=True)
     show = peewee.ForeignKeyField(Show, backref="videos", on_delete="CASCADE")
-    path = peewee.CharField(unique=True)  # relative to the library root, posix
+    path = peewee.TextField(unique=True)  # relative to the library root, posix
     size = peewee.BigIntegerField()
-    mtime = peewee.FloatField()
+    mtime = peewee.DoubleField()
     season = peewee.IntegerField(null=True)
     episode = peewee.IntegerField(null=True)
     index = peewee.CharField(null=True)  # "S01E02"
-    title = peewee.CharField()
-    search = peewee.CharField()
-    duration = peewee.FloatField()
+    title = peewee.TextField()
+    search = peewee.TextField()
+    duration = peewee.DoubleField()
     info = JSONField()  # probe facts: container, streams, subtitles (see probe.MediaInfo)
     keyframes = JSONField(null=True)  # probe.Keyframes of this file version, filled in the background
-    frame = peewee.CharField(null=True)  # relative cache path of a thumbnail made from a frame
+    frame = peewee.TextField(null=True)  # relative cache path of a thumbnail made from a frame
     details = JSONField(null=True)  # an episode's .nfo, as Show.details
 
     @property
@@ -131,14 +78,14 @@ class Video(BaseModel):
 class Skipped(BaseModel):
     """A file that could not be indexed, kept so the scan report can say why."""
 
-    path = peewee.CharField(primary_key=True)
+    path = peewee.TextField(primary_key=True)
     size = peewee.BigIntegerField()
-    mtime = peewee.FloatField()
-    reason = peewee.CharField()
+    mtime = peewee.DoubleField()
+    reason = peewee.TextField()
 
 
 class Generation(BaseModel):
-    """A counter that SQLite triggers bump on any change to shows, videos or progress,
+    """A counter that database triggers bump on any change to shows, videos or progress,
     whichever process makes it: what the web process caches is valid while it holds."""
 
     id = peewee.IntegerField(primary_key=True, default=1)
@@ -176,8 +123,8 @@ class Session(BaseModel):
     token_hash = peewee.CharField(unique=True)
     created_at = peewee.DateTimeField(default=datetime.datetime.utcnow)
     used_at = peewee.DateTimeField(default=datetime.datetime.utcnow)
-    address = peewee.CharField(default="")
-    agent = peewee.CharField(default="")
+    address = peewee.TextField(default="")
+    agent = peewee.TextField(default="")  # a browser's User-Agent can be longer than a VARCHAR's 255
 
 
 class Secret(BaseModel):
@@ -196,8 +143,8 @@ class Progress(BaseModel):
 
     user_id = peewee.IntegerField()
     video_id = peewee.CharField()
-    position = peewee.FloatField()
-    duration = peewee.FloatField()
+    position = peewee.DoubleField()
+    duration = peewee.DoubleField()
     finished = peewee.BooleanField(default=False)
     updated_at = peewee.DateTimeField(default=datetime.datetime.utcnow, index=True)  # naive UTC
 

@@ -13,7 +13,7 @@ class BackgroundScan:
     Probing decodes frames and indexing reads whole files; in the web process that would
     take the GIL from every request, and a native thread there cannot share gevent's
     locks (a request waiting on one is never woken). A spawned process shares nothing
-    but the SQLite file.
+    but the database.
     """
 
     def __init__(self, config, library, lock):

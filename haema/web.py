@@ -15,7 +15,7 @@ import zlib
 import bottle
 import peewee
 
-from . import accounts, catalog, history, models, signing
+from . import accounts, catalog, history, models, signing, storage
 from .errors import HaemaError, not_found
 from .gate import Gate, add_security_headers, client, end_session, identity, start_session
 from .library import Library
@@ -32,7 +32,7 @@ STATIC_DIR = os.path.join(os.path.dirname(__file__), "static")
 
 def create_app(config):
     """Build the WSGI app for ``config``; start-up work runs in the background."""
-    models.open_database(config.db)
+    storage.open_database(config.db)
     library = Library(config.target_path, os.path.join(config.cache_path, "thumbnails"),
                       os.path.join(config.cache_path, "trickplay"))
     app = bottle.Bottle()

@@ -1,4 +1,10 @@
-"""Shared fixtures: a generated library of real clips, and an app factory over it."""
+"""Shared fixtures: a generated library of real clips, a database, and an app factory over them.
+
+Tests run on SQLite; ``HAEMA_TEST_DB=postgresql`` runs every test that uses the
+database (marked ``database`` here, by its fixtures) on a real PostgreSQL instead,
+started once per session from Debian's postgresql package.
+"""
+import itertools
 import os
 import shutil
 
@@ -8,7 +14,11 @@ import webtest
 from haema.config import Config
 from haema.web import create_app
 
+from scripts.cluster import Postgres, postgres_binaries
+
 from .clips import make_clip
+
+BACKEND = os.environ.get("HAEMA_TEST_DB", "sqlite")
 
 LIBRARY_LAYOUT = {
     # path inside the library: clip options
@@ -27,6 +37,58 @@ LIBRARY_LAYOUT = {
     "Movies/Broken (2020).mp4": "broken",
     "Movies/Empty (2021).mkv": "empty",
 }
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "database: uses the app's database (HAEMA_TEST_DB picks which)")
+    if BACKEND not in ("sqlite", "postgresql"):
+        raise pytest.UsageError(f"HAEMA_TEST_DB={BACKEND!r}: use sqlite or postgresql")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "database_url" in getattr(item, "fixturenames", ()):
+            item.add_marker("database")
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL server for the session, or a skip that says why there is none."""
+    bin_dir, reason = postgres_binaries()
+    if bin_dir is None:
+        pytest.skip(reason)
+    server = Postgres(durable=False).start()
+    yield server
+    server.stop()
+
+
+_database_numbers = itertools.count(1)
+
+
+@pytest.fixture
+def database_url(request, tmp_path):
+    """The URL of an empty database of the backend under test, private to the test.
+
+    A PostgreSQL one is dropped afterwards: its files would make the server's data
+    folder slow to delete at the end of the session."""
+    if BACKEND != "postgresql":
+        yield f"sqlite:///{tmp_path / 'haema.db'}"
+        return
+    server, name = request.getfixturevalue("postgres"), f"test_{next(_database_numbers)}"
+    yield server.create_database(name)
+    server.sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def wipe_database(database_url, request):
+    """``wipe_database()`` deletes the whole database, as a user deleting haema.db would."""
+    def wipe():
+        if BACKEND == "postgresql":
+            request.getfixturevalue("postgres").sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public",
+                                                    database_url.rsplit("/", 1)[1])
+        else:
+            os.remove(database_url[len("sqlite:///"):])
+    return wipe
 
 
 @pytest.fixture(scope="session")
@@ -64,8 +126,8 @@ def library_root(library_template, tmp_path):
 
 
 @pytest.fixture
-def make_app(tmp_path):
-    """``make_app(root, **config_overrides)`` → a webtest app over a real SQLite file.
+def make_app(tmp_path, database_url):
+    """``make_app(root, **config_overrides)`` → a webtest app over a real database.
 
     The scan runs to completion before the app is returned, so tests see a full index.
     Accounts are off (``auth=False``: every request is the household's) unless a test
@@ -75,7 +137,7 @@ def make_app(tmp_path):
 
     def factory(root, scan=True, **overrides):
         settings = {"workers": 1, "prefetch": 0, "auth": False, "watch": False, **overrides}
-        config = Config(target_path=str(root), db=str(tmp_path / "haema.db"),
+        config = Config(target_path=str(root), db=database_url,
                         cache_path=str(tmp_path / "cache"), scan_on_start=False, **settings)
         app = create_app(config)
         apps.append(app)

@@ -56,17 +56,18 @@ def add_user(workdir, name, password, admin=False):
 
 
 @contextlib.contextmanager
-def running_server(root, workdir, timeout=60, user=None, extra=()):
-    """``python haema.py`` on ``root`` with its db and cache in ``workdir``, yielded once its first scan is done.
+def running_server(root, workdir, timeout=60, user=None, extra=(), db=None):
+    """``python haema.py`` on ``root`` with its cache in ``workdir``, yielded once its first scan is done.
 
     With ``--auth false`` unless ``user`` is ``(name, password)`` of an account added
     already (``add_user``); then ``server.api`` calls carry its token. ``extra`` are more
-    command-line options. The same ``workdir`` gives a restarted server the same database.
-    The process is stopped on exit unless the test already killed it.
+    command-line options. The database is ``db`` (a URL), or else a SQLite file in
+    ``workdir``: the same ``workdir`` gives a restarted server the same database. The
+    process is stopped on exit unless the test already killed it.
     """
     port = free_port()
     log_path = os.path.join(workdir, f"server-{port}.log")
-    command = [sys.executable, "haema.py", "-t", str(root), "-p", str(port), "--db", os.path.join(workdir, "haema.db"),
+    command = [sys.executable, "haema.py", "-t", str(root), "-p", str(port), "--db", db or os.path.join(workdir, "haema.db"),
                "--cache-path", os.path.join(workdir, "cache"), "--log-level", "INFO", "--auth", "true" if user else "false",
                *extra]
     with open(log_path, "wb") as log:

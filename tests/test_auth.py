@@ -12,7 +12,7 @@ import time
 import pytest
 import webtest
 
-from haema import accounts, models, signing
+from haema import accounts, models, signing, storage
 from haema.gate import COOKIE
 
 from .server import REPO, free_port, request
@@ -480,7 +480,7 @@ def test_an_old_progress_table_becomes_the_households(tmp_path):
                     "duration REAL NOT NULL, finished INTEGER NOT NULL, updated_at DATETIME NOT NULL)")
         old.execute('CREATE INDEX "progress_updated_at" ON "progress" ("updated_at")')
         old.execute("INSERT INTO progress VALUES ('0123456789abcdef', 12.5, 100.0, 0, '2026-01-02 03:04:05')")
-    models.open_database(path)
+    storage.open_database(path)
     with models.database.connection_context():
         [row] = models.Progress.select()
         assert (row.user_id, row.video_id, row.position) == (models.HOUSEHOLD, "0123456789abcdef", 12.5)
@@ -489,7 +489,7 @@ def test_an_old_progress_table_becomes_the_households(tmp_path):
         models.Progress.update(position=13).execute()
         assert models.Generation.current() == before + 1
         assert "progress_unowned" not in models.database.get_tables()
-    models.open_database(path)  # a second start changes nothing
+    storage.open_database(path)  # a second start changes nothing
     with models.database.connection_context():
         assert models.Progress.select().count() == 1
 

@@ -144,3 +144,17 @@ def test_a_failed_start_leaves_no_files_behind(tmp_path):
         busy.close()
     assert result.returncode == 2 and "choose another --port" in result.stderr
     assert list(work.iterdir()) == []
+
+
+def test_unreachable_postgresql_exits_2_without_the_password(tmp_path):
+    ports = []
+    for _ in range(2):  # one for haema, one nobody listens on
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            ports.append(sock.getsockname()[1])
+    result = subprocess.run([sys.executable, "haema.py", "-t", str(tmp_path), "-p", str(ports[0]), "--db",
+                             f"postgresql://haema:s3cret@127.0.0.1:{ports[1]}/haema"], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 2 and result.stderr.strip().count("\n") == 0
+    assert "haema: error: cannot open the database postgresql://haema:***@" in result.stderr
+    assert "s3cret" not in result.stderr + result.stdout

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from haema import history, models
+from haema import history, models, storage
 
 from .server import running_server
 
@@ -201,13 +201,13 @@ def test_listing_progress_costs_no_query_per_episode(app, library, monkeypatch):
     """Regression guard against N+1: the query count must not grow with the number watched."""
     def queries(path):
         count = [0]
-        real = models.database.execute_sql
+        real = models.database.obj.execute_sql
 
         def counting(*args, **kwargs):
             count[0] += 1
             return real(*args, **kwargs)
         with monkeypatch.context() as patch:
-            patch.setattr(models.database, "execute_sql", counting)
+            patch.setattr(models.database.obj, "execute_sql", counting)
             app.get(path)
         return count[0]
 
@@ -253,8 +253,8 @@ def test_concurrent_writes_from_threads_all_succeed(app, library):
     assert len(app.get("/api/v1/history").json) == len(ids)
 
 
-def _player_process(db_path, video_ids, start, results):
-    models.open_database(db_path)
+def _player_process(db_url, video_ids, start, results):
+    storage.open_database(db_url)
     start.wait()
     saved = 0
     for i in range(150):
@@ -264,12 +264,12 @@ def _player_process(db_path, video_ids, start, results):
     results.put(saved)
 
 
-def test_concurrent_writes_from_two_processes_all_succeed(app, library, tmp_path):
-    """Two server processes on one SQLite file: a write waits for the other, never fails."""
+def test_concurrent_writes_from_two_processes_all_succeed(app, library, database_url):
+    """Two server processes (two nodes) on one database: a write waits for the other, never fails."""
     context = multiprocessing.get_context("spawn")
     start, results = context.Barrier(2), context.Queue()
     ids = list(library.values())
-    players = [context.Process(target=_player_process, args=(str(tmp_path / "haema.db"), ids, start, results))
+    players = [context.Process(target=_player_process, args=(database_url, ids, start, results))
                for _ in range(2)]
     for player in players:
         player.start()
@@ -279,13 +279,13 @@ def test_concurrent_writes_from_two_processes_all_succeed(app, library, tmp_path
     assert sorted(results.get(timeout=5) for _ in players) == [150, 150]
 
 
-def test_an_answered_save_survives_kill_9(library_root, tmp_path):
-    with running_server(library_root, str(tmp_path)) as server:
+def test_an_answered_save_survives_kill_9(library_root, tmp_path, database_url):
+    with running_server(library_root, str(tmp_path), db=database_url) as server:
         status, shows = server.api("/api/v1/shows?search=heat")
         heat = shows[0]["info"]["id"]
         status, saved = server.api(url(heat), "PUT", {"position": 1.75})
         assert status == 200
         os.kill(server.process.pid, signal.SIGKILL)
         server.process.wait()
-    with running_server(library_root, str(tmp_path)) as server:
+    with running_server(library_root, str(tmp_path), db=database_url) as server:
         assert server.api(url(heat)) == (200, saved)

@@ -49,9 +49,9 @@ def test_broken_and_empty_files_are_skipped_with_a_reason(app):
     assert all(reason for reason in skipped.values())
 
 
-def test_ids_survive_a_deleted_database_and_a_moved_library(make_app, library_root, tmp_path):
+def test_ids_survive_a_deleted_database_and_a_moved_library(make_app, library_root, tmp_path, wipe_database):
     before = {s["info"]["id"]: s for s in make_app(library_root).get("/api/v1/shows").json}
-    os.remove(tmp_path / "haema.db")
+    wipe_database()
     moved = tmp_path / "elsewhere"
     shutil.move(library_root, moved)
     after = {s["info"]["id"]: s for s in make_app(moved).get("/api/v1/shows").json}

@@ -1,9 +1,8 @@
 """The JSON API over the real WSGI app: shapes, search, artwork and hostile input."""
-import sqlite3
 
 import pytest
 
-from haema import models
+from haema import storage
 
 
 def test_search_is_case_and_accent_blind(app):
@@ -84,11 +83,12 @@ def test_missing_artwork_is_404_not_a_crash(app):
     app.get(f"/api/v1/shows/{heat['info']['id']}/banner", status=404)
 
 
-def test_the_listing_follows_changes_made_by_other_processes(app):
+def test_the_listing_follows_changes_made_by_other_processes(app, database_url):
     """The cached listing must not outlive a change, wherever the change was made."""
     app.get("/api/v1/shows")  # now cached
-    with sqlite3.connect(models.database.database) as other:  # a connection like the scanner's
-        other.execute("UPDATE show SET title = 'Heat Wave' WHERE title = 'Heat'")
+    other = storage.connect(database_url, pooled=False)  # a connection like the scanner's or another node's
+    with other.connection_context():
+        other.execute_sql("""UPDATE "show" SET title = 'Heat Wave' WHERE title = 'Heat'""")
     after = app.get("/api/v1/shows").json
     assert "Heat Wave" in [s["info"]["title"] for s in after]
     movie = next(s for s in after if s["type"] == "movie")

@@ -1,0 +1,154 @@
+"""The database behind the models: --db URLs, migrations on both databases, the nodes' lock."""
+import os
+import sqlite3
+import threading
+
+import pytest
+
+from haema import models, storage
+from haema.config import ConfigError, database_url
+
+from .conftest import BACKEND
+
+# The schema as Haema made it before migrations were recorded (peewee's DDL for the
+# models of that time, and its triggers).
+SCHEMA_BEFORE_MIGRATIONS = [
+    'CREATE TABLE "generation" ("id" INTEGER NOT NULL PRIMARY KEY, "number" INTEGER NOT NULL)',
+    'CREATE TABLE "progress" ("video_id" VARCHAR(255) NOT NULL PRIMARY KEY, "position" REAL NOT NULL, '
+    '"duration" REAL NOT NULL, "finished" INTEGER NOT NULL, "updated_at" DATETIME NOT NULL)',
+    'CREATE INDEX "progress_updated_at" ON "progress" ("updated_at")',
+    'CREATE TABLE "scanstate" ("id" INTEGER NOT NULL PRIMARY KEY, "report" TEXT NOT NULL)',
+    'CREATE TABLE "show" ("id" VARCHAR(255) NOT NULL PRIMARY KEY, "kind" VARCHAR(255) NOT NULL, '
+    '"title" VARCHAR(255) NOT NULL, "sort_title" VARCHAR(255) NOT NULL, "year" INTEGER, '
+    '"folder" VARCHAR(255) NOT NULL, "thumbnail" VARCHAR(255), "banner" VARCHAR(255), "search" VARCHAR(255) NOT NULL)',
+    'CREATE INDEX "show_sort_title" ON "show" ("sort_title")',
+    'CREATE TABLE "skipped" ("path" VARCHAR(255) NOT NULL PRIMARY KEY, "size" INTEGER NOT NULL, '
+    '"mtime" REAL NOT NULL, "reason" VARCHAR(255) NOT NULL)',
+    'CREATE TABLE "video" ("id" VARCHAR(255) NOT NULL PRIMARY KEY, "show_id" VARCHAR(255) NOT NULL, '
+    '"path" VARCHAR(255) NOT NULL, "size" INTEGER NOT NULL, "mtime" REAL NOT NULL, "season" INTEGER, '
+    '"episode" INTEGER, "index" VARCHAR(255), "title" VARCHAR(255) NOT NULL, "search" VARCHAR(255) NOT NULL, '
+    '"duration" REAL NOT NULL, "info" TEXT NOT NULL, "keyframes" TEXT, "frame" VARCHAR(255), '
+    'FOREIGN KEY ("show_id") REFERENCES "show" ("id") ON DELETE CASCADE)',
+    'CREATE INDEX "video_show_id" ON "video" ("show_id")',
+    'CREATE UNIQUE INDEX "video_path" ON "video" ("path")',
+] + [f"CREATE TRIGGER {table}_{event.lower()}_generation AFTER {event} ON {table} "
+     "BEGIN UPDATE generation SET number = number + 1 WHERE id = 1; END"
+     for table in ("show", "video", "progress") for event in ("INSERT", "UPDATE", "DELETE")]
+
+
+# -- --db ----------------------------------------------------------------------
+
+
+def test_a_plain_path_and_a_sqlite_url_name_the_same_absolute_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert database_url("haema.db") == database_url("sqlite:///haema.db") == f"sqlite:///{tmp_path}/haema.db"
+    assert database_url(f"sqlite:///{tmp_path}/x.db") == f"sqlite:///{tmp_path}/x.db"
+
+
+def test_a_postgresql_url_is_kept_and_its_password_never_logged():
+    url = "postgresql://haema:s3cret@db.lan:5433/haema"
+    assert database_url(url) == url
+    assert storage.redacted(url) == "postgresql://haema:***@db.lan:5433/haema"
+
+
+@pytest.mark.parametrize("text, words", [("mysql://u@h/db", "mysql:// databases are not supported"),
+                                         ("sqlite://", "names a file")])
+def test_a_database_haema_cannot_use_is_a_clear_error(text, words):
+    with pytest.raises(ConfigError, match=words):
+        database_url(text)
+
+
+def test_an_unreachable_postgresql_is_a_config_error_without_the_password():
+    from scripts.cluster import free_port
+
+    with pytest.raises(ConfigError) as error:
+        storage.open_database(f"postgresql://haema:s3cret@127.0.0.1:{free_port()}/haema")
+    assert "cannot open the database postgresql://haema:***@127.0.0.1" in str(error.value)
+    assert "s3cret" not in str(error.value)
+
+
+# -- Migrations ----------------------------------------------------------------
+
+
+MIGRATIONS = ["0001_initial", "0002_accounts", "0003_nfo_details"]
+
+
+def _applied(database):
+    with database.connection_context():
+        return [row[0] for row in database.execute_sql("SELECT name FROM schema_migration ORDER BY name")]
+
+
+def test_a_new_database_gets_every_migration_once(database_url):
+    database = storage.open_database(database_url)
+    assert _applied(database) == MIGRATIONS
+    with database.connection_context():
+        models.Progress.create(user_id=models.HOUSEHOLD, video_id="0123456789abcdef", position=1.5, duration=60.0)
+        before = models.Generation.current()
+        models.Progress.update(position=2.0).execute()
+        assert models.Generation.current() > before  # the change counter's trigger is in place
+    reopened = storage.open_database(database_url)  # what every start and every scan does
+    assert _applied(reopened) == MIGRATIONS
+    with reopened.connection_context():
+        assert models.Progress.get().position == 2.0
+
+
+def test_a_database_made_before_migrations_adopts_them_unchanged(tmp_path):
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as old:
+        for statement in SCHEMA_BEFORE_MIGRATIONS:
+            old.execute(statement)
+        old.execute("INSERT INTO progress VALUES ('0123456789abcdef', 12.5, 60.0, 0, '2026-01-02 03:04:05.678')")
+        old.execute("INSERT INTO generation VALUES (1, 7)")
+    database = storage.open_database(str(path))
+    assert _applied(database) == MIGRATIONS
+    with database.connection_context():
+        assert models.Progress.get().position == 12.5
+        assert models.Generation.current() == 7
+        models.Progress.update(position=13.0).execute()
+        assert models.Generation.current() == 8  # one trigger on progress (remade by 0002), not two
+
+
+# -- The lock nodes share --------------------------------------------------------
+
+
+def _waiting_for_the_lock(url, name):
+    """Whether some session is blocked on ``storage.lock(url, name)`` right now."""
+    if BACKEND == "postgresql":
+        session = storage.connect(url, pooled=False)
+        with session.connection_context():
+            cursor = session.execute_sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                                         "AND objid::bigint = %s AND NOT granted", (storage.lock_key(name),))
+            return cursor.fetchone()[0] > 0
+    inode = os.stat(f"{url[len('sqlite:///'):]}.{name}.lock").st_ino
+    with open("/proc/locks", encoding="ascii") as locks:
+        return any("->" in line and line.split()[-3].endswith(f":{inode}") for line in locks)
+
+
+def test_only_one_holder_of_the_scan_lock_at_a_time(database_url):
+    """The second holder must wait for the first to let go, whichever database it is."""
+    storage.open_database(database_url)
+    events = []
+
+    def second():
+        with storage.lock(database_url, "scan"):
+            events.append("second holds")
+
+    with storage.lock(database_url, "scan"):
+        events.append("first holds")
+        thread = threading.Thread(target=second)
+        thread.start()
+        while not _waiting_for_the_lock(database_url, "scan"):
+            assert thread.is_alive() and events == ["first holds"]
+        events.append("first lets go")
+    thread.join(30)
+    assert events == ["first holds", "first lets go", "second holds"]
+
+
+def test_a_node_starts_while_another_scans(database_url):
+    """Opening the database takes the migration lock, not the scan lock."""
+    storage.open_database(database_url)
+    with storage.lock(database_url, "scan"):
+        opening = threading.Thread(target=storage.open_database, args=(database_url,))
+        opening.start()
+        opening.join(60)  # a bound for a hang, not a measurement
+        assert not opening.is_alive()
