@@ -46,9 +46,10 @@ class Server:
             return log.read()
 
 
-def add_user(workdir, name, password, admin=False):
-    """``python haema.py --add-user`` with the password on stdin, into ``workdir``'s database."""
-    command = [sys.executable, "haema.py", "--db", os.path.join(workdir, "haema.db"), "--add-user", name]
+def add_user(workdir, name, password, admin=False, db=None):
+    """``python haema.py --add-user`` with the password on stdin, into the database ``db``
+    (a URL), else ``workdir``'s SQLite file."""
+    command = [sys.executable, "haema.py", "--db", db or os.path.join(workdir, "haema.db"), "--add-user", name]
     done = subprocess.run(command + (["--admin"] if admin else []), cwd=REPO, input=password + "\n",
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr

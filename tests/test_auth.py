@@ -231,8 +231,8 @@ def test_the_setup_link_creates_the_first_admin_once(make_app, small_library):
     assert site.get("/api/v1/auth/setup").json == {"needed": False}
 
 
-def test_add_user_on_the_command_line_reads_the_password_from_stdin(make_app, small_library, tmp_path):
-    add_user_by_cli(str(tmp_path), "gran", "gran's long secret", admin=True)
+def test_add_user_on_the_command_line_reads_the_password_from_stdin(make_app, small_library, tmp_path, database_url):
+    add_user_by_cli(str(tmp_path), "gran", "gran's long secret", admin=True, db=database_url)
     site = make_app(small_library, auth=True, scan=False)
     assert site.app.config["haema.setup"].token is None  # a user exists: no setup link
     response = site.post_json("/api/v1/auth/login", {"username": "gran", "password": "gran's long secret"})

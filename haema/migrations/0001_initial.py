@@ -84,9 +84,14 @@ def _sqlite_triggers(db):
 
 
 def _postgresql_triggers(db):
-    """One bump per statement: a scan's bulk delete moves the counter once, not per row."""
+    """One bump per statement: a scan's bulk delete moves the counter once, not per row.
+    And none for a statement that changed no row (a rescan's deletes that match
+    nothing), as SQLite's row triggers do: each event's transition table says."""
     db.execute_sql("CREATE OR REPLACE FUNCTION haema_bump_generation() RETURNS trigger LANGUAGE plpgsql AS $$ "
-                   "BEGIN UPDATE generation SET number = number + 1 WHERE id = 1; RETURN NULL; END $$")
-    for table in COUNTED:
-        db.execute_sql(f'CREATE OR REPLACE TRIGGER {table}_generation AFTER INSERT OR UPDATE OR DELETE ON "{table}" '
-                       "FOR EACH STATEMENT EXECUTE FUNCTION haema_bump_generation()")
+                   "BEGIN IF EXISTS (SELECT 1 FROM changed) THEN "
+                   "UPDATE generation SET number = number + 1 WHERE id = 1; END IF; RETURN NULL; END $$")
+    for table in COUNTED:  # one trigger per event: a transition table belongs to one
+        for event, rows in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")):
+            db.execute_sql(
+                f'CREATE OR REPLACE TRIGGER {table}_{event.lower()}_generation AFTER {event} ON "{table}" '
+                f"REFERENCING {rows} TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION haema_bump_generation()")

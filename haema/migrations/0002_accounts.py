@@ -67,8 +67,10 @@ def up(migrator, db):
 def _count_changes(db, table):
     """The change counter's trigger on ``table``, as 0001 makes it."""
     if isinstance(db, PostgresqlDatabase):
-        db.execute_sql(f'CREATE OR REPLACE TRIGGER {table}_generation AFTER INSERT OR UPDATE OR DELETE ON "{table}" '
-                       "FOR EACH STATEMENT EXECUTE FUNCTION haema_bump_generation()")
+        for event, rows in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")):
+            db.execute_sql(
+                f'CREATE OR REPLACE TRIGGER {table}_{event.lower()}_generation AFTER {event} ON "{table}" '
+                f"REFERENCING {rows} TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION haema_bump_generation()")
         return
     for event in ("INSERT", "UPDATE", "DELETE"):
         db.execute_sql(
