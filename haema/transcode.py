@@ -28,6 +28,7 @@ import av
 import numpy
 
 from . import hls
+from .errors import HaemaError
 from .probe import frame_duration
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,18 @@ class Job:
 
 def make_segment(job, cancelled=None):
     """The segment's bytes. ``cancelled()`` is polled as the work goes on (prefetch
-    passes it); once it returns true the work stops with ``InterruptedError``."""
+    passes it); once it returns true the work stops with ``InterruptedError``.
+
+    A file damaged where this segment lies is the file's fault, not the server's: a
+    422 for the player (which then says so), the file and segment named in the log."""
+    try:
+        return _make_segment(job, cancelled)
+    except av.FFmpegError as error:
+        log.warning("segment %d of %s cannot be made: %s", job.segment.index, job.path, error)
+        raise HaemaError("this part of the video cannot be read: its file is damaged", 422) from None
+
+
+def _make_segment(job, cancelled):
     if _continuable(job):
         return _make_continuing(job, cancelled)
     if job.segment.first or not _only_copies(job):  # the first segment reads from the start, unseeked
@@ -219,7 +231,7 @@ class _Cutter:
             if self.cancelled and number % 8 == 0 and self.cancelled():
                 raise InterruptedError("cancelled")
             output = outputs[packet.stream.index]
-            if packet.size == 0:  # the demuxer's end-of-stream marker
+            if packet.size == 0 or packet.is_corrupt:  # end of stream; data cut short by the file's end
                 continue
             output.feed(packet)
             if all(o.done for o in outputs.values()):
