@@ -2,6 +2,9 @@
 import logging
 import multiprocessing
 
+import gevent
+import gevent.socket
+
 from . import library
 
 log = logging.getLogger(__name__)
@@ -19,6 +22,7 @@ class BackgroundScan:
     def __init__(self, config, thumbnail_dir):
         self.args = (config.target_path, thumbnail_dir, config.db, config.log_level)
         self.process = None
+        self.reaper = None
 
     @property
     def running(self):
@@ -30,9 +34,19 @@ class BackgroundScan:
         context = multiprocessing.get_context("spawn")
         self.process = context.Process(target=library.background_job, args=self.args, name="haema-scan", daemon=True)
         self.process.start()
+        self.reaper = gevent.spawn(_reap, self.process)
         return True
 
     def close(self):
+        if self.reaper is not None:
+            self.reaper.kill()
         if self.running:
             self.process.terminate()
             self.process.join(timeout=5)
+
+
+def _reap(process):
+    """Wait for the scan to end without blocking the server, then collect its exit
+    status: a finished scan nobody asks about must not linger as a zombie process."""
+    gevent.socket.wait_read(process.sentinel)
+    process.join()
