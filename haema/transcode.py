@@ -180,7 +180,11 @@ class _Cutter:
         self.time_base = fractions.Fraction(*job.keyframes["time_base"])
         self.origin = job.keyframes["pts"][0]
         self.output = io.BytesIO()
-        self.muxer = av.open(self.output, "w", format="mpegts", options={"mpegts_copyts": "1"})
+        # Each segment's continuity counters start afresh, which a demuxer reading segments
+        # as one stream (ffmpeg's, GStreamer's) takes for lost packets at every join;
+        # flagging each stream's first packet as a discontinuity says it is expected.
+        self.muxer = av.open(self.output, "w", format="mpegts",
+                             options={"mpegts_copyts": "1", "mpegts_flags": "initial_discontinuity"})
         self.outputs = {}
         if job.variant is not None:
             self.outputs[self.video.index] = VideoCopy(self) if job.variant.copy else VideoEncode(self)
