@@ -186,6 +186,7 @@ class _Cutter:
         self.muxer = av.open(self.output, "w", format="mpegts",
                              options={"mpegts_copyts": "1", "mpegts_flags": "initial_discontinuity"})
         self.outputs = {}
+        self.opening = _VideoOpening() if job.segment.first else None
         if job.variant is not None:
             self.outputs[self.video.index] = VideoCopy(self) if job.variant.copy else VideoEncode(self)
         if self.audio is not None:
@@ -242,6 +243,9 @@ class _Cutter:
                 break
         for output in outputs.values():
             output.finish()
+        if self.opening is not None:
+            for packet in self.opening.release(None):
+                self.muxer.mux(packet)
         self.muxer.close()
         if self.resume is not None or _continuable(self.job):
             self.carry = (packets, video.carry(), audio.carry() if audio is not None else None)
@@ -259,7 +263,47 @@ class _Cutter:
 
     def mux(self, packet, stream):
         packet.stream = stream
+        if self.opening is not None and stream.type == "video":
+            for ready in self.opening.release(packet):
+                self.muxer.mux(ready)
+            return
         self.muxer.mux(packet)
+
+
+class _VideoOpening:
+    """The decode times of a file's first frames, moved up to its first picture.
+
+    With B-frames the first frames are decoded before the first one is shown (DTS before
+    PTS). hls.js puts the start of its timeline at the earliest of the first audio PTS
+    and the first video DTS, so the first picture came a few frames after zero, and it
+    reported jumping that hole (``bufferSeekOverHole``) at every start. Spreading the
+    decode times of the frames decoded before the first picture between that picture's
+    time and the next decode time keeps them increasing and never after their own
+    presentation, and changes nothing from there on, so the join with segment 1 is
+    untouched. Only the first segment of a file has this; any other starts mid-timeline.
+    """
+
+    def __init__(self):
+        self.held = []  # packets decoded before the first picture is shown, and that first one
+        self.done = False
+
+    def release(self, packet):
+        """The packets that can be muxed now (``packet`` None: the segment is over)."""
+        if self.done:
+            return [] if packet is None else [packet]
+        if packet is not None and (not self.held or packet.dts <= self.held[0].pts):
+            self.held.append(packet)
+            return []
+        self.done = True
+        held, self.held = self.held, []
+        if held:
+            first = held[0].pts
+            until = packet.dts if packet is not None else first + len(held)
+            moved = [min(p.pts, first + (until - first) * index // len(held)) for index, p in enumerate(held)]
+            if all(a < b for a, b in zip(moved, moved[1:] + [until])):
+                for p, dts in zip(held, moved):
+                    p.dts = dts
+        return held + ([] if packet is None else [packet])
 
 
 # ---------------------------------------------------------------------------
@@ -491,7 +535,12 @@ def _video_graph(frame, job):
 
 
 class AudioCopy:
-    """AAC packets whose timestamp falls in the segment, untouched."""
+    """AAC packets whose timestamp falls in the segment, untouched.
+
+    Except, in the first segment, packets that end before the first picture: an MP4's
+    AAC priming frame (its edit list hides it) would start the sound a frame before the
+    video, and hls.js starts its timeline at the earliest sample, leaving a hole before
+    the first picture. The media starts where the playlist starts."""
 
     def __init__(self, cutter):
         self.cutter = cutter
@@ -517,6 +566,9 @@ class AudioCopy:
         if not cutter.in_segment(packet.pts, packet.time_base):
             return
         time_base = packet.time_base
+        if (cutter.segment.first and
+                (packet.pts + (packet.duration or 0)) * time_base <= cutter.segment.start * cutter.time_base):
+            return
         packet.pts = packet.dts = cutter.to_output(packet.pts, time_base)
         packet.duration = int(round((packet.duration or 0) * time_base * MPEG_TS_RATE))
         packet.time_base = TS_TIME_BASE

@@ -137,8 +137,11 @@ def source_audio(path, keyframes, stream_index=None):
     with av.open(str(path)) as container:
         stream = container.streams.audio[0] if stream_index is None else container.streams[stream_index]
         audio_time_base = stream.time_base
-        pts = [p.pts for p in container.demux(stream) if p.size and p.pts is not None]
+        packets = [p for p in container.demux(stream) if p.size and p.pts is not None]
     origin = keyframes["pts"][0] * time_base
+    # but not the packets over before the first picture (an MP4's AAC priming frame):
+    # the media starts where the playlist starts
+    pts = [p.pts for p in packets if (p.pts + p.duration) * audio_time_base > origin]
     return [round((p * audio_time_base - origin + hls.OUTPUT_ORIGIN) * 90000) for p in pts]
 
 
