@@ -343,6 +343,8 @@ class VideoCopy:
 
     def finish(self):
         cutter = self.cutter
+        if self.packets:
+            self.packets[0] = with_parameter_sets(self.packets[0], cutter.video.codec_context.extradata)
         times = [p.pts * p.time_base for p in self.packets]
         shift = max([self.delay] + [a - b for a, b in zip(sorted(times), times)])
         for packet, pts, decode in zip(self.packets, times, sorted(times)):
@@ -352,6 +354,39 @@ class VideoCopy:
             packet.duration = int(round(duration * MPEG_TS_RATE))
             packet.time_base = TS_TIME_BASE
             cutter.mux(packet, self.stream)
+
+
+def with_parameter_sets(packet, extradata):
+    """``packet`` (a segment's first, from an MP4 or Matroska source) with the stream's
+    SPS and PPS put before its frame, unless it has them.
+
+    MPEG-TS carries them in band. The muxer's conversion from MP4's length-prefixed
+    form adds them before IDR frames only, while an open-GOP file's segments may start
+    on a recovery-point I-frame: such a segment could not be decoded on its own
+    (Shaka's transmuxer failed on it, ffmpeg: "non-existing PPS 0 referenced").
+    """
+    if not extradata or extradata[0] != 1 or len(extradata) < 7:
+        return packet  # Annex B already (MPEG-TS sources), with its parameter sets in band
+    size = (extradata[4] & 3) + 1
+    data = bytes(packet)
+    at = 0
+    while at + size < len(data):
+        length = int.from_bytes(data[at:at + size], "big")
+        if data[at + size] & 0x1F == 7:  # an SPS: this frame brings its own
+            return packet
+        at += size + length
+    sets, at = [], 5
+    for mask in (0x1F, 0xFF):  # the SPS count shares its byte with reserved bits, the PPS count not
+        count, at = extradata[at] & mask, at + 1
+        for _ in range(count):
+            length = int.from_bytes(extradata[at:at + 2], "big")
+            sets.append(extradata[at + 2:at + 2 + length])
+            at += 2 + length
+    prefix = b"".join(len(unit).to_bytes(size, "big") + unit for unit in sets)
+    joined = av.Packet(prefix + data)
+    joined.pts, joined.dts, joined.duration = packet.pts, packet.dts, packet.duration
+    joined.time_base, joined.is_keyframe = packet.time_base, packet.is_keyframe
+    return joined
 
 
 class VideoEncode:

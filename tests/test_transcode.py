@@ -231,3 +231,17 @@ def test_a_cancelled_transcode_leaves_nothing_behind(sources):
     assert transcode._continuation is None
     assert make(path, *args, 2) == alone[2]
     assert make(path, *args, 1) == alone[1]
+
+
+@pytest.mark.parametrize("name", ["h264_aac_bframes.mp4", "open_gop.mkv"])
+def test_every_copy_segment_decodes_on_its_own(sources, name):
+    """A player may start anywhere: each copy segment carries the SPS and PPS its first
+    frame needs, also where that frame is an open GOP's I-frame rather than an IDR."""
+    path = sources / name
+    info, keyframes, timeline, variant = plan(path, "copy")
+    for index in range(len(timeline.copy) - 1):
+        data = make(path, info, keyframes, timeline, variant, index)
+        with av.open(io.BytesIO(data), format="mpegts") as container:
+            frames = list(container.decode(video=0))
+        expected = transcode.output_time(float((timeline.copy[index] - timeline.copy[0]) * timeline.time_base))
+        assert frames and frames[0].pts == expected, f"segment {index} does not decode alone"
