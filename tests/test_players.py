@@ -44,6 +44,7 @@ class Kind:
     extension: str
     options: dict = dataclasses.field(default_factory=dict)
     keep: float = 1.0
+    fails: dict = dataclasses.field(default_factory=dict)  # player → why, while it is known to fail
 
     @property
     def relpath(self):
@@ -59,7 +60,9 @@ KINDS = [
     Kind("no-audio", "Elm", "mp4", {"audio_codec": None}),
     Kind("10s-gop", "Fir", "mp4", {"seconds": 12, "gop": 120}),
     Kind("vfr-phone", "Ginkgo", "mp4", {"vfr": True}),
-    Kind("open-gop", "Hazel", "mkv", {"options": {"x264-params": "scenecut=0:open-gop=1"}}),
+    Kind("open-gop", "Hazel", "mkv", {"options": {"x264-params": "scenecut=0:open-gop=1"}},
+         fails={"gstreamer": "copy segments start with the leading B-frames of their GOP, 2 frames before "
+                             "their EXTINF (issue 14, exact joins for open-GOP copies)"}),
     Kind("truncated-mp4", "Ironwood", "mp4", {"seconds": 8, "container_options": {"movflags": "+faststart"}}, 0.6),
 ]
 
@@ -121,8 +124,11 @@ def _text(url):
         return response.read().decode()
 
 
-def kinds():
-    return pytest.mark.parametrize("kind", KINDS, ids=[kind.name for kind in KINDS])
+def kinds(player):
+    """Every kind, for ``player``; a known failure is a strict xfail, so a fix shows."""
+    return pytest.mark.parametrize("kind", [
+        pytest.param(kind, id=kind.name, marks=[pytest.mark.xfail(reason=kind.fails[player], strict=True)]
+                     if player in kind.fails else []) for kind in KINDS])
 
 
 def test_the_scan_leaves_no_zombie(server):
@@ -188,7 +194,7 @@ VIDEO = "window.haemaPlayer.video"
 HLS = "window.haemaPlayer.hls"
 
 
-@kinds()
+@kinds("hlsjs")
 def test_hlsjs(page, server, kind):
     """Haema's web player: start, switch in the quality menu, seek, play to the end."""
     info = stream(server, kind)
@@ -246,7 +252,7 @@ def shaka_page(page, server):
     return page
 
 
-@kinds()
+@kinds("shaka")
 def test_shaka(shaka_page, server, kind):
     """Shaka Player: start, select the farthest variant by hand, seek, play to ``ended``."""
     page, info = shaka_page, stream(server, kind)
@@ -288,7 +294,7 @@ def _gstreamer_ready():
     return check.returncode == 0
 
 
-@kinds()
+@kinds("gstreamer")
 def test_gstreamer(server, kind):
     """playbin3: from the highest variant to the end; then a slower link, a seek to the
     middle and the end again, on the lowest variant from the next segment on."""
@@ -315,7 +321,7 @@ def test_gstreamer(server, kind):
         assert min(info.heights) in after_seek["heights"]  # a segment after the seek's: switched
 
 
-@kinds()
+@kinds("ffmpeg")
 def test_ffmpeg(server, kind):
     """ffmpeg decodes every variant and rendition of the master (one program each), from
     the start and from the middle, without a single complaint."""
