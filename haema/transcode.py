@@ -66,10 +66,17 @@ def make_segment(job, cancelled=None):
     A file damaged where this segment lies is the file's fault, not the server's: a
     422 for the player (which then says so), the file and segment named in the log."""
     try:
-        return _make_segment(job, cancelled)
+        data = _make_segment(job, cancelled)
     except av.FFmpegError as error:
-        log.warning("segment %d of %s cannot be made: %s", job.segment.index, job.path, error)
-        raise HaemaError("this part of the video cannot be read: its file is damaged", 422) from None
+        raise _damaged(job, error) from None
+    if not data:  # nothing to read there: the file was cut short after its scan
+        raise _damaged(job, "the file holds nothing there")
+    return data
+
+
+def _damaged(job, why):
+    log.warning("segment %d of %s cannot be made: %s", job.segment.index, job.path, why)
+    return HaemaError("this part of the video cannot be read: its file is damaged", 422)
 
 
 def _make_segment(job, cancelled):
