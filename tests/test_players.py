@@ -67,6 +67,12 @@ KINDS = [
 ]
 
 
+# Beside the matrix: a file cut short after the scan, and one for a slow link, whose
+# "original" (lossless 720p) is far above the link and whose 720p transcode fits in it.
+CUT_AFTER_SCAN = Kind("cut-after-scan", "Juniper", "mp4", {"container_options": {"movflags": "+faststart"}})
+SLOW_LINK = Kind("slow-link", "Larch", "mp4", {"seconds": 16, "width": 1280, "height": 720, "options": {"qp": "0"}})
+
+
 def make_kind(path, kind):
     options = {"seconds": 5, "width": 640, "height": 480, "fps": 12, "gop": 24, **kind.options}
     make_clip(path, **options)
@@ -78,7 +84,7 @@ def make_kind(path, kind):
 @pytest.fixture(scope="module")
 def library(tmp_path_factory):
     root = tmp_path_factory.mktemp("players") / "media"
-    for kind in KINDS:
+    for kind in [*KINDS, CUT_AFTER_SCAN, SLOW_LINK]:
         path = root / kind.relpath
         path.parent.mkdir(parents=True)
         make_kind(path, kind)
@@ -218,6 +224,63 @@ def test_hlsjs(page, server, kind):
     assert page.evaluate(f"{VIDEO}.currentTime") >= info.duration - 0.1
     assert page.evaluate("window.haemaLog.errors") == []
     assert page.locator(".overlay .message.error").count() == 0
+
+
+def test_web_player_on_a_file_cut_short_since_its_scan(page, server, library):
+    """The index still promises the whole file. The player plays what is there, then
+    says the file is damaged (in the server's words): no endless "Loading…", no 500,
+    and the video does not count as watched."""
+    info = stream(server, CUT_AFTER_SCAN)
+    path = library / CUT_AFTER_SCAN.relpath
+    stat = os.stat(path)
+    os.truncate(path, stat.st_size * 4 // 10)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+    page.add_init_script(WATCH)
+    page.goto(f"{server.url}/#/play/{info.video_id}?from=start")
+    wait(page, server, "document.querySelector('.overlay .message.error')", "the error message")
+    assert "damaged" in page.locator(".overlay .message.error").inner_text()
+    page.wait_for_timeout(500)  # anything the player would still save on its way out
+    status, progress = server.api(f"/api/v1/video/{info.video_id}/progress")
+    assert status == 404 or not progress["finished"], progress
+
+
+SLOW_WATCH = """
+window.slowLog = {waiting: [], switched: [], errors: []};
+window.addEventListener("haemaplayer", ({detail: player}) => {
+  const log = window.slowLog, video = player.video, Events = window.Hls.Events;
+  video.addEventListener("waiting", () => log.waiting.push(video.currentTime));
+  player.hls.on(Events.LEVEL_SWITCHED, (event, data) => log.switched.push([video.currentTime, data.level]));
+  player.hls.on(Events.ERROR, (event, data) => log.errors.push([video.currentTime, data.details]));
+});
+"""
+SLOW_LINK_BITS = 3_000_000
+
+
+def test_auto_settles_on_a_slow_link(page, server):
+    """3 Mbit/s (Chromium's own throttling): from 10 s of the video on, Auto plays one
+    variant that fits the link, without a stall, a switch or an error. Times are the
+    video's own, so a slow machine makes the test slower, not wrong."""
+    info = stream(server, SLOW_LINK)
+    bandwidths = [int(b) for b in re.findall(r"[:,]BANDWIDTH=(\d+)", _text(info.master))]
+    assert max(bandwidths) > SLOW_LINK_BITS > min(bandwidths)  # there is a wrong choice to make
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 20,
+                                                   "downloadThroughput": SLOW_LINK_BITS / 8,
+                                                   "uploadThroughput": SLOW_LINK_BITS / 8})
+    page.add_init_script(SLOW_WATCH)
+    page.goto(f"{server.url}/#/play/{info.video_id}?from=start")
+    wait(page, server, f"window.haemaPlayer && {VIDEO}.currentTime > {info.duration - 1}", "the last second")
+
+    log = page.evaluate("window.slowLog")
+    settled = 10
+    assert [t for t in log["waiting"] if t > settled] == []
+    assert [s for s in log["switched"] if s[0] > settled] == []
+    assert [e for e in log["errors"] if e[0] > settled] == []
+    level = page.evaluate(f"{HLS}.levels[{HLS}.currentLevel].bitrate")
+    assert level < SLOW_LINK_BITS, log
+    print(f"slow link: {log}, playing {level} bit/s")
 
 
 SHAKA_PAGE = """<!doctype html><meta charset="utf-8"><title>Shaka</title>
