@@ -68,9 +68,9 @@ KINDS = [
 
 
 # Beside the matrix: a file cut short after the scan, and one for a slow link, whose
-# "original" (lossless 720p) is far above the link and whose 720p transcode fits in it.
+# "original" (x264 CRF 8, about 5 Mbit/s) is above the link and whose 360p fits in it.
 CUT_AFTER_SCAN = Kind("cut-after-scan", "Juniper", "mp4", {"container_options": {"movflags": "+faststart"}})
-SLOW_LINK = Kind("slow-link", "Larch", "mp4", {"seconds": 16, "width": 1280, "height": 720, "options": {"qp": "0"}})
+SLOW_LINK = Kind("slow-link", "Larch", "mp4", {"seconds": 16, "bframes": 0, "options": {"crf": "8"}})
 
 
 def make_kind(path, kind):
