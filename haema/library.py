@@ -343,7 +343,7 @@ class Library:
             if not os.path.exists(target):
                 try:
                     save_frame(os.path.join(self.root, video.path), 0.1 * video.duration, target)
-                except (av.FFmpegError, OSError) as error:
+                except (av.FFmpegError, OSError, probe.ProbeError) as error:
                     log.warning("no thumbnail for %s: %s", video.path, error)
                     continue
             if video.frame != name:
@@ -406,7 +406,9 @@ def save_frame(path, at_seconds, target, width=320):
     with av.open(path) as container:
         stream = container.streams.video[0]
         container.seek(int(at_seconds / stream.time_base), stream=stream)
-        frame = next(container.decode(stream))
+        frame = next(container.decode(stream), None)  # a file damaged since its scan has none
+    if frame is None:
+        raise probe.ProbeError(f"no frame near {at_seconds:.1f} s")
     height = max(2, round(frame.height * width / frame.width / 2) * 2)
     encoder = av.CodecContext.create("mjpeg", "w")
     encoder.width, encoder.height, encoder.pix_fmt = width, height, "yuvj420p"

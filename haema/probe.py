@@ -7,6 +7,7 @@ import base64
 import dataclasses
 import fractions
 import logging
+import os
 import zlib
 
 import av
@@ -65,6 +66,10 @@ def _describe(container):
     video = _main_video(container)
     first = _first_frame(container, video)
     duration = _duration(container, video)
+    readable = _readable_duration(container, video)
+    if readable is not None and readable < duration:
+        log.warning("%s is truncated: %.3f of its %.3f s can be read", container.name, readable, duration)
+        duration = readable
     if duration <= 0:
         raise ProbeError("has no duration")
     ctx = video.codec_context
@@ -140,6 +145,32 @@ def _duration(container, video):
     if video.duration:
         return float(video.duration * video.time_base)
     return 0.0
+
+
+def _readable_duration(container, video):
+    """Seconds that can really be read, when the index points past the end of the file.
+
+    A download or copy cut short often keeps an MP4's index (written first by
+    "faststart") while its data stops early: the header then promises the whole length.
+    The last GOP that starts inside the file is read to find the last whole packet.
+    None when the index fits in the file (or there is none to judge by).
+    """
+    size = os.path.getsize(container.name)
+    entries = [e for stream in (video, *container.streams.audio) for e in stream.index_entries[-1:]]
+    if not entries or max(e.pos + e.size for e in entries) <= size:
+        return None
+    inside = [e.timestamp for e in video.index_entries if e.is_keyframe and e.pos + e.size <= size]
+    if not inside:
+        return 0.0
+    container.seek(inside[-1], stream=video, backward=True, any_frame=False)
+    one_frame = frame_duration(video)
+    end = None
+    for packet in container.demux(video):
+        if packet.pts is None or packet.is_corrupt:
+            continue
+        end = max(end or packet.pts, packet.pts + (packet.duration or one_frame))
+    start = (container.start_time or 0) / av.time_base
+    return 0.0 if end is None else float(end * video.time_base) - start
 
 
 def _profile_id(ctx):
@@ -322,7 +353,7 @@ def _scan_packets(container, video):
     keyframes, shown_from, frames, end = [], [], set(), None
     one_frame = frame_duration(video)
     for packet in container.demux(video):
-        if packet.pts is None:
+        if packet.pts is None or packet.is_corrupt:  # a corrupt one was cut short by the file's end
             continue
         if packet.is_keyframe and packet.pts not in frames:
             keyframes.append(packet.pts)
@@ -369,7 +400,7 @@ def _end_after(container, video, last_keyframe):
     one_frame = frame_duration(video)
     end = last_keyframe + one_frame
     for packet in container.demux(video):
-        if packet.pts is not None:
+        if packet.pts is not None and not packet.is_corrupt:
             end = max(end, packet.pts + (packet.duration or one_frame))
     return end
 

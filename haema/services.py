@@ -2,6 +2,9 @@
 import logging
 import multiprocessing
 
+import gevent
+import gevent.socket
+
 from . import library, watch
 
 log = logging.getLogger(__name__)
@@ -21,6 +24,7 @@ class BackgroundScan:
                      lock)
         self.process = None
         self.scans = 0
+        self.reaper = None
 
     @property
     def running(self):
@@ -34,9 +38,12 @@ class BackgroundScan:
                                        args=(*self.args, self.scans == 0), name="haema-scan", daemon=True)
         self.process.start()
         self.scans += 1
+        self.reaper = gevent.spawn(_reap, self.process)
         return True
 
     def close(self):
+        if self.reaper is not None:
+            self.reaper.kill()
         if self.running:
             self.process.terminate()
             self.process.join(timeout=5)
@@ -65,3 +72,10 @@ class FolderWatch:
 def scan_lock():
     """The lock that keeps two scans of one library from running at once."""
     return multiprocessing.get_context("spawn").Lock()
+
+
+def _reap(process):
+    """Wait for the scan to end without blocking the server, then collect its exit
+    status: a finished scan nobody asks about must not linger as a zombie process."""
+    gevent.socket.wait_read(process.sentinel)
+    process.join()

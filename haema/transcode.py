@@ -26,6 +26,7 @@ import bisect
 import collections
 import concurrent.futures
 import dataclasses
+import errno
 import fractions
 import functools
 import logging
@@ -36,6 +37,7 @@ import av
 import numpy
 
 from . import fmp4, hls
+from .errors import HaemaError
 from .made import Destination, make_file
 from .probe import frame_duration
 
@@ -157,8 +159,26 @@ def open_input(job):
 def make_segment(job, target, state=None, cancelled=None):
     """Write the segment to the file ``target``. ``cancelled()`` is polled as the work
     goes on (prefetch passes it); once it returns true the work stops with
-    ``InterruptedError``. ``state`` (a WorkerState) keeps inputs open between jobs."""
-    state = state or WorkerState()
+    ``InterruptedError``. ``state`` (a WorkerState) keeps inputs open between jobs.
+
+    A file damaged where this segment lies is the file's fault, not the server's: a
+    422 for the player (which then says so), the file and segment named in the log."""
+    try:
+        _make_segment(job, target, state or WorkerState(), cancelled)
+    except (av.FFmpegError, fmp4.BoxError) as error:
+        if getattr(error, "errno", None) == errno.ENOSPC:
+            raise  # the disk written to is full, not the source damaged: made.make_file goes elsewhere
+        raise _damaged(job, error) from None
+    if os.path.getsize(target) == 0:  # nothing to read there: the file was cut short after its scan
+        raise _damaged(job, "the file holds nothing there")
+
+
+def _damaged(job, why):
+    log.warning("segment %d of %s cannot be made: %s", job.segment.index, job.path, why)
+    return HaemaError("this part of the video cannot be read: its file is damaged", 422)
+
+
+def _make_segment(job, target, state, cancelled):
     if job.init and not _header_from_packets(job):
         with open_input(job) as source:
             return _Cutter(source, job, target).header()
@@ -244,9 +264,14 @@ class _Cutter:
                 "fragment_index": str(job.segment.index + 1)})
         else:
             self.muxed = None
-            self.muxer = av.open(target, "w", format="mpegts", options={"mpegts_copyts": "1"})
+            # Each segment's continuity counters start afresh, which a demuxer reading segments
+            # as one stream (ffmpeg's, GStreamer's) takes for lost packets at every join;
+            # flagging each stream's first packet as a discontinuity says it is expected.
+            self.muxer = av.open(target, "w", format="mpegts",
+                                 options={"mpegts_copyts": "1", "mpegts_flags": "initial_discontinuity"})
         self.first_decode_times = {}  # fMP4 track id → decode time of its first packet
         self.outputs = {}
+        self.opening = _VideoOpening() if job.segment.first else None
         if job.variant is not None:
             self.outputs[self.video.index] = VideoCopy(self) if job.variant.copy else VideoEncode(self)
         if self.audio is not None:
@@ -335,13 +360,16 @@ class _Cutter:
             if self.cancelled and number % 8 == 0 and self.cancelled():
                 raise InterruptedError("cancelled")
             output = outputs[packet.stream.index]
-            if packet.size == 0:  # the demuxer's end-of-stream marker
+            if packet.size == 0 or packet.is_corrupt:  # end of stream; data cut short by the file's end
                 continue
             output.feed(packet)
             if all(o.done for o in outputs.values()):
                 break
         for output in outputs.values():
             output.finish()
+        if self.opening is not None:
+            for packet in self.opening.release(None):
+                self._write(packet)
         self.muxer.close()
         if self.resume is not None or _continuable(self.job):
             self.carry = (packets, video.carry(), audio.carry() if audio is not None else None)
@@ -356,9 +384,17 @@ class _Cutter:
         self.source.seek(int(seek_to), stream=self.video, backward=True, any_frame=False)
 
     def mux(self, packet, stream):
+        packet.stream = stream
+        if self.opening is not None and stream.type == "video":
+            for ready in self.opening.release(packet):
+                self._write(ready)
+            return
+        self._write(packet)
+
+    def _write(self, packet):
+        stream = packet.stream
         if stream.index + 1 not in self.first_decode_times:  # in the track's timescale
             self.first_decode_times[stream.index + 1] = int(round(packet.dts * packet.time_base / stream.time_base))
-        packet.stream = stream
         self.muxer.mux(packet)
 
 
@@ -385,6 +421,42 @@ def _round_half_even(numerator, denominator):
     if 2 * rest > denominator or (2 * rest == denominator and whole % 2):
         whole += 1
     return whole
+
+
+class _VideoOpening:
+    """The decode times of a file's first frames, moved up to its first picture.
+
+    With B-frames the first frames are decoded before the first one is shown (DTS before
+    PTS). hls.js puts the start of its timeline at the earliest of the first audio PTS
+    and the first video DTS, so the first picture came a few frames after zero, and it
+    reported jumping that hole (``bufferSeekOverHole``) at every start. Spreading the
+    decode times of the frames decoded before the first picture between that picture's
+    time and the next decode time keeps them increasing and never after their own
+    presentation, and changes nothing from there on, so the join with segment 1 is
+    untouched. Only the first segment of a file has this; any other starts mid-timeline.
+    """
+
+    def __init__(self):
+        self.held = []  # packets decoded before the first picture is shown, and that first one
+        self.done = False
+
+    def release(self, packet):
+        """The packets that can be muxed now (``packet`` None: the segment is over)."""
+        if self.done:
+            return [] if packet is None else [packet]
+        if packet is not None and (not self.held or packet.dts <= self.held[0].pts):
+            self.held.append(packet)
+            return []
+        self.done = True
+        held, self.held = self.held, []
+        if held:
+            first = held[0].pts
+            until = packet.dts if packet is not None else first + len(held)
+            moved = [min(p.pts, first + (until - first) * index // len(held)) for index, p in enumerate(held)]
+            if all(a < b for a, b in zip(moved, moved[1:] + [until])):
+                for p, dts in zip(held, moved):
+                    p.dts = dts
+        return held + ([] if packet is None else [packet])
 
 
 # ---------------------------------------------------------------------------
@@ -433,6 +505,8 @@ class VideoCopy:
             return
         cutter = self.cutter
         time_base = cutter.video.time_base
+        if cutter.job.container == "mpegts" and cutter.job.info["video"]["codec"] == "h264":
+            self.packets[0] = with_parameter_sets(self.packets[0], cutter.video.codec_context.extradata)
         clock = cutter.clock(time_base)
         pts = [p.pts for p in self.packets]
         reorder = max(a - b for a, b in zip(sorted(pts), pts))
@@ -443,6 +517,39 @@ class VideoCopy:
             packet.duration = clock.length(packet.duration or 0)
             packet.time_base = TS_TIME_BASE
             cutter.mux(packet, self.stream)
+
+
+def with_parameter_sets(packet, extradata):
+    """``packet`` (a segment's first, from an MP4 or Matroska source) with the stream's
+    SPS and PPS put before its frame, unless it has them.
+
+    MPEG-TS carries them in band. The muxer's conversion from MP4's length-prefixed
+    form adds them before IDR frames only, while an open-GOP file's segments may start
+    on a recovery-point I-frame: such a segment could not be decoded on its own
+    (Shaka's transmuxer failed on it, ffmpeg: "non-existing PPS 0 referenced").
+    """
+    if not extradata or extradata[0] != 1 or len(extradata) < 7:
+        return packet  # Annex B already (MPEG-TS sources), with its parameter sets in band
+    size = (extradata[4] & 3) + 1
+    data = bytes(packet)
+    at = 0
+    while at + size < len(data):
+        length = int.from_bytes(data[at:at + size], "big")
+        if data[at + size] & 0x1F == 7:  # an SPS: this frame brings its own
+            return packet
+        at += size + length
+    sets, at = [], 5
+    for mask in (0x1F, 0xFF):  # the SPS count shares its byte with reserved bits, the PPS count not
+        count, at = extradata[at] & mask, at + 1
+        for _ in range(count):
+            length = int.from_bytes(extradata[at:at + 2], "big")
+            sets.append(extradata[at + 2:at + 2 + length])
+            at += 2 + length
+    prefix = b"".join(len(unit).to_bytes(size, "big") + unit for unit in sets)
+    joined = av.Packet(prefix + data)
+    joined.pts, joined.dts, joined.duration = packet.pts, packet.dts, packet.duration
+    joined.time_base, joined.is_keyframe = packet.time_base, packet.is_keyframe
+    return joined
 
 
 class VideoEncode:
@@ -633,13 +740,18 @@ def _video_graph(frame, job):
 
 class AudioCopy:
     """Packets whose timestamp falls in the segment, untouched (AAC, or any codec an
-    fMP4 rendition carries as it is)."""
+    fMP4 rendition carries as it is).
+
+    Except, in the first segment, packets that end before the first picture: an MP4's
+    AAC priming frame (its edit list hides it) would start the sound a frame before the
+    video, and hls.js starts its timeline at the earliest sample, leaving a hole before
+    the first picture. The media starts where the playlist starts."""
 
     def __init__(self, cutter):
         self.cutter = cutter
         self.stream = cutter.muxer.add_stream_from_template(cutter.audio, opaque=True)
         # the stream's clock, taken once: a packet's ``time_base`` is a new Fraction at each read
-        time_base = cutter.audio.time_base
+        time_base = self.time_base = cutter.audio.time_base
         self.rate = cutter.audio_rate(cutter.audio.codec_context.sample_rate)
         self.clock = cutter.clock(time_base, self.rate)
         self.start, self.end = cutter._bounds(time_base)
@@ -662,6 +774,8 @@ class AudioCopy:
             self.leftover.append(packet)
             return
         if not segment.first and pts < self.start:
+            return
+        if segment.first and (pts + (packet.duration or 0)) * self.time_base <= segment.start * self.cutter.time_base:
             return
         packet.pts = packet.dts = self.clock.ticks(pts)
         packet.duration = self.clock.length(packet.duration or 0)

@@ -12,9 +12,10 @@ import numpy
 
 def make_clip(path, seconds=4.0, width=320, height=240, fps=24, gop=24, bframes=2, video_codec="libx264",
               pix_fmt="yuv420p", audio_codec="aac", audio_tracks=1, sample_rate=48000, start=0.0,
-              vfr=False, container_format=None, rotation=0, interlaced=False, options=None):
+              vfr=False, container_format=None, rotation=0, interlaced=False, options=None,
+              container_options=None):
     """Encode a clip; returns the number of video frames written."""
-    out = av.open(str(path), "w", format=container_format)
+    out = av.open(str(path), "w", format=container_format, options=container_options or {})
     video = out.add_stream(video_codec, rate=fps)
     video.width, video.height, video.pix_fmt = width, height, pix_fmt
     video.codec_context.time_base = fractions.Fraction(1, fps)

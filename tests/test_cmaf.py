@@ -142,12 +142,15 @@ def test_audio_renditions_join_exactly(sources, name):
 
 
 def source_audio_90k(path, keyframes, stream_index):
+    """Every packet of the track, on the output timeline, but those over before the
+    first picture (an MP4's AAC priming frame): the media starts where the playlist does."""
     time_base = fractions.Fraction(*keyframes["time_base"])
     origin = keyframes["pts"][0] * time_base
     with av.open(str(path)) as container:
         stream = container.streams[stream_index]
         return [round((p.pts * stream.time_base - origin + hls.OUTPUT_ORIGIN) * 90000)
-                for p in container.demux(stream) if p.size and p.pts is not None]
+                for p in container.demux(stream)
+                if p.size and p.pts is not None and (p.pts + p.duration) * stream.time_base > origin]
 
 
 def test_master_lists_the_original_first_with_codecs_for_each_audio_choice(sources):

@@ -164,8 +164,11 @@ def source_audio(path, keyframes, stream_index=None):
     with av.open(str(path)) as container:
         stream = container.streams.audio[0] if stream_index is None else container.streams[stream_index]
         audio_time_base = stream.time_base
-        pts = [p.pts for p in container.demux(stream) if p.size and p.pts is not None]
+        packets = [p for p in container.demux(stream) if p.size and p.pts is not None]
     origin = keyframes["pts"][0] * time_base
+    # but not the packets over before the first picture (an MP4's AAC priming frame):
+    # the media starts where the playlist starts
+    pts = [p.pts for p in packets if (p.pts + p.duration) * audio_time_base > origin]
     return [round((p * audio_time_base - origin + hls.OUTPUT_ORIGIN) * 90000) for p in pts]
 
 
@@ -256,3 +259,20 @@ def test_a_cancelled_transcode_leaves_nothing_behind(sources):
     assert not os.listdir(SPOOL), "a cancelled segment left its file"
     assert make(path, *args, 2) == alone[2]
     assert make(path, *args, 1) == alone[1]
+
+
+@pytest.mark.parametrize("name", ["h264_aac_bframes.mp4", "open_gop.mkv"])
+def test_every_copy_segment_decodes_on_its_own(sources, name):
+    """A player may start anywhere: each copy segment carries the SPS and PPS its first
+    frame needs, also where that frame is an open GOP's I-frame rather than an IDR. (An
+    open GOP's leading B-frames, shown before that I-frame, refer to the GOP before: a
+    decoder starting there shows the I-frame first.)"""
+    path = sources / name
+    info, keyframes, timeline, variant = plan(path, "copy")
+    for index in range(len(timeline.copy) - 1):
+        data = make(path, info, keyframes, timeline, variant, index)
+        with av.open(io.BytesIO(data), format="mpegts") as container:
+            frames = list(container.decode(video=0))
+        keyframe = hls.segment(timeline, variant, index).decode_from
+        expected = transcode.output_time(float((keyframe - timeline.keyframes[0]) * timeline.time_base))
+        assert frames and frames[0].pts == expected, f"segment {index} does not decode alone"

@@ -210,7 +210,9 @@ class Player {
       this.save();
     });
     this.listen(video, "ended", () => {
-      this.save(this.info.duration);
+      // a player that gave up also ends the video, wherever it was: that is not watching it
+      if (this.failed) return;
+      this.save();
       this.offerNext();
     });
     this.listen(video, "error", () => this.nativeError());
@@ -450,6 +452,7 @@ class Player {
       return;
     }
     if (data.type === Hls.ErrorTypes.NETWORK_ERROR) {
+      this.failed = true; // already, while the reason is asked for: no "Loading…", no "watched"
       this.fail(await this.serverReason(data), true);
     } else if (data.type === Hls.ErrorTypes.MEDIA_ERROR) {
       this.fail("This browser cannot play this video: its picture or sound format is not supported here.");
@@ -474,6 +477,14 @@ class Player {
       if (error.status === 404) return "This video's file is missing: it was moved or deleted from the library.";
       if (error.status) return `This video cannot be played. ${error.message}`;
       return error.message;
+    }
+    if (data.frag && code >= 400 && code < 500) {
+      // a segment the server cannot make says why (a damaged file, say)
+      try {
+        await api(new URL(data.frag.url, location.href).pathname.replace(/^\/api\/v1/, ""));
+      } catch (error) {
+        if (error.status === code) return `Part of this video cannot be played. ${error.message}`;
+      }
     }
     if (code === 404) return "Part of this video is missing on the server. Try again in a moment.";
     return `The server could not send this video${code ? ` (HTTP ${code})` : ""}. Try again in a moment.`;
