@@ -59,9 +59,10 @@ def create_app(config):
 
     # -- Library ---------------------------------------------------------------
 
-    @app.get("/api/v1/health")
+    @app.get("/api/v1/health", access="public")  # for load balancers and Docker, which sign in to nothing
     def health():
-        return {"ok": True, "scanning": scanner.running}
+        report = library.last_report()
+        return {"ok": True, "scanning": scanner.running or report["running"], "scanned_at": report["finished_at"]}
 
     @app.get("/api/v1/shows")
     def shows():

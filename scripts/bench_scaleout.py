@@ -194,7 +194,7 @@ def measure(root, segments, most, rounds):
     """Both sizes run at once, idle but for the one being measured, and take turns: a
     shared machine's load then weighs on both alike. Throughput is the median of
     ``rounds`` turns; viewers are added to each size in turn until it stalls."""
-    options = dict(workers=1, durable=False, extra=["--cache", "false"], scan_timeout=1800)
+    options = dict(workers=1, durable=False, extra=["--cache", "false", "--auth", "false"], scan_timeout=1800)
     with cluster.cluster(root, nodes=1, **options) as (_, _, small), \
             cluster.cluster(root, nodes=2, **options) as (_, _, big):
         sizes = [Size(1, small), Size(2, big)]

@@ -258,14 +258,15 @@ class Node:
 
 
 def wait_for_scan(url, timeout=120):
-    """Until the shared scan report says a scan has finished and none is running."""
+    """Until the shared scan report says a scan has finished and none is running (read
+    from the health check, which needs no account)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url + "/api/v1/library/scan", timeout=10) as response:
-                report = json.load(response)
-            if report["finished_at"] and not report["running"]:
-                return report
+            with urllib.request.urlopen(url + "/api/v1/health", timeout=10) as response:
+                health = json.load(response)
+            if health["scanned_at"] and not health["scanning"]:
+                return health
         except (OSError, ValueError):
             pass
         time.sleep(0.2)

@@ -72,7 +72,7 @@ def videos(client):
 # -- Every route is closed ------------------------------------------------------
 
 PUBLIC = {("POST", "/api/v1/auth/login"), ("GET", "/api/v1/auth/setup"), ("POST", "/api/v1/auth/setup"),
-          ("GET", "/"), ("GET", "/static/<path:path>")}
+          ("GET", "/"), ("GET", "/static/<path:path>"), ("GET", "/api/v1/health")}
 
 
 def example_url(rule):
@@ -106,6 +106,8 @@ def test_public_routes_answer_without_credentials(site):
     assert site.get("/").content_type == "text/html"
     assert site.get("/static/js/app.js").status_int == 200
     assert site.get("/api/v1/auth/setup").json == {"needed": False}
+    health = site.get("/api/v1/health").json  # for load balancers: says nothing of the library but its scan
+    assert set(health) == {"ok", "scanning", "scanned_at"}
 
 
 def test_admin_routes_refuse_a_user(site):

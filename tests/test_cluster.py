@@ -62,7 +62,7 @@ def running_cluster(tmp_path_factory):
     # MPEG-4 part 2 cannot be copied: every segment is a real H.264 encode
     make_clip(root / "Movies" / "Relay (2020).avi", seconds=10, width=160, height=96, gop=24, bframes=0,
               video_codec="mpeg4", audio_codec="libmp3lame")
-    with cluster.cluster(root, nodes=2, workers=1, durable=False) as parts:
+    with cluster.cluster(root, nodes=2, workers=1, durable=False, extra=("--auth", "false")) as parts:
         yield parts
 
 
