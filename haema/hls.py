@@ -252,13 +252,15 @@ def plan_variants(info, max_height=1080):
         codec = _avc_codec(video) if video["codec"] == "h264" else video["codec_string"]
         variants.append(Variant("original", True, width, height, int(bitrate * 1.5), bitrate, _join(codec, muxed),
                                 fps, kind, video.get("range", "SDR")))
-    heights = [h for h in LADDER if h < height and h <= max_height]
-    if (not variants or video["codec"] != "h264") and min(height, max_height) not in heights:
-        heights.insert(0, min(height, max_height))  # full quality for players that only decode H.264
-    for rung in heights:
+    # rungs count the short side, as "1080p" does: a portrait 1080x1920 phone video is 1080p
+    short = min(width, height)
+    rungs = [r for r in LADDER if r < short and r <= max_height]
+    if (not variants or video["codec"] != "h264") and min(short, max_height) not in rungs:
+        rungs.insert(0, min(short, max_height))  # full quality for players that only decode H.264
+    for rung in rungs:
         w, h = scaled_size(width, height, rung)
         average = _h264_bitrate(w, h, fps) + audio_bitrate
-        variants.append(Variant(f"{h}p_h264", False, w, h, int(average * 1.6), average,
+        variants.append(Variant(f"{min(w, h)}p_h264", False, w, h, int(average * 1.6), average,
                                 _join(f"avc1.6400{h264_level(w, h, fps):02x}", muxed), fps, kind))
     return variants
 
@@ -350,12 +352,16 @@ def _track_label(track, number):
     return f"Track {number + 1}"
 
 
-def scaled_size(width, height, target_height):
-    """Even width and height of ``target_height`` keeping the aspect ratio (638x358 works)."""
-    if target_height >= height:
+def scaled_size(width, height, short_side):
+    """Even width and height whose short side is ``short_side``, keeping the aspect
+    ratio (638x358 works; 1080x1920 at 720 is 720x1280)."""
+    if height > width:
+        h, w = scaled_size(height, width, short_side)
+        return w, h
+    if short_side >= height:
         return width - width % 2, height - height % 2
-    w = int(round(width * target_height / height / 2)) * 2
-    return max(2, w), target_height - target_height % 2
+    w = int(round(width * short_side / height / 2)) * 2
+    return max(2, w), short_side - short_side % 2
 
 
 def _display_size(video):

@@ -172,11 +172,14 @@ def test_odd_sizes_round_to_even_and_keep_the_aspect():
     variant = hls.plan_variants(info(638, 358, codec="mpeg4"))[0]
     assert (variant.width, variant.height) == (638, 358)
     assert hls.scaled_size(638, 358, 240) == (428, 240)
+    assert hls.scaled_size(1080, 1920, 720) == (720, 1280)  # portrait: the short side counts
 
 
-def test_portrait_rotation_swaps_the_size():
-    variant = hls.plan_variants(info(1920, 1080, rotation=90))[0]
-    assert (variant.name, variant.width, variant.height) == ("1080p_h264", 608, 1080)
+def test_portrait_rotation_swaps_the_size_and_rungs_count_the_short_side():
+    """A phone's 1920x1080 turned upright is 1080x1920: 1080p, as players name it, not 1920p."""
+    variants = hls.plan_variants(info(1920, 1080, rotation=90))
+    assert [(v.name, v.width, v.height) for v in variants[:2]] == [("1080p_h264", 1080, 1920),
+                                                                    ("720p_h264", 720, 1280)]
 
 
 def test_master_playlist_has_every_attribute_players_need():
