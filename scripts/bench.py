@@ -358,9 +358,10 @@ class Server:
                 continue
         return sorted(found)
 
-    def cpu_seconds(self):
+    def cpu_seconds(self, pids=None):
+        """User + system CPU time of ``pids`` (default: the server and its workers)."""
         total = 0
-        for pid in self.pids():
+        for pid in self.pids() if pids is None else pids:
             try:
                 with open(f"/proc/{pid}/stat") as stat:
                     fields = stat.read().rsplit(")", 1)[1].split()

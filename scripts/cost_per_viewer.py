@@ -24,7 +24,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bench import TICKS, Server  # noqa: E402
+from bench import Server  # noqa: E402
 from tests.clips import make_clip  # noqa: E402  (small real media, encoded with PyAV)
 
 CHROMIUM = "/usr/bin/chromium"
@@ -102,15 +102,7 @@ def warm_up(server, video_ids):
 
 
 def worker_cpu(server):
-    total = 0
-    for pid in server.workers():
-        try:
-            with open(f"/proc/{pid}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-        except (OSError, IndexError):
-            continue
-    return total / TICKS
+    return server.cpu_seconds(server.workers())
 
 
 def play(browser, server, video_id, hide_copy):
