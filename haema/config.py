@@ -33,6 +33,7 @@ class Config:
     cache_limit: int = 20 << 30
     log_level: str = "INFO"
     workers: int = max(1, os.cpu_count() or 1)
+    copy_workers: int = 1
     segment_duration: float = 4.0
     transcode_segment_duration: float = 2.0
     prefetch: int = 3
@@ -128,6 +129,8 @@ def build_parser():
     add("--cache-limit", default="20G", help="disk budget of the segment cache, e.g. 500M or 20G")
     add("--log-level", default=Config.log_level, help="DEBUG, INFO, WARNING or ERROR")
     add("--workers", default=Config.workers, help="encoder processes; one per core of this machine by default")
+    add("--copy-workers", default=Config.copy_workers,
+        help="processes for copied segments, so they never wait behind a transcode; 0: the encoders make them")
     add("--segment-duration", default=Config.segment_duration, help="target HLS segment length in seconds")
     add("--transcode-segment-duration", default=Config.transcode_segment_duration,
         help="longest transcoded segment in seconds (shorter: faster start and seeks)")
@@ -193,6 +196,7 @@ def _checked(ns):
         cache_limit=parse_size(ns.cache_limit),
         log_level=level,
         workers=_number("workers", ns.workers, int, 1, 64),
+        copy_workers=_number("copy-workers", ns.copy_workers, int, 0, 16),
         segment_duration=segment,
         transcode_segment_duration=min(transcoded, segment),  # never longer than a copied one
         prefetch=_number("prefetch", ns.prefetch, int, 0, 20),

@@ -25,7 +25,7 @@ class Playback:
     def __init__(self, config):
         self.config = config
         self.root = os.path.realpath(config.target_path)
-        self.pool = Pool(config.workers, prefetch=config.prefetch, job_timeout=config.job_timeout,
+        self.pool = Pool(config.workers, quick=config.copy_workers, prefetch=config.prefetch, job_timeout=config.job_timeout,
                          state=transcode.WorkerState, on_lost=_remove_pending)
         self.cache = SegmentCache(os.path.join(config.cache_path, "segments"), config.cache_limit, config.cache)
         self.spool = tempfile.mkdtemp(prefix="haema-spool-")  # files served once: cache off or its disk full

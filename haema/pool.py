@@ -3,7 +3,14 @@
 Each worker is a ``spawn``-started process (fork is unsafe after gevent's patching)
 reached over a duplex pipe. A video is pinned to one worker, the one with the fewest
 videos in play when it starts, so that worker's prefetched segments and warm caches
-serve the next request and videos played at once spread over the workers. After answering a segment
+serve the next request and videos played at once spread over the workers.
+
+Workers come in two lanes. A worker makes one job at a time, so a copied segment
+(milliseconds) queued behind a transcoded one (a second or more) would make its player
+wait for work that is not its own, and 40 viewers of copies sharing two workers with
+2 transcodes stalled over and over in the soak. Jobs that say they are ``quick`` (copies,
+init sections) go to the quick workers, if the pool has any; everything else (transcodes,
+preview sheets, keyframe scans) to the encoders. Each lane pins videos on its own. After answering a segment
 request the worker makes the next few segments of the same variant ahead of the player,
 checking its pipe between segments: a new request, such as a seek, pre-empts the
 prefetch at once.
@@ -44,21 +51,22 @@ M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter (malloc.h)
 
 
 class Pool:
-    def __init__(self, size, prefetch=0, job_timeout=JOB_TIMEOUT, state=None, on_lost=None):
-        self.size = size
+    def __init__(self, size, quick=0, prefetch=0, job_timeout=JOB_TIMEOUT, state=None, on_lost=None):
+        """``size`` encoders and ``quick`` workers for quick jobs (none: the encoders make those too)."""
         self.on_lost = on_lost  # on_lost(pid, jobs): a worker died or hung with these jobs in hand
         self.prefetch = prefetch
         self.job_timeout = job_timeout
         self.state = state  # a class, made once in each worker (it crosses a process boundary by name)
         self._context = multiprocessing.get_context("spawn")
-        self._workers = [None] * size
-        self._locks = [gevent.lock.Semaphore() for _ in range(size)]
-        self._pins = {}  # pin → (worker slot, when last used)
+        self._lanes = {False: range(size), True: range(size, size + quick)}
+        self._workers = [None] * (size + quick)
+        self._locks = [gevent.lock.Semaphore() for _ in self._workers]
+        self._pins = {}  # (quick, pin) → (worker slot, when last used)
 
     def start(self):
         """Start every worker now, so the first request does not wait for a Python
         interpreter and PyAV to load (about a second)."""
-        for slot in range(self.size):
+        for slot in range(len(self._workers)):
             self._worker(slot)
 
     def run(self, pin, job, ahead=()):
@@ -67,9 +75,10 @@ class Pool:
         ``ahead`` lists jobs the worker may make in advance; a later job with the same
         key is answered with the result made in advance. Jobs made in advance get a
         ``cancelled`` callable and raise ``InterruptedError`` once it returns true: a
-        request has arrived and must not wait for them.
+        request has arrived and must not wait for them. A job with a true ``quick``
+        attribute goes to the quick lane.
         """
-        slot = self._slot(pin)
+        slot = self._slot(pin, bool(getattr(job, "quick", False) and self._lanes[True]))
         with self._locks[slot]:
             request = _Request(job, tuple(ahead)[: self.prefetch])
             for attempt in (1, 2):
@@ -85,18 +94,18 @@ class Pool:
                         self.on_lost(worker.process.pid, (job, *request.ahead))
         raise HaemaError("the encoder failed twice on this request; see the server log", 503)
 
-    def _slot(self, pin):
-        """The worker ``pin`` had, else the one with the fewest pins used in the last
-        ``PIN_IDLE`` seconds. (By a hash of the id, four videos on two workers put three
-        on one in the benchmark, and that one made their segments in turn.)"""
+    def _slot(self, pin, quick):
+        """The worker ``pin`` had in its lane, else the lane's one with the fewest pins
+        used in the last ``PIN_IDLE`` seconds. (By a hash of the id, four videos on two
+        workers put three on one in the benchmark, and that one made their segments in turn.)"""
         now = time.monotonic()
         self._pins = {p: (slot, used) for p, (slot, used) in self._pins.items() if now - used < PIN_IDLE}
-        if pin in self._pins:
-            slot = self._pins[pin][0]
+        if (quick, pin) in self._pins:
+            slot = self._pins[quick, pin][0]
         else:
             load = collections.Counter(slot for slot, _ in self._pins.values())
-            slot = min(range(self.size), key=lambda s: load[s])
-        self._pins[pin] = (slot, now)
+            slot = min(self._lanes[quick], key=lambda s: load[s])
+        self._pins[quick, pin] = (slot, now)
         return slot
 
     def _worker(self, slot):
@@ -114,7 +123,7 @@ class Pool:
         for worker in self._workers:
             if worker is not None:
                 worker.kill(max(0.0, deadline - time.monotonic()))
-        self._workers = [None] * self.size
+        self._workers = [None] * len(self._workers)
 
 
 @dataclasses.dataclass(frozen=True)

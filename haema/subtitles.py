@@ -110,6 +110,12 @@ class WebVTTJob:
     source: SidecarFile | EmbeddedTrack
     mpegts_zero: int
 
+    @property
+    def quick(self):
+        """A sidecar is a small text file (pool.py's quick lane); an embedded track is a
+        read of the whole video."""
+        return isinstance(self.source, SidecarFile)
+
     def run(self, state, cancelled=None):
         text = webvtt(self.source, self.mpegts_zero)
         return make_file(self.destination, ".vtt", lambda target: _write_text(target, text))

@@ -87,6 +87,12 @@ class SegmentJob:
     copy_audio: bool = False
     init: bool = False
 
+    @property
+    def quick(self):
+        """Milliseconds of work, for pool.py's quick lane: the video copied or absent
+        (only audio, perhaps encoded: a few ms per second of sound), or an init section."""
+        return self.init or self.variant is None or self.variant.copy
+
     def run(self, state, cancelled=None):
         """The worker protocol (pool.py): make the file, return a ``MadeFile``."""
         suffix = ".ts" if self.container == "mpegts" else ".mp4" if self.init else ".m4s"

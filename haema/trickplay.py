@@ -219,6 +219,7 @@ class IFrameJob:
     info: dict
     keyframe: int
     first_keyframe: int
+    quick = True  # one keyframe copied: pool.py's quick lane
 
     def run(self, state, cancelled=None):
         return make_file(self.destination, ".ts",

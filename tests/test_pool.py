@@ -71,6 +71,16 @@ class Slow:
 
 
 @dataclasses.dataclass(frozen=True)
+class QuickLog(Log):
+    quick = True
+
+
+@dataclasses.dataclass(frozen=True)
+class QuickWhoAmI(WhoAmI):
+    quick = True
+
+
+@dataclasses.dataclass(frozen=True)
 class DieOnce:
     marker: str
     key: str = "k"
@@ -138,6 +148,29 @@ def test_videos_played_at_once_spread_over_the_workers(pool):
     pids = [pool.run(video, WhoAmI()) for video in ("a", "b", "c", "d")]
     assert sorted(pids.count(pid) for pid in set(pids)) == [2, 2]
     assert [pool.run(video, WhoAmI()) for video in ("a", "b", "c", "d")] == pids
+
+
+def test_a_quick_job_does_not_wait_behind_a_slow_one(tmp_path):
+    """A copy (quick) answered while a transcode (slow) of the same video is still under
+    way in its encoder: the two lanes are separate processes."""
+    pool = Pool(1, quick=1)
+    calls, go = str(tmp_path / "calls"), str(tmp_path / "go")
+    try:
+        slow = gevent.spawn(pool.run, "v", Slow("seg1", calls, go))
+        while "started" not in events(calls):  # the greenlet starts the worker and sends its job
+            assert not slow.dead, slow.exception
+            gevent.sleep(0.01)
+        assert pool.run("v", QuickLog("copy1", calls, "quick")) == "quick"
+        open(go, "w").close()
+        assert slow.get(timeout=60) == "made"
+        assert events(calls) == ["started", "quick", "made"]
+        assert pool.run("v", WhoAmI()) != pool.run("v", QuickWhoAmI())
+    finally:
+        pool.close()
+
+
+def test_without_quick_workers_quick_jobs_go_to_the_encoders(pool):
+    assert pool.run("v", QuickWhoAmI()) == pool.run("v", WhoAmI())
 
 
 def test_a_worker_keeps_one_state_from_job_to_job():
