@@ -26,10 +26,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from bench import Server  # noqa: E402
 from tests.clips import make_clip  # noqa: E402  (small real media, encoded with PyAV)
+from tests.test_browser import CHROMIUM_ARGS as BROWSER_TEST_ARGS  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic", "--autoplay-policy=no-user-gesture-required"]
+CHROMIUM_ARGS = [*BROWSER_TEST_ARGS, "--autoplay-policy=no-user-gesture-required"]
 FILMS = {
     "H.264 + AAC (MP4)": ("h264.mp4", dict()),
     "HEVC 8-bit + AAC (MP4)": ("hevc8.mp4", dict(video_codec="libx265")),

@@ -14,9 +14,10 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from tests.clips import make_clip  # noqa: E402  (the repo root is not on sys.path for a script)
 from tests.server import running_server  # noqa: E402
+from tests.test_browser import CHROMIUM_ARGS  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--autoplay-policy=no-user-gesture-required", "--hide-scrollbars"]
+ARGS = [*CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required", "--hide-scrollbars"]
 DOCS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs")
 
 MOVIES = [  # title, year, genres, plot
