@@ -122,9 +122,11 @@ def process_names(server):
 
 
 def sample_rss(server, halt, samples):
-    """``samples[name]`` ← (seconds since start, MB), every ``SAMPLE_EVERY`` s."""
+    """``samples[name]`` ← (seconds since start, MB), every ``SAMPLE_EVERY`` s, and the
+    machine's load average: a stall on a machine busy with other work is not Haema's alone."""
     started = time.monotonic()
     while not halt.wait(SAMPLE_EVERY):
+        samples.setdefault("load average", []).append((time.monotonic() - started, os.getloadavg()[0]))
         for pid, name in process_names(server).items():
             mb = rss_mb(pid)
             if mb is not None:
@@ -225,6 +227,16 @@ def report(team, samples, args, seconds):
     for failure in failures[:10]:
         print(f"  {failure}")
     print(f"stalls: {sum(p.stalls for p in team)} ({sum(p.stalled for p in team):.1f} s stalled)")
+    for variant in ("original", "720p_h264"):
+        players = [p for p in team if p.variant == variant]
+        if players:
+            print(f"  {variant}: {sum(p.stalls for p in players)} stalls ({sum(p.stalled for p in players):.1f} s) "
+                  f"among {len(players)} players, {sum(1 for p in players if p.stalls)} of them stalled at least once")
+    loads = samples.pop("load average", [])
+    if loads:
+        print(f"machine load average (1 min) during the run: min {min(v for _, v in loads):.1f}, "
+              f"median {statistics.median(v for _, v in loads):.1f}, max {max(v for _, v in loads):.1f} "
+              f"on {os.cpu_count()} cores")
     for variant in ("original", "720p_h264"):
         times = [t for p in team if p.variant == variant for t in p.latencies]
         if times:
