@@ -298,7 +298,7 @@ def read_only(folder):
         subprocess.run(["mount", "-o", "remount,bind,ro", str(folder)], check=True, capture_output=True)
         yield
     finally:
-        subprocess.run(["umount", str(folder)], check=True)
+        subprocess.run(["umount", "-l", str(folder)], check=True)  # -l: a descriptor still open does not hold it
 
 
 @pytest.fixture
