@@ -13,10 +13,13 @@ import datetime
 import fractions
 import logging
 import os
+import sys
 
 import av
+import peewee
 
 from . import catalog, naming, nfo, probe, storage, subtitles, trickplay
+from .config import ConfigError
 from .models import ScanState, Show, Skipped, Video, database, fold, stable_id
 
 log = logging.getLogger(__name__)
@@ -387,18 +390,27 @@ def background_job(root, thumbnail_dir, trickplay_dir, db_url, log_level, lock=N
     caller holds it for them (watch.watch_job). Nodes sharing a database scan one at a
     time: a node that finds another scanning waits, then runs its own pass, which finds
     the index up to date and only makes the thumbnails and previews of its own cache.
-    The ``first`` scan since start-up says when the library is ready, and how big."""
+    The ``first`` scan since start-up says when the library is ready, and how big.
+    A database that cannot be written (read-only, locked for good) stops the scan with
+    one line in the log: it ends where no client sees it, and the next scan starts over."""
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     os.nice(5)  # a scan and its previews yield the cores to segments a player waits for
-    storage.open_database(db_url)
-    with lock or contextlib.nullcontext(), storage.lock(db_url, "scan"):
-        library = Library(root, thumbnail_dir, trickplay_dir)
-        library.scan()
-        if first:
-            logging.getLogger("haema").info("ready: %s", catalog.summary())
-        library.fill_keyframes()
-        library.fill_thumbnails()
-        library.fill_trickplay()
+    try:
+        storage.open_database(db_url)
+        with lock or contextlib.nullcontext(), storage.lock(db_url, "scan"):
+            library = Library(root, thumbnail_dir, trickplay_dir)
+            library.scan()
+            if first:
+                logging.getLogger("haema").info("ready: %s", catalog.summary())
+            library.fill_keyframes()
+            library.fill_thumbnails()
+            library.fill_trickplay()
+    except ConfigError as error:  # the database, or its lock files, cannot be opened
+        log.error("scan stopped: %s", error)
+        sys.exit(1)
+    except peewee.OperationalError as error:
+        log.error("scan stopped: %s", storage.refused(error).message)
+        sys.exit(1)
 
 
 def save_frame(path, at_seconds, target, width=320):

@@ -11,7 +11,9 @@ import os
 import shutil
 import tempfile
 
-from . import catalog, hls, probe, subtitles, transcode, trickplay
+import peewee
+
+from . import catalog, hls, probe, storage, subtitles, transcode, trickplay
 from .cache import SegmentCache
 from .errors import HaemaError, not_found
 from .made import Destination
@@ -31,6 +33,7 @@ class Playback:
         self.spool = tempfile.mkdtemp(prefix="haema-spool-")  # files served once: cache off or its disk full
         self.settings = {"encoder": config.encoder, "x264_preset": config.x264_preset, "x264_crf": config.x264_crf}
         self._said_full = False
+        self._unstored = {}  # (video id, version) → keyframes the database refused, not made twice
 
     def close(self):
         self.pool.close()
@@ -182,8 +185,14 @@ class Playback:
         path = os.path.join(self.root, video.path)
         _check_unchanged(video, path)
         if video.keyframes is None:  # the background pass has not reached it yet
+            video.keyframes = self._unstored.get((video.id, video.version))
+        if video.keyframes is None:
             video.keyframes = self.pool.run(video_id, probe.KeyframesJob(key=f"keyframes/{video.id}", path=path))
-            Video.update(keyframes=video.keyframes).where(Video.id == video.id).execute()
+            try:
+                Video.update(keyframes=video.keyframes).where(Video.id == video.id).execute()
+            except peewee.OperationalError as error:  # a read-only disk: played all the same
+                self._unstored[video.id, video.version] = video.keyframes
+                log.warning("keyframes of %s not stored: %s", video.path, storage.refused(error).message)
         return _plan(video.id, video.version, path, video, self.config)
 
 

@@ -9,11 +9,15 @@ What nodes must not do at the same time (migrate the schema, scan the library) g
 through ``lock``: a PostgreSQL advisory lock, or, for SQLite, which lives on one
 machine, an flock on a file beside the database. The operating system drops either
 when its holder dies, so a node killed with SIGKILL never leaves a stale lock.
+
+A database that refuses a statement (locked past the busy timeout, or on a disk gone
+read-only) is a 503 saying which (``refused``); reads go on where SQLite can still read.
 """
 import contextlib
 import fcntl
 import logging
 import os
+import sqlite3
 import urllib.parse
 import zlib
 
@@ -22,6 +26,7 @@ from playhouse import db_url, migrations
 
 from . import models
 from .config import ConfigError, database_url, sqlite_path
+from .errors import HaemaError
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +52,7 @@ def open_database(url):
     try:
         with lock(url, "migrate"), database.connection_context():
             applied = migrations.Runner(database, MIGRATIONS).up()
-    except peewee.OperationalError as error:
+    except (peewee.OperationalError, OSError) as error:  # OSError: the lock file's folder is read-only
         reason = " ".join(str(error).split())  # psycopg's hint is on a line of its own
         raise ConfigError(f"cannot open the database {redacted(url)}: {reason}") from None
     if applied:
@@ -64,12 +69,68 @@ def connect(url, pooled=True):
     """
     path = sqlite_path(url)
     if path is not None:
-        return peewee.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=10)
+        return ReadableSqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=10)
     parts = urllib.parse.urlsplit(url)
     scheme = "postgresql+pool" if pooled else "postgresql"
     options = {"max_connections": 32, "stale_timeout": 300, "timeout": 10} if pooled else {}
     # prefer psycopg 3: it yields to gevent while it waits for the server
     return db_url.connect(parts._replace(scheme=scheme).geturl(), prefer_psycopg3=True, **options)
+
+
+def check_writable():
+    """Raise ``refused(...)`` now if the database would refuse a write, for work that
+    writes later, out of the client's sight (a scan runs in a process of its own).
+
+    An UPDATE that matches no row still takes the write lock, on SQLite and PostgreSQL alike.
+    """
+    try:
+        models.ScanState.update(id=models.ScanState.id).where(peewee.SQL("1 = 0")).execute()
+    except peewee.OperationalError as error:
+        raise refused(error) from None
+
+
+def refused(error):
+    """The ``HaemaError`` for a statement the database refused (``peewee.OperationalError``):
+    503, as the cause passes (a lock released, a disk remounted), saying which it is."""
+    reason = " ".join(str(error).split())
+    if "readonly" in reason or "read-only" in reason:
+        return HaemaError(f"the database is read-only, so nothing can be saved now ({reason})", 503)
+    if "locked" in reason:
+        return HaemaError(f"the database is locked by another process; try again later ({reason})", 503)
+    return HaemaError(f"the database cannot be used now; try again later ({reason})", 503)
+
+
+class ReadableSqliteDatabase(peewee.SqliteDatabase):
+    """A SQLite file still read when its folder has turned read-only (a disk remounted
+    read-only after errors, a ``:ro`` volume).
+
+    In WAL mode a reader needs the ``-shm`` index beside the database. SQLite deletes it
+    when the last connection closes, as the web process's does after each request; in a
+    read-only folder it cannot be made again, and every read would fail with "unable to
+    open database file". For a file that cannot change SQLite reads without the index
+    (``immutable=1``): taken only when no ``-wal`` holds commits the file lacks. A write
+    then fails as on any read-only database.
+    """
+
+    def _connect(self):
+        try:
+            return super()._connect()
+        except sqlite3.OperationalError:
+            if not self._read_only_and_whole():
+                raise
+        connection = sqlite3.connect(f"file:{urllib.parse.quote(self.database)}?immutable=1", uri=True,
+                                     timeout=self._timeout, isolation_level=None, **self.connect_params)
+        try:
+            self._add_conn_hooks(connection)
+        except sqlite3.Error:
+            connection.close()
+            raise
+        return connection
+
+    def _read_only_and_whole(self):
+        wal, shm = f"{self.database}-wal", f"{self.database}-shm"
+        return (os.path.isfile(self.database) and not os.access(os.path.dirname(self.database), os.W_OK)
+                and not os.path.exists(shm) and (not os.path.exists(wal) or os.path.getsize(wal) == 0))
 
 
 @contextlib.contextmanager

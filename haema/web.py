@@ -89,6 +89,7 @@ def create_app(config):
 
     @app.post("/api/v1/library/scan", access="admin")
     def scan():
+        storage.check_writable()  # the scan's own process would fail where no client sees it
         scanner.start()
         bottle.response.status = 202
         return {"scanning": True, "report": "/api/v1/library/scan"}
@@ -345,9 +346,10 @@ def _errors_as_json(callback):
         except HaemaError as error:
             log.info("%s %s → %d %s", bottle.request.method, bottle.request.path, error.status, error.message)
             return _error_response(error.status, error.message)
-        except peewee.OperationalError as error:  # locked past busy_timeout, or a read-only file
-            log.error("%s %s: the database cannot be written: %s", bottle.request.method, bottle.request.path, error)
-            return _error_response(503, f"the database cannot be written now ({error}); try again later")
+        except peewee.OperationalError as error:  # locked past busy_timeout, or a read-only disk
+            refused = storage.refused(error)
+            log.error("%s %s → %d %s", bottle.request.method, bottle.request.path, refused.status, refused.message)
+            return _error_response(refused.status, refused.message)
     return wrapper
 
 
