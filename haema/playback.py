@@ -43,6 +43,7 @@ class Playback:
 
     def master(self, video_id):
         plan = self._plan(video_id)
+        self._warm_first_segment(video_id, plan)
         return plan.video, hls.master_playlist(plan.variants, plan.audio, plan.subtitles, iframes=plan.iframes,
                                                images=trickplay.video_layout(plan.video.info))
 
@@ -138,6 +139,20 @@ class Playback:
                                       info=plan.video.info, keyframe=keyframes[index], first_keyframe=keyframes[0])
             opened = self._take(key, self.pool.run(video_id, job))
         return plan.video, opened
+
+    def _warm_first_segment(self, video_id, plan):
+        """Have the quick worker open the file and make the copy's first segment while
+        the player reads the playlists, unless it is cached. (With the cache off there is
+        nowhere to keep it, and a transcode opens its file afresh anyway.)"""
+        copy = next((v for v in plan.variants if v.copy), None)
+        if copy is None or not self.cache.enabled or self._key(plan, copy, 0) in self.cache:
+            return
+        opening = transcode.OpenJob(key=f"open/{plan.video.id}/{plan.video.version}", path=plan.path,
+                                    info=plan.video.info)
+        first = [self._job(plan, copy, 0)]
+        if copy.container == "mp4":
+            first.insert(0, self._job(plan, copy, 0, init=True))
+        self.pool.warm(video_id, opening, ahead=first)
 
     def _job(self, plan, rendition, index, init=False):
         audio = isinstance(rendition, hls.AudioRendition)

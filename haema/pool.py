@@ -62,6 +62,7 @@ class Pool:
         self._workers = [None] * (size + quick)
         self._locks = [gevent.lock.Semaphore() for _ in self._workers]
         self._pins = {}  # (quick, pin) → (worker slot, when last used)
+        self._warming = set()  # greenlets of ``warm``
 
     def start(self):
         """Start every worker now, so the first request does not wait for a Python
@@ -94,6 +95,20 @@ class Pool:
                         self.on_lost(worker.process.pid, (job, *request.ahead))
         raise HaemaError("the encoder failed twice on this request; see the server log", 503)
 
+    def warm(self, pin, job, ahead=()):
+        """``run`` in the background, its result dropped: for work a request is about to
+        need (a player asks for the first segment right after the playlists). A failure
+        is logged and left for that request to meet."""
+        def warm():
+            try:
+                self.run(pin, job, ahead)
+            except Exception as error:  # the request that follows says what went wrong
+                log.debug("warming %s failed: %r", job.key, error)
+        greenlet = gevent.spawn(warm)
+        self._warming.add(greenlet)
+        greenlet.link(self._warming.discard)
+        return greenlet
+
     def _slot(self, pin, quick):
         """The worker ``pin`` had in its lane, else the lane's one with the fewest pins
         used in the last ``PIN_IDLE`` seconds. (By a hash of the id, four videos on two
@@ -116,6 +131,7 @@ class Pool:
     def close(self, timeout=5):
         """Stop the workers: each is asked to exit (it finishes the job in hand) and
         killed if it has not within ``timeout`` seconds."""
+        gevent.killall(list(self._warming))  # else one could start a worker after this
         for worker in self._workers:
             if worker is not None:
                 worker.stop()

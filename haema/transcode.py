@@ -99,6 +99,21 @@ class SegmentJob:
         return make_file(self.destination, suffix, lambda target: make_segment(self, target, state, cancelled))
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class OpenJob:
+    """Open a source in the quick worker before its first segment is asked for: asked
+    with the master playlist (opening a long MP4 reads its index, 10-20 ms of CPU), with
+    that segment to make ahead, so the player's request finds it made or under way."""
+
+    key: str
+    path: str
+    info: dict
+    quick = True
+
+    def run(self, state, cancelled=None):
+        state.open_input(self, reading=False)
+
+
 class WorkerState:
     """What one worker keeps between jobs, so a job's cost does not repeat.
 
@@ -122,18 +137,19 @@ class WorkerState:
         self.inputs = collections.OrderedDict()  # path → _OpenInput, least recently used first
         self.continuation = None
 
-    def open_input(self, job):
-        """The worker's open container of ``job.path``, reopened if the file changed."""
+    def open_input(self, job, reading=True):
+        """The worker's open container of ``job.path``, reopened if the file changed.
+        ``reading=False`` only opens it (``OpenJob``), so it is still at its start."""
         stat = os.stat(job.path)
         version = (stat.st_size, stat.st_mtime_ns)
         source = self.inputs.pop(job.path, None)
-        # the first segment reads from the very start, unseeked: a used input is not there
-        if source is not None and (source.version != version or job.segment.first):
+        # the first segment reads from the very start, unseeked: an input read before is not there
+        if source is not None and (source.version != version or (reading and job.segment.first and source.read)):
             source.container.close()
             source = None
         if source is None:
-            source = _OpenInput(version, open_input(job))
-        self.inputs[job.path] = source
+            source = _OpenInput(version, open_input(job), read=False)
+        self.inputs[job.path] = source._replace(read=source.read or reading)
         while len(self.inputs) > self.OPEN_INPUTS:
             self.inputs.popitem(last=False)[1].container.close()
         return source.container
@@ -148,7 +164,7 @@ class WorkerState:
         return resume
 
 
-_OpenInput = collections.namedtuple("_OpenInput", "version container")
+_OpenInput = collections.namedtuple("_OpenInput", "version container read")
 _Continuation = collections.namedtuple("_Continuation", "key container packets video_carry audio_carry")
 
 

@@ -2,8 +2,10 @@
 import io
 import os
 import re
+import time
 
 import av
+import gevent
 import pytest
 
 
@@ -47,6 +49,25 @@ def test_no_segment_is_written_with_the_cache_off(make_app, library_root, tmp_pa
     app = make_app(library_root, cache=False)
     app.get(f"/api/v1/video/{video_id(app, 'Heat')}/original/0.ts")
     assert not list((tmp_path / "cache").rglob("*.ts"))
+
+
+def test_the_master_playlist_has_the_first_copy_segment_made_ahead(make_app, library_root, tmp_path):
+    """A player asks for segment 0 right after the playlists: the quick worker opens the
+    file and makes it meanwhile, and the request takes what was made."""
+    app = make_app(library_root, prefetch=2)
+    vid = video_id(app, "Heat")
+    app.get(f"/api/v1/video/{vid}/master.m3u8")
+    segments = tmp_path / "cache" / "segments"
+    deadline = time.monotonic() + 60
+    while not list(segments.rglob("0.ts.*.tmp")):  # made ahead: pending until a request takes it
+        assert time.monotonic() < deadline, "segment 0 was not made ahead"
+        gevent.sleep(0.05)
+    pending = list(segments.rglob("0.ts.*.tmp"))
+    body = app.get(f"/api/v1/video/{vid}/original/0.ts").body
+    assert not any(p.exists() for p in pending)
+    assert [p.name for p in segments.rglob("0.ts")] == ["0.ts"]
+    with av.open(io.BytesIO(body), format="mpegts") as container:
+        assert container.streams.video and container.streams.audio
 
 
 def test_a_source_that_needs_audio_encoding_plays(app):
