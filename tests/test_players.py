@@ -417,21 +417,46 @@ def test_gstreamer(server, kind, request):
         assert switched and min(info.heights) in after_seek["heights"]  # a segment after the seek's
 
 
+# Debian's ffmpeg (5.1) cannot start a fragmented-MP4 HLS stream from its middle, and not
+# Haema's alone: ffmpeg's own `-f hls -hls_segment_type fmp4` output, served as files, fails
+# the same way ('Invalid NAL unit size' from a libx264 variant; from a copied one with
+# audio, no frame at all and "Output file is empty"), as does Apple's reference fMP4
+# stream in mpv (mpv issue 15184, sent upstream to FFmpeg). After the seek the mov
+# demuxer reads the new segment's samples at wrong offsets. Newer FFmpeg re-sends the
+# init section after a seek: PyAV's FFmpeg 8.1 decodes Haema's fMP4 from the middle
+# without a decoding error (it warns of the repeated moov), but drops the video of the
+# segment sought into, on ffmpeg's own output as on Haema's. Strict, so a fixed ffmpeg shows.
+FFMPEG_FMP4_SEEK = ("Debian's ffmpeg 5.1 cannot seek in fMP4 HLS (ffmpeg's own -hls_segment_type fmp4 "
+                    "output fails alike): it reads the samples after the seek at wrong offsets")
+
+
+def _ffmpeg(master, *options):
+    """ffmpeg decoding every variant and rendition of ``master`` (one program each):
+    what it says about them. ``-enc_time_base -1``: frames keep the stream's 90 kHz
+    clock; at the default 1/fps a variable-rate video's frames collide in ffmpeg's own
+    output (not in its input)."""
+    run = subprocess.run(["ffmpeg", "-nostdin", "-v", "warning", *options, "-i", master,
+                          "-map", "0:v", "-map", "0:a?", "-enc_time_base", "-1", "-f", "null", "-"],
+                         capture_output=True, text=True, timeout=180)
+    return run.returncode, run.stderr.strip()
+
+
 @kinds()
 def test_ffmpeg(server, kind):
-    """ffmpeg decodes every variant and rendition of the master (one program each), from
-    the start and from the middle, without a single complaint."""
+    """ffmpeg decodes the whole stream from the start without a single complaint."""
+    if not shutil.which("ffmpeg"):
+        pytest.skip("no ffmpeg")
+    returncode, complaints = _ffmpeg(stream(server, kind).master)
+    assert returncode == 0 and complaints == "", complaints[-2000:]
+
+
+@kinds()
+def test_ffmpeg_from_the_middle(server, kind, request):
+    """ffmpeg seeks to the middle (``-ss``) and decodes to the end without a complaint."""
     if not shutil.which("ffmpeg"):
         pytest.skip("no ffmpeg")
     info = stream(server, kind)
-    # Debian's ffmpeg (5.1) cannot start an fMP4 HLS stream from its middle: its mov
-    # demuxer, with no index of the fragments, reads sample data at wrong offsets
-    # ("Invalid NAL unit size"); it plays such a stream from the start.
-    fragmented = "#EXT-X-VERSION:7" in _text(info.master)
-    for start in ([], *([] if fragmented else [["-ss", f"{info.duration / 2:.3f}"]])):
-        # -enc_time_base -1: frames keep the stream's 90 kHz clock; at the default 1/fps a
-        # variable-rate video's frames collide in ffmpeg's own output (not in its input)
-        run = subprocess.run(["ffmpeg", "-nostdin", "-v", "warning", *start, "-i", info.master,
-                              "-map", "0:v", "-map", "0:a?", "-enc_time_base", "-1", "-f", "null", "-"],
-                             capture_output=True, text=True, timeout=180)
-        assert run.returncode == 0 and run.stderr.strip() == "", run.stderr[-2000:]
+    if "#EXT-X-VERSION:7" in _text(info.master):  # fragmented MP4
+        request.applymarker(pytest.mark.xfail(reason=FFMPEG_FMP4_SEEK, strict=True))
+    returncode, complaints = _ffmpeg(info.master, "-ss", f"{info.duration / 2:.3f}")
+    assert returncode == 0 and complaints == "", complaints[-2000:]
