@@ -466,7 +466,8 @@ def test_gstreamer_on_the_copy(server, kind):
 # demuxer reads the new segment's samples at wrong offsets. Newer FFmpeg re-sends the
 # init section after a seek: PyAV's FFmpeg 8.1 decodes Haema's fMP4 from the middle
 # without a decoding error (it warns of the repeated moov), but drops the video of the
-# segment sought into, on ffmpeg's own output as on Haema's. Strict, so a fixed ffmpeg shows.
+# segment sought into (FFMPEG_LATER_SEGMENT, below), and does so on ffmpeg's own fMP4
+# output too. Strict, so a fixed ffmpeg shows.
 FFMPEG_FMP4_SEEK = ("Debian's ffmpeg 5.1 cannot seek in fMP4 HLS (ffmpeg's own -hls_segment_type fmp4 "
                     "output fails alike): it reads the samples after the seek at wrong offsets")
 
