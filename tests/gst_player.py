@@ -5,7 +5,8 @@ GStreamer's introspection data (gir1.2-gstreamer-1.0); the tests' own Python may
 both. Sinks do not sync to the clock, so the video plays as fast as it is decoded.
 
 usage: gst_player.py MASTER_URL SEEK_SECONDS FIRST_KBPS THEN_KBPS
-Prints one JSON object: what the video sink saw in each phase, and bus errors/warnings.
+Prints one JSON object: what the video sink saw in each phase, the video decoders that
+played (which tell the codec: the sink sees only raw frames), and bus errors/warnings.
 
 playbin3, not playbin: after a variant switch, the older hlsdemux behind playbin fetched
 the new variant's next segment but showed none of its frames and ended the stream (seen
@@ -42,10 +43,17 @@ class Run:
         audio.set_property("sync", False)
         self.pipeline.set_property("video-sink", video)
         self.pipeline.set_property("audio-sink", audio)
+        self.pipeline.connect("deep-element-added", self.on_element)
         self.bus = self.pipeline.get_bus()
         self.phase = None
         self.errors, self.warnings = [], []
         self.phases = {}
+        self.video_decoders = set()
+
+    def on_element(self, pipeline, parent, element):
+        factory = element.get_factory()
+        if factory is not None and {"Decoder", "Video"} <= set(factory.get_metadata("klass").split("/")):
+            self.video_decoders.add(factory.get_name())
 
     def on_video(self, sink, buffer, pad):
         seen = self.phases[self.phase]
@@ -120,7 +128,8 @@ def main():
     for seen in run.phases.values():
         heights = seen.pop("heights")
         seen["heights"] = sorted(set(heights))
-    print(json.dumps({"phases": run.phases, "errors": run.errors, "warnings": run.warnings}))
+    print(json.dumps({"phases": run.phases, "video_decoders": sorted(run.video_decoders), "errors": run.errors,
+                      "warnings": run.warnings}))
 
 
 if __name__ == "__main__":
