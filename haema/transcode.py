@@ -397,10 +397,16 @@ class _Cutter:
             self.carry = (packets, video.carry(), audio.carry() if audio is not None else None)
 
     def _seek(self):
-        """Position the demuxer a little before the keyframe the segment decodes from."""
+        """Position the demuxer a little before the keyframe the segment decodes from.
+
+        A copy from MP4 or Matroska seeks to the keyframe itself: those demuxers place
+        every stream at the time sought (MP4 seeks each stream on its own, Matroska drops
+        every block before it), so no sound is lost, nothing is encoded that needs warming
+        up, and a GOP less is read: a quarter of a copy segment's CPU, the same bytes."""
         if self.segment.first:
             return  # read from the very start: nothing may be lost before the first keyframe
-        target = self.segment.decode_from - SEEK_MARGIN / self.time_base
+        exact = _only_copies(self.job) and self.job.info["container"].startswith(HEADER_FORMATS)
+        target = self.segment.decode_from - (0 if exact else SEEK_MARGIN / self.time_base)
         keyframes = self.job.keyframes["pts"]
         seek_to = keyframes[max(0, bisect.bisect_right(keyframes, math.floor(target)) - 1)]
         self.source.seek(int(seek_to), stream=self.video, backward=True, any_frame=False)
