@@ -64,11 +64,11 @@ class Playback:
         if opened is None:
             if track.sidecar:
                 source = subtitles.SidecarFile(os.path.join(self.root, track.sidecar), track.language,
-                                               track.encoding, plan.video.info["video"]["fps"])
+                                               track.encoding, plan.video.info.video.fps)
             else:
                 source = subtitles.EmbeddedTrack(plan.path, track.stream_index)
             # embedded cues share the video's clock; a sidecar's zero is the file's start
-            start = 0 if track.sidecar is None else plan.video.info["start_time"]
+            start = 0 if track.sidecar is None else plan.video.info.start_time
             zero = transcode.output_time(plan.timeline.seconds(0) + start)
             job = subtitles.WebVTTJob(key=key, destination=self._destination(key), source=source, mpegts_zero=zero)
             opened = self._take(key, self.pool.run(video_id, job))
