@@ -29,7 +29,8 @@ class Playback:
                          state=transcode.WorkerState, on_lost=_remove_pending)
         self.cache = SegmentCache(os.path.join(config.cache_path, "segments"), config.cache_limit, config.cache)
         self.spool = tempfile.mkdtemp(prefix="haema-spool-")  # files served once: cache off or its disk full
-        self.settings = {"encoder": config.encoder, "x264_preset": config.x264_preset, "x264_crf": config.x264_crf}
+        self.settings = transcode.EncoderSettings(encoder=config.encoder, x264_preset=config.x264_preset,
+                                                  x264_crf=config.x264_crf)
         self._said_full = False
 
     def close(self):

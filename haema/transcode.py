@@ -62,6 +62,15 @@ HEADER_FROM_PACKETS = {"ac3", "eac3"}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class EncoderSettings:
+    """How transcoded video is encoded: the server's --encoder, --x264-preset and --x264-crf."""
+
+    encoder: str  # "libx264", or a hardware encoder (see ``usable_encoder``)
+    x264_preset: str
+    x264_crf: int
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class SegmentJob:
     """Everything a worker needs to make one segment: plain data, picklable over a pipe,
     built with keywords so a new field (a container format, say) is one line here.
@@ -80,7 +89,7 @@ class SegmentJob:
     info: MediaInfo
     keyframes: Keyframes
     segment: hls.Segment
-    settings: dict  # encoder, x264_preset, x264_crf
+    settings: EncoderSettings
     variant: hls.Variant | None = None
     audio_index: int | None = None
     container: str = "mpegts"
@@ -570,7 +579,7 @@ class VideoEncode:
             # non-reference frame of the segment itself. Decoders that read skip_frame
             # per frame (H.264, HEVC, VP9) still skip before the start; libdav1d decodes all.
             self.decoder.open()
-        encoder = usable_encoder(settings.get("encoder", "libx264"), variant.width, variant.height)
+        encoder = usable_encoder(settings.encoder, variant.width, variant.height)
         self.stream = cutter.muxer.add_stream(encoder, rate=_rate(cutter.video))
         self.stream.width, self.stream.height = variant.width, variant.height
         self.stream.pix_fmt = "yuv420p"
@@ -701,8 +710,8 @@ def usable_encoder(preferred, width, height):
 
 def _x264_options(variant, settings):
     return {
-        "preset": settings.get("x264_preset", "veryfast"),
-        "crf": str(settings.get("x264_crf", 23)),
+        "preset": settings.x264_preset,
+        "crf": str(settings.x264_crf),
         "profile": "high",
         "level": f"{hls.h264_level(variant.width, variant.height, variant.frame_rate) / 10:.1f}",
         "maxrate": str(variant.bandwidth),

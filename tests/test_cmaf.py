@@ -15,7 +15,7 @@ from haema import fmp4, hls, probe, transcode
 from haema.made import Destination
 
 from .clips import make_clip
-from .test_transcode import SPOOL, assert_audio_joins, run, source_frames
+from .test_transcode import SETTINGS, SPOOL, assert_audio_joins, run, source_frames
 
 CLOSED_GOP = "keyint=24:min-keyint=24:bframes=2:open-gop=0:log-level=error"
 KINDS = {
@@ -52,7 +52,7 @@ def job(path, info, keyframes, timeline, rendition, index, init=False):
     audio = isinstance(rendition, hls.AudioRendition)
     return transcode.SegmentJob(
         key="k", destination=Destination(cache_file=None, spool=SPOOL), path=str(path), info=info,
-        keyframes=keyframes, segment=hls.segment(timeline, rendition, index), settings={"x264_preset": "ultrafast"},
+        keyframes=keyframes, segment=hls.segment(timeline, rendition, index), settings=SETTINGS,
         variant=None if audio else rendition, audio_index=rendition.stream_index if audio else None,
         container="mp4", copy_audio=audio and rendition.original, init=init)
 

@@ -19,6 +19,7 @@ from haema.made import Destination
 from .clips import make_clip
 
 NTSC_FILM = fractions.Fraction(24000, 1001)
+SETTINGS = transcode.EncoderSettings(encoder="libx264", x264_preset="ultrafast", x264_crf=23)
 KINDS = {
     "h264_aac_bframes.mp4": dict(seconds=9, gop=24, bframes=3),
     "start_offset.ts": dict(seconds=9, gop=24, start=10, container_format="mpegts"),
@@ -82,7 +83,7 @@ SPOOL = tempfile.mkdtemp(prefix="haema-test-spool-")
 def job(path, info, keyframes, segment, variant=None, audio_index=None):
     return transcode.SegmentJob(key="k", destination=Destination(cache_file=None, spool=SPOOL), path=str(path),
                                 info=info, keyframes=keyframes, segment=segment,
-                                settings={"x264_preset": "ultrafast"}, variant=variant, audio_index=audio_index)
+                                settings=SETTINGS, variant=variant, audio_index=audio_index)
 
 
 def run(segment_job, cancelled=None):
