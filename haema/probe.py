@@ -1,9 +1,9 @@
 """What a video file is, read with PyAV: stream facts for the API, keyframes for HLS.
 
 Everything here opens the file itself and returns frozen dataclasses (``MediaInfo``,
-``Keyframes``): plain data that is pickled to the workers as it is and stored in the
-database as JSON, by ``to_json``/``from_json`` at the model's fields (models.py) and
-nowhere else, so results can be cached per file version and sent over pipes.
+``Keyframes``): plain data, pickled to the workers as it is, so results can be cached
+per file version and sent over pipes. Only their ``to_json``/``from_json`` make JSON of
+them: for the database at the model's fields (models.py), for the API in catalog.py.
 """
 import base64
 import dataclasses
