@@ -76,7 +76,7 @@ def get_video(video_id):
 
 def video_json(video, user_id, media_query=""):
     """``media_query``: the signature (``?…``) that lets a player without the session fetch the playlists."""
-    info = video.info
+    info = video.info.to_json()  # the API shows the probed facts in the shape they are stored in
     show = video.show
     return {
         "id": video.id,
@@ -93,9 +93,9 @@ def video_json(video, user_id, media_query=""):
         "video": info["video"],
         "audio": info["audio"],
         "subtitles": [dict(s, source="embedded") for s in info["subtitles"]]
-        + [{"language": s["language"], "format": s["format"], "forced": s["forced"], "source": "sidecar"}
-           for s in info.get("sidecars", [])],
-        "copyable": probe.is_copyable(info),
+        + [{"language": s.language, "format": s.format, "forced": s.forced, "source": "sidecar"}
+           for s in video.info.sidecars],
+        "copyable": probe.is_copyable(video.info),
         "thumbnail": show_info(show, video.frame)["thumbnail"],
         "master": f"{API}/video/{video.id}/master.m3u8{media_query}",
         "trickplay": f"{API}/video/{video.id}/trickplay/thumbnails.vtt{media_query}",

@@ -35,7 +35,7 @@ import math
 
 import babelfish
 
-from .probe import COPYABLE_AUDIO, copy_container, default_audio, unpack_times
+from .probe import COPYABLE_AUDIO, copy_container, default_audio
 
 # Output timestamps are the source's, shifted so the first keyframe sits here (seconds).
 # The margin keeps encoder-delayed DTS and audio that starts before the video positive.
@@ -118,7 +118,7 @@ class SubtitleRendition:
 
 
 def plan_timeline(keyframes, target_seconds, fine_seconds=None, frame_duration=None):
-    """Boundaries for ``keyframes`` (``probe.read_keyframes`` output).
+    """Boundaries for ``keyframes`` (``probe.Keyframes``).
 
     ``fine_seconds`` (default: ``target_seconds``) is the longest transcoded segment:
     shorter than the copy target, because a transcoded segment costs encoding time before
@@ -126,15 +126,15 @@ def plan_timeline(keyframes, target_seconds, fine_seconds=None, frame_duration=N
     ``frame_duration`` (time-base units, a fraction where frames are not a whole number
     of ticks, as 1001/24 ms) snaps fine boundaries to whole frames of a constant-rate
     source, so a transcoded segment holds whole frames of equal count. A variable-rate
-    source's ``keyframes["frames"]`` (every frame's time, packed) is used instead.
+    source's ``keyframes.frames`` (every frame's time) are used instead.
     """
-    tb = fractions.Fraction(*keyframes["time_base"])
-    shown = dict(zip(keyframes["pts"], keyframes.get("shown_from", keyframes["pts"])))
+    tb = keyframes.time_base
+    shown = dict(zip(keyframes.pts, keyframes.shown_from or keyframes.pts))
     pts = tuple(sorted(shown))
-    end = max(keyframes["end"], pts[-1] + 1)
+    end = max(keyframes.end, pts[-1] + 1)
     merged = _merge_keyframes(pts, pts[0], end, target_seconds / tb)
     copy = (merged[0], *(shown[k] for k in merged[1:-1]), merged[-1])
-    frames = unpack_times(keyframes["frames"]) if "frames" in keyframes else None
+    frames = keyframes.frame_times()
     fine_target = (fine_seconds or target_seconds) / tb
     fine = [copy[0]]
     for start, stop in zip(copy, copy[1:]):
@@ -150,10 +150,10 @@ def frame_step(info):
     that is no whole number of ticks (1001/24 ms for 23.976 fps in Matroska). None if
     the rate is unknown. Within a hundredth of a whole number of ticks it is that number:
     an average rate taken over a file whose last frame is cut short is a hair off."""
-    fps = info["video"]["fps"]
+    fps = info.video.fps
     if not fps:
         return None
-    step = fractions.Fraction(*reversed(info["video"]["time_base"])) / fractions.Fraction(fps).limit_denominator(1001)
+    step = fractions.Fraction(*reversed(info.video.time_base)) / fractions.Fraction(fps).limit_denominator(1001)
     return round(step) if abs(step - round(step)) < fractions.Fraction(1, 100) else step
 
 
@@ -240,22 +240,22 @@ def plan_variants(info, max_height=1080):
     own size (capped by ``max_height``), so players that cannot decode it (or that get
     no copy at all) still play it at full quality.
     """
-    video = info["video"]
+    video = info.video
     width, height = _display_size(video)
-    fps = video["fps"] or 25.0
+    fps = video.fps or 25.0
     kind = container(info)
     muxed = _audio_codec(info) if kind == "mpegts" else None  # fMP4 audio is in renditions
     audio_bitrate = AUDIO_BITRATE if muxed else 0
     variants = []
     if copy_container(info):
         bitrate = _source_bitrate(info, with_audio=kind == "mpegts")
-        codec = _avc_codec(video) if video["codec"] == "h264" else video["codec_string"]
+        codec = _avc_codec(video) if video.codec == "h264" else video.codec_string
         variants.append(Variant("original", True, width, height, int(bitrate * 1.5), bitrate, _join(codec, muxed),
-                                fps, kind, video.get("range", "SDR")))
+                                fps, kind, video.range))
     # rungs count the short side, as "1080p" does: a portrait 1080x1920 phone video is 1080p
     short = min(width, height)
     rungs = [r for r in LADDER if r < short and r <= max_height]
-    if (not variants or video["codec"] != "h264") and min(short, max_height) not in rungs:
+    if (not variants or video.codec != "h264") and min(short, max_height) not in rungs:
         rungs.insert(0, min(short, max_height))  # full quality for players that only decode H.264
     for rung in rungs:
         w, h = scaled_size(width, height, rung)
@@ -270,49 +270,49 @@ def plan_audio(info):
     (a single track stays muxed into the variants' segments, which every player handles).
     fMP4 files always get them: an AAC group, and the tracks untouched when one of them
     is in another codec that fMP4 carries."""
-    tracks = info["audio"]
+    tracks = info.audio
     default = default_audio(info)
     if container(info) == "mpegts":
         if len(tracks) < 2:
             return []
-        return [AudioRendition(f"audio_{n}", t["index"], _track_label(t, n), language_tag(t["language"]),
-                               t is default, t["channels"] or 2) for n, t in enumerate(tracks)]
+        return [AudioRendition(f"audio_{n}", t.index, _track_label(t.title, t.language, n),
+                               language_tag(t.language), t is default, t.channels or 2) for n, t in enumerate(tracks)]
     renditions = []
     for n, track in enumerate(tracks):
-        channels = track["channels"] or 2
-        if track["codec"] == "aac":  # copied
-            channels, codec, bitrate = channels, track["codec_string"], track["bit_rate"] or AUDIO_BITRATE
+        channels = track.channels or 2
+        if track.codec == "aac":  # copied
+            channels, codec, bitrate = channels, track.codec_string, track.bit_rate or AUDIO_BITRATE
         else:  # encoded, to stereo at most
             channels, codec, bitrate = min(2, channels), "mp4a.40.2", AUDIO_BITRATE
         renditions.append(AudioRendition(
-            f"audio_{n}", track["index"], _track_label(track, n), language_tag(track["language"]), track is default,
-            channels, codec=codec, bitrate=bitrate, group="aac", container="mp4"))
-    if any(t["codec"] != "aac" for t in tracks) and all(t["codec"] in COPYABLE_AUDIO for t in tracks):
+            f"audio_{n}", track.index, _track_label(track.title, track.language, n), language_tag(track.language),
+            track is default, channels, codec=codec, bitrate=bitrate, group="aac", container="mp4"))
+    if any(t.codec != "aac" for t in tracks) and all(t.codec in COPYABLE_AUDIO for t in tracks):
         for n, track in enumerate(tracks):
             renditions.append(AudioRendition(
-                f"audio_{n}_{track['codec']}", track["index"], _track_label(track, n), language_tag(track["language"]),
-                track is default, track["channels"] or 2, codec=track["codec_string"],
-                bitrate=track["bit_rate"] or AUDIO_BITRATE, group="original", container="mp4", original=True))
+                f"audio_{n}_{track.codec}", track.index, _track_label(track.title, track.language, n),
+                language_tag(track.language), track is default, track.channels or 2, codec=track.codec_string,
+                bitrate=track.bit_rate or AUDIO_BITRATE, group="original", container="mp4", original=True))
     return renditions
 
 
 def muxed_audio(info):
     """The audio stream carried inside variant segments, or None."""
     track = default_audio(info)
-    return track["index"] if track and len(info["audio"]) == 1 and container(info) == "mpegts" else None
+    return track.index if track and len(info.audio) == 1 and container(info) == "mpegts" else None
 
 
 def plan_subtitles(info):
     renditions = []
-    for sidecar in info.get("sidecars", []):
-        renditions.append(SubtitleRendition(f"subtitles_{len(renditions)}", _track_label(sidecar, len(renditions)),
-                                            language_tag(sidecar["language"]), sidecar["forced"],
-                                            sidecar=sidecar["file"], encoding=sidecar.get("encoding")))
-    for stream in info["subtitles"]:
-        if stream["text"]:
-            renditions.append(SubtitleRendition(f"subtitles_{len(renditions)}", _track_label(stream, len(renditions)),
-                                                language_tag(stream["language"]), False,
-                                                stream_index=stream["index"]))
+    for sidecar in info.sidecars:
+        label = _track_label(None, sidecar.language, len(renditions))
+        renditions.append(SubtitleRendition(f"subtitles_{len(renditions)}", label, language_tag(sidecar.language),
+                                            sidecar.forced, sidecar=sidecar.file, encoding=sidecar.encoding))
+    for stream in info.subtitles:
+        if stream.text:
+            label = _track_label(stream.title, stream.language, len(renditions))
+            renditions.append(SubtitleRendition(f"subtitles_{len(renditions)}", label, language_tag(stream.language),
+                                                False, stream_index=stream.index))
     return renditions
 
 
@@ -342,11 +342,11 @@ def language_tag(code):
     return code
 
 
-def _track_label(track, number):
+def _track_label(title, language, number):
     """What a player's menu shows: the track's title, else its language's own name."""
-    if track.get("title"):
-        return track["title"]
-    language = (track.get("language") or "").lower()
+    if title:
+        return title
+    language = (language or "").lower()
     if language:
         return LANGUAGE_NAMES.get(language, language.upper())
     return f"Track {number + 1}"
@@ -367,17 +367,17 @@ def scaled_size(width, height, short_side):
 def _display_size(video):
     """The size the picture is meant to be seen at: anamorphic pixels made square
     (DVD's 720x576 at 16:9 shows as 1024x576), then turned upright."""
-    num, den = video.get("sample_aspect_ratio", [1, 1])
-    width, height = int(round(video["width"] * num / den)), video["height"]
+    num, den = video.sample_aspect_ratio
+    width, height = int(round(video.width * num / den)), video.height
     width -= width % 2
-    return (height, width) if video["rotation"] % 180 else (width, height)
+    return (height, width) if video.rotation % 180 else (width, height)
 
 
 def _source_bitrate(info, with_audio=True):
-    video = info["video"]["bit_rate"] or 0
-    audio = sum(a["bit_rate"] or AUDIO_BITRATE for a in info["audio"][:1])
-    if not video and info["bit_rate"]:
-        return int(info["bit_rate"]) - (0 if with_audio else min(audio, int(info["bit_rate"]) // 2))
+    video = info.video.bit_rate or 0
+    audio = sum(a.bit_rate or AUDIO_BITRATE for a in info.audio[:1])
+    if not video and info.bit_rate:
+        return int(info.bit_rate) - (0 if with_audio else min(audio, int(info.bit_rate) // 2))
     return int(video + (audio if with_audio else 0)) or 5_000_000
 
 
@@ -398,9 +398,9 @@ def h264_level(width, height, fps):
 
 
 def _avc_codec(video):
-    profile = video["profile_id"] or 100
-    constraints = 0x40 if video["profile"] == "Constrained Baseline" else 0
-    level = video["level"] or h264_level(video["width"], video["height"], video["fps"] or 25)
+    profile = video.profile_id or 100
+    constraints = 0x40 if video.profile == "Constrained Baseline" else 0
+    level = video.level or h264_level(video.width, video.height, video.fps or 25)
     return f"avc1.{profile:02x}{constraints:02x}{level:02x}"
 
 
@@ -408,8 +408,8 @@ def _audio_codec(info):
     track = default_audio(info)
     if track is None:
         return None
-    if track["codec"] == "aac":
-        return {"HE-AAC": "mp4a.40.5", "HE-AACv2": "mp4a.40.29"}.get(track["profile"], "mp4a.40.2")
+    if track.codec == "aac":
+        return {"HE-AAC": "mp4a.40.5", "HE-AACv2": "mp4a.40.29"}.get(track.profile, "mp4a.40.2")
     return "mp4a.40.2"  # everything else is encoded to AAC-LC
 
 

@@ -159,14 +159,14 @@ class Library:
                 Skipped.insert(path=relpath, **skipped).on_conflict(
                     conflict_target=[Skipped.path], update=skipped).execute()
             return
-        self._sidecars(relpath, info)
+        info = dataclasses.replace(info, sidecars=self._sidecars(relpath, info))
         show_id = stable_id(placement.show_key)
         kind = "movie" if placement.kind == "movie" else "series"
         if kind == "movie":
             title = placement.show_title
         else:
             # an episode's own title tag when its file name has none
-            title = placement.episode_title or info.get("title") or f"Episode {placement.episode}"
+            title = placement.episode_title or info.title or f"Episode {placement.episode}"
         with database.atomic():
             show = {"kind": kind, "title": placement.show_title, "sort_title": _sort_key(placement.show_title),
                     "year": placement.year, "folder": _show_folder(placement, relpath),
@@ -180,7 +180,7 @@ class Library:
                 id=video_id, show=show_id, path=relpath,
                 size=stat.st_size, mtime=stat.st_mtime, season=placement.season, episode=placement.episode,
                 index=naming.index_label(placement.season, placement.episode) if kind == "series" else None,
-                title=title, search=fold(title), duration=info["duration"], info=info,
+                title=title, search=fold(title), duration=info.duration, info=info,
             ).execute()
             Skipped.delete().where(Skipped.path == relpath).execute()
         if known:
@@ -208,13 +208,13 @@ class Library:
             file = os.path.relpath(os.path.join(folder, other), self.root).replace(os.sep, "/")
             try:
                 sidecar = subtitles.read_sidecar(subtitles.SidecarFile(os.path.join(folder, other), language,
-                                                                       fps=info["video"]["fps"]))
+                                                                       fps=info.video.fps))
             except subtitles.SubtitleError as error:
                 log.warning("skipped subtitles %s: %s", file, error.message)
                 continue
-            sidecars.append({"file": file, "format": ext.lower()[1:], "language": language,
-                             "forced": "forced" in tags, "encoding": sidecar.encoding})
-        info["sidecars"] = sidecars
+            sidecars.append(probe.Sidecar(file=file, format=ext.lower()[1:], language=language,
+                                          forced="forced" in tags, encoding=sidecar.encoding))
+        return tuple(sidecars)
 
     def _forget_missing(self, present, known, skipped):
         gone = [v.id for path, v in known.items() if path not in present]

@@ -21,6 +21,8 @@ import unicodedata
 
 import peewee
 
+from .probe import Keyframes, MediaInfo
+
 database = peewee.DatabaseProxy()
 
 
@@ -30,6 +32,22 @@ class JSONField(peewee.TextField):
 
     def python_value(self, value):
         return None if value is None else json.loads(value)
+
+
+class TypedJSONField(JSONField):
+    """A frozen dataclass stored as JSON: the one place where its ``to_json`` and
+    ``from_json`` are called, so the rest of the code only ever sees the typed value."""
+
+    def __init__(self, kind, **kwargs):
+        self.kind = kind
+        super().__init__(**kwargs)
+
+    def db_value(self, value):
+        return super().db_value(None if value is None else value.to_json())
+
+    def python_value(self, value):
+        data = super().python_value(value)
+        return None if data is None else self.kind.from_json(data)
 
 
 class BaseModel(peewee.Model):
@@ -64,8 +82,8 @@ class Video(BaseModel):
     title = peewee.TextField()
     search = peewee.TextField()
     duration = peewee.DoubleField()
-    info = JSONField()  # probe facts: container, streams, subtitles (see probe.MediaInfo)
-    keyframes = JSONField(null=True)  # probe.Keyframes of this file version, filled in the background
+    info = TypedJSONField(MediaInfo)  # probe facts: container, streams, subtitles
+    keyframes = TypedJSONField(Keyframes, null=True)  # of this file version, filled in the background
     frame = peewee.TextField(null=True)  # relative cache path of a thumbnail made from a frame
     details = JSONField(null=True)  # an episode's .nfo, as Show.details
 

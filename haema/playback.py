@@ -31,7 +31,8 @@ class Playback:
                          state=transcode.WorkerState, on_lost=_remove_pending)
         self.cache = SegmentCache(os.path.join(config.cache_path, "segments"), config.cache_limit, config.cache)
         self.spool = tempfile.mkdtemp(prefix="haema-spool-")  # files served once: cache off or its disk full
-        self.settings = {"encoder": config.encoder, "x264_preset": config.x264_preset, "x264_crf": config.x264_crf}
+        self.settings = transcode.EncoderSettings(encoder=config.encoder, x264_preset=config.x264_preset,
+                                                  x264_crf=config.x264_crf)
         self._said_full = False
         self._unstored = {}  # (video id, version) → keyframes the database refused, not made twice
 
@@ -68,11 +69,11 @@ class Playback:
         if opened is None:
             if track.sidecar:
                 source = subtitles.SidecarFile(os.path.join(self.root, track.sidecar), track.language,
-                                               track.encoding, plan.video.info["video"]["fps"])
+                                               track.encoding, plan.video.info.video.fps)
             else:
                 source = subtitles.EmbeddedTrack(plan.path, track.stream_index)
             # embedded cues share the video's clock; a sidecar's zero is the file's start
-            start = 0 if track.sidecar is None else plan.video.info["start_time"]
+            start = 0 if track.sidecar is None else plan.video.info.start_time
             zero = transcode.output_time(plan.timeline.seconds(0) + start)
             job = subtitles.WebVTTJob(key=key, destination=self._destination(key), source=source, mpegts_zero=zero)
             opened = self._take(key, self.pool.run(video_id, job))

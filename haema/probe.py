@@ -1,7 +1,9 @@
 """What a video file is, read with PyAV: stream facts for the API, keyframes for HLS.
 
-Everything here opens the file itself and returns plain data (dicts and lists that go
-into SQLite as JSON), so results can be cached per file version and sent over pipes.
+Everything here opens the file itself and returns frozen dataclasses (``MediaInfo``,
+``Keyframes``): plain data, pickled to the workers as it is, so results can be cached
+per file version and sent over pipes. Only their ``to_json``/``from_json`` make JSON of
+them: for the database at the model's fields (models.py), for the API in catalog.py.
 """
 import base64
 import dataclasses
@@ -46,6 +48,135 @@ class ProbeError(HaemaError):
 
 
 # ---------------------------------------------------------------------------
+# Types
+#
+# Field names are the keys of the stored JSON, which rows written before these types
+# existed share; a field that such rows may lack has a default.
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class VideoStream:
+    index: int
+    codec: str  # FFmpeg's canonical name: "h264", "hevc", "av1"
+    codec_string: str | None  # CODECS of HLS ("avc1.640028"); None where none can be written
+    range: str  # "SDR", "PQ" or "HLG"
+    profile: str | None
+    profile_id: int | None  # H.264's numeric profile
+    level: int | None
+    width: int
+    height: int
+    pix_fmt: str
+    sample_aspect_ratio: tuple[int, int]  # (1, 1) for square pixels
+    fps: float | None
+    time_base: tuple[int, int]
+    bit_rate: int
+    rotation: int
+    interlaced: bool
+    has_b_frames: bool
+    # frames decoded ahead of display; FFmpeg learns it by decoding a few frames at open,
+    # which the encoder workers skip (transcode.open_input); None: scanned before it was kept
+    reorder_depth: int | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AudioStream:
+    index: int
+    codec: str
+    codec_string: str | None
+    profile: str | None
+    channels: int
+    sample_rate: int
+    bit_rate: int
+    language: str | None
+    title: str | None
+    default: bool
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SubtitleStream:
+    index: int
+    codec: str
+    language: str | None
+    title: str | None
+    text: bool  # text cues that become WebVTT; pictures (PGS, VobSub) are not offered
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Sidecar:
+    """A subtitle file beside the video, found and read by the scan (library.py)."""
+
+    file: str  # relative to the library root, posix
+    format: str  # its extension: "srt", "vtt", "ass"...
+    language: str | None
+    forced: bool
+    encoding: str | None  # as the scan found it, so a request reads it the same way
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MediaInfo:
+    """What ``probe`` found in a file, and the sidecar subtitles the scan found beside it."""
+
+    container: str  # FFmpeg's format name: "mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm"
+    title: str | None = None  # the file's own title tag, if any
+    duration: float
+    start_time: float
+    bit_rate: int
+    video: VideoStream
+    # a track this FFmpeg cannot decode, or that never decoded in probing, is left out
+    audio: tuple[AudioStream, ...]
+    subtitles: tuple[SubtitleStream, ...]
+    sidecars: tuple[Sidecar, ...] = ()
+
+    def to_json(self):
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data):
+        video = data["video"]
+        return cls(**{
+            **data,
+            "video": VideoStream(**{**video, "sample_aspect_ratio": tuple(video["sample_aspect_ratio"]),
+                                    "time_base": tuple(video["time_base"])}),
+            "audio": tuple(AudioStream(**a) for a in data["audio"]),
+            "subtitles": tuple(SubtitleStream(**s) for s in data["subtitles"]),
+            "sidecars": tuple(Sidecar(**s) for s in data.get("sidecars", ())),
+        })
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Keyframes:
+    """The main video's keyframes (``read_keyframes``): what the HLS plan is made from.
+
+    Times are integers in ``time_base``. ``frames`` and ``shown_from`` are only there
+    when the file needs them (see ``read_keyframes``)."""
+
+    time_base: fractions.Fraction
+    pts: tuple[int, ...]  # presentation times, sorted
+    end: int  # just after the last frame
+    frames: str | None = None  # every frame's time, packed (``pack_times``): a variable-rate video
+    shown_from: tuple[int, ...] | None = None  # per keyframe, the earliest frame of its open GOP
+
+    def frame_times(self):
+        """Every frame's time, unpacked; None for a constant-rate video."""
+        return None if self.frames is None else unpack_times(self.frames)
+
+    def to_json(self):
+        data = {"time_base": [self.time_base.numerator, self.time_base.denominator], "pts": list(self.pts),
+                "end": self.end}
+        if self.frames is not None:
+            data["frames"] = self.frames
+        if self.shown_from is not None:
+            data["shown_from"] = list(self.shown_from)
+        return data
+
+    @classmethod
+    def from_json(cls, data):
+        shown_from = data.get("shown_from")
+        return cls(time_base=fractions.Fraction(*data["time_base"]), pts=tuple(data["pts"]), end=data["end"],
+                   frames=data.get("frames"), shown_from=None if shown_from is None else tuple(shown_from))
+
+
+# ---------------------------------------------------------------------------
 # Facts
 
 
@@ -75,49 +206,45 @@ def _describe(container):
     ctx = video.codec_context
     fps = float(video.average_rate or video.guessed_rate or 0) or None
     codec = ctx.codec.canonical_name  # "av1", where ctx.name is the decoder, "libdav1d"
-    info = {
-        "container": container.format.name,
-        "title": container.metadata.get("title") or None,  # the file's own title tag, if any
-        "duration": duration,
-        "start_time": (container.start_time or 0) / av.time_base,
-        "bit_rate": container.bit_rate or 0,
-        "video": {
-            "index": video.index,
-            "codec": codec,
-            "codec_string": codecs.video_codec(codec, ctx.extradata, ctx.profile, ctx.width, ctx.height, fps or 0,
-                                               codecs.bit_depth(ctx.pix_fmt)),
-            "range": codecs.video_range(ctx.color_trc),
-            "profile": ctx.profile,
-            "profile_id": _profile_id(ctx),
-            "level": ctx.level if ctx.level and ctx.level > 0 else None,
-            "width": ctx.width,
-            "height": ctx.height,
-            "pix_fmt": ctx.pix_fmt,
-            "sample_aspect_ratio": _ratio(video.sample_aspect_ratio or ctx.sample_aspect_ratio),
-            "fps": fps,
-            "time_base": [video.time_base.numerator, video.time_base.denominator],
-            "bit_rate": ctx.bit_rate or 0,
-            "rotation": int(first.rotation or 0),
-            "interlaced": bool(first.interlaced_frame),
-            "has_b_frames": bool(ctx.has_b_frames),
-            # frames decoded ahead of display; FFmpeg learns it by decoding a few frames at
-            # open, which the encoder workers skip (transcode.open_input)
-            "reorder_depth": ctx.reorder_depth or 0,
-        },
-        # a track this FFmpeg cannot decode, or that never decoded in probing, is left out
-        "audio": [_audio(stream, container) for stream in container.streams.audio
-                  if stream.codec_context is not None and stream.codec_context.sample_rate],
-        "subtitles": [_subtitle(stream) for stream in container.streams.subtitles
-                      if stream.codec_context is not None],
-    }
-    return info
+    return MediaInfo(
+        container=container.format.name,
+        title=container.metadata.get("title") or None,
+        duration=duration,
+        start_time=(container.start_time or 0) / av.time_base,
+        bit_rate=container.bit_rate or 0,
+        video=VideoStream(
+            index=video.index,
+            codec=codec,
+            codec_string=codecs.video_codec(codec, ctx.extradata, ctx.profile, ctx.width, ctx.height, fps or 0,
+                                            codecs.bit_depth(ctx.pix_fmt)),
+            range=codecs.video_range(ctx.color_trc),
+            profile=ctx.profile,
+            profile_id=_profile_id(ctx),
+            level=ctx.level if ctx.level and ctx.level > 0 else None,
+            width=ctx.width,
+            height=ctx.height,
+            pix_fmt=ctx.pix_fmt,
+            sample_aspect_ratio=_ratio(video.sample_aspect_ratio or ctx.sample_aspect_ratio),
+            fps=fps,
+            time_base=(video.time_base.numerator, video.time_base.denominator),
+            bit_rate=ctx.bit_rate or 0,
+            rotation=int(first.rotation or 0),
+            interlaced=bool(first.interlaced_frame),
+            has_b_frames=bool(ctx.has_b_frames),
+            reorder_depth=ctx.reorder_depth or 0,
+        ),
+        audio=tuple(_audio(stream, container) for stream in container.streams.audio
+                    if stream.codec_context is not None and stream.codec_context.sample_rate),
+        subtitles=tuple(_subtitle(stream) for stream in container.streams.subtitles
+                        if stream.codec_context is not None),
+    )
 
 
 def _ratio(value):
     """A pixel shape such as DVD's 16:15; square pixels (1:1) when unknown."""
     if not value or value.numerator <= 0 or value.denominator <= 0:
-        return [1, 1]
-    return [value.numerator, value.denominator]
+        return (1, 1)
+    return (value.numerator, value.denominator)
 
 
 def _main_video(container):
@@ -181,28 +308,28 @@ def _profile_id(ctx):
 
 def _audio(stream, container):
     ctx = stream.codec_context
-    return {
-        "index": stream.index,
-        "codec": ctx.codec.canonical_name,
-        "codec_string": codecs.audio_codec(ctx.codec.canonical_name, ctx.profile),
-        "profile": ctx.profile,
-        "channels": ctx.channels,
-        "sample_rate": ctx.sample_rate,
-        "bit_rate": ctx.bit_rate or 0,
-        "language": _language(stream),
-        "title": stream.metadata.get("title"),
-        "default": bool(stream.disposition & av.stream.Disposition.default),
-    }
+    return AudioStream(
+        index=stream.index,
+        codec=ctx.codec.canonical_name,
+        codec_string=codecs.audio_codec(ctx.codec.canonical_name, ctx.profile),
+        profile=ctx.profile,
+        channels=ctx.channels,
+        sample_rate=ctx.sample_rate,
+        bit_rate=ctx.bit_rate or 0,
+        language=_language(stream),
+        title=stream.metadata.get("title"),
+        default=bool(stream.disposition & av.stream.Disposition.default),
+    )
 
 
 def _subtitle(stream):
-    return {
-        "index": stream.index,
-        "codec": stream.codec_context.name,
-        "language": _language(stream),
-        "title": stream.metadata.get("title"),
-        "text": stream.codec_context.name in TEXT_SUBTITLES,
-    }
+    return SubtitleStream(
+        index=stream.index,
+        codec=stream.codec_context.name,
+        language=_language(stream),
+        title=stream.metadata.get("title"),
+        text=stream.codec_context.name in TEXT_SUBTITLES,
+    )
 
 
 def _language(stream):
@@ -212,19 +339,19 @@ def _language(stream):
 
 def default_audio(info):
     """The track a player starts with: the one flagged default, else the first."""
-    tracks = info["audio"]
-    return next((t for t in tracks if t["default"]), tracks[0] if tracks else None)
+    tracks = info.audio
+    return next((t for t in tracks if t.default), tracks[0] if tracks else None)
 
 
 def copy_container(info):
     """The container the "original" variant copies this video into ("mpegts" or
     "mp4"), or None when it must be transcoded. A rotated picture is transcoded: the
     rotation would be lost in MPEG-TS and is ignored by MSE players in MP4."""
-    video = info["video"]
-    container, pixel_formats = COPYABLE_VIDEO.get(video["codec"], (None, ()))
-    if video["pix_fmt"] not in pixel_formats or video["rotation"]:
+    video = info.video
+    container, pixel_formats = COPYABLE_VIDEO.get(video.codec, (None, ()))
+    if video.pix_fmt not in pixel_formats or video.rotation:
         return None
-    if container == "mp4" and not video.get("codec_string"):
+    if container == "mp4" and not video.codec_string:
         return None  # a CODECS string cannot be written: no player would pick the variant
     return container
 
@@ -252,17 +379,16 @@ class KeyframesJob:
 def read_keyframes(path):
     """Presentation times of the main video's keyframes, without decoding.
 
-    Returns ``{"time_base": [num, den], "pts": [...], "end": pts}``, ``end`` being the
-    time just after the last frame. Segment boundaries are presentation times, while
+    Returns ``Keyframes``, ``end`` being the time just after the last frame. Segment boundaries are presentation times, while
     MP4's index holds decode times; so the index is only trusted once a few keyframes
     read back agree with it, and otherwise every packet is read (demuxed, never decoded).
 
     Two facts a keyframe list cannot give are added when the file needs them, so that
     every planned boundary is where a frame is really shown:
-    - ``"frames"``, every frame's time (``pack_times``), for a variable-rate video (a
+    - ``frames``, every frame's time (``pack_times``), for a variable-rate video (a
       phone's): the transcoded grid cuts between keyframes, and only real frame times
       say where;
-    - ``"shown_from"``, per keyframe the earliest time among it and the frames decoded
+    - ``shown_from``, per keyframe the earliest time among it and the frames decoded
       after it up to the next keyframe, for an open GOP of a codec that can be copied:
       its leading B-frames are shown before it but travel with it when copied, so a
       copy segment starts there.
@@ -287,13 +413,13 @@ def read_keyframes(path):
             raise ProbeError("video has no keyframes")
     except av.FFmpegError as error:
         raise ProbeError(f"cannot read keyframes: {error.strerror or error}") from None
-    tb = video.time_base
-    keyframes = {"time_base": [tb.numerator, tb.denominator], "pts": pts, "end": end}
+    frames = shown_from = None
     if scan is not None and not _on_frame_grid(scan.frames, video):
-        keyframes["frames"] = pack_times(scan.frames)
+        frames = pack_times(scan.frames)
     if scan is not None and scan.shown_from != scan.keyframes and _copyable_codec(video):
-        keyframes["shown_from"] = scan.shown_from
-    return keyframes
+        shown_from = tuple(scan.shown_from)
+    return Keyframes(time_base=fractions.Fraction(video.time_base), pts=tuple(pts), end=end, frames=frames,
+                     shown_from=shown_from)
 
 
 def _from_index(container, video):

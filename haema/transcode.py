@@ -39,7 +39,7 @@ import numpy
 from . import fmp4, hls
 from .errors import HaemaError
 from .made import Destination, make_file
-from .probe import frame_duration
+from .probe import Keyframes, MediaInfo, frame_duration
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,15 @@ HEADER_FROM_PACKETS = {"ac3", "eac3"}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class EncoderSettings:
+    """How transcoded video is encoded: the server's --encoder, --x264-preset and --x264-crf."""
+
+    encoder: str  # "libx264", or a hardware encoder (see ``usable_encoder``)
+    x264_preset: str
+    x264_crf: int
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class SegmentJob:
     """Everything a worker needs to make one segment: plain data, picklable over a pipe,
     built with keywords so a new field (a container format, say) is one line here.
@@ -77,10 +86,10 @@ class SegmentJob:
     key: str  # the cache key; a request for the key being prefetched joins that work
     destination: Destination
     path: str
-    info: dict
-    keyframes: dict
+    info: MediaInfo
+    keyframes: Keyframes
     segment: hls.Segment
-    settings: dict  # encoder, x264_preset, x264_crf
+    settings: EncoderSettings
     variant: hls.Variant | None = None
     audio_index: int | None = None
     container: str = "mpegts"
@@ -107,7 +116,7 @@ class OpenJob:
 
     key: str
     path: str
-    info: dict
+    info: MediaInfo
     quick = True
 
     def run(self, state, cancelled=None):
@@ -174,7 +183,7 @@ def open_input(job):
     to find them (``QUICK_OPEN``: the codec options only reach the probing decoders, not
     ours). MPEG-TS and other header-less streams, whose streams are only found by reading
     packets, and files scanned before the depth was recorded are probed in full."""
-    quick = job.info["container"].startswith(HEADER_FORMATS) and "reorder_depth" in job.info["video"]
+    quick = job.info.container.startswith(HEADER_FORMATS) and job.info.video.reorder_depth is not None
     return av.open(job.path, metadata_errors="ignore", options=QUICK_OPEN if quick else {})
 
 
@@ -218,8 +227,8 @@ def _make_segment(job, target, state, cancelled):
 
 
 def _header_from_packets(job):
-    audio = next((a for a in job.info["audio"] if a["index"] == job.audio_index), None)
-    return audio is not None and job.copy_audio and audio["codec"] in HEADER_FROM_PACKETS
+    audio = next((a for a in job.info.audio if a.index == job.audio_index), None)
+    return audio is not None and job.copy_audio and audio.codec in HEADER_FROM_PACKETS
 
 
 def _continuable(job):
@@ -228,8 +237,8 @@ def _continuable(job):
 
 def _audio_copied(job):
     """Is the job's audio, if any, copied rather than encoded?"""
-    audio = next((a for a in job.info["audio"] if a["index"] == job.audio_index), None)
-    return audio is None or job.copy_audio or audio["codec"] == "aac"
+    audio = next((a for a in job.info.audio if a.index == job.audio_index), None)
+    return audio is None or job.copy_audio or audio.codec == "aac"
 
 
 def _continuation_key(job, start):
@@ -272,10 +281,10 @@ class _Cutter:
         self.carry = None  # (packets, video carry, audio carry) for a continuation
         self.job = job
         self.segment = job.segment
-        self.video = source.streams[job.info["video"]["index"]]
+        self.video = source.streams[job.info.video.index]
         self.audio = None if job.audio_index is None else source.streams[job.audio_index]
-        self.time_base = fractions.Fraction(*job.keyframes["time_base"])
-        self.origin = job.keyframes["pts"][0]
+        self.time_base = job.keyframes.time_base
+        self.origin = job.keyframes.pts[0]
         self._clocks, self._bound_cache = {}, {}
         self.target = target
         if job.container == "mp4":
@@ -405,9 +414,9 @@ class _Cutter:
         up, and a GOP less is read: a quarter of a copy segment's CPU, the same bytes."""
         if self.segment.first:
             return  # read from the very start: nothing may be lost before the first keyframe
-        exact = _only_copies(self.job) and self.job.info["container"].startswith(HEADER_FORMATS)
+        exact = _only_copies(self.job) and self.job.info.container.startswith(HEADER_FORMATS)
         target = self.segment.decode_from - (0 if exact else SEEK_MARGIN / self.time_base)
-        keyframes = self.job.keyframes["pts"]
+        keyframes = self.job.keyframes.pts
         seek_to = keyframes[max(0, bisect.bisect_right(keyframes, math.floor(target)) - 1)]
         self.source.seek(int(seek_to), stream=self.video, backward=True, any_frame=False)
 
@@ -507,9 +516,11 @@ class VideoCopy:
         # opaque: the stream's parameters as they are, with no encoder looked up
         # (there is none for AV1, whose decoder is libdav1d)
         self.stream = cutter.muxer.add_stream_from_template(cutter.video, opaque=True)
-        if cutter.job.container == "mp4" and cutter.job.info["video"]["codec"] == "hevc":
+        if cutter.job.container == "mp4" and cutter.job.info.video.codec == "hevc":
             self.stream.codec_tag = "hvc1"  # parameter sets in the init section: what Apple requires
-        depth = cutter.job.info["video"].get("reorder_depth", cutter.video.codec_context.reorder_depth or 0)
+        depth = cutter.job.info.video.reorder_depth
+        if depth is None:  # scanned before the depth was kept: FFmpeg found it at open
+            depth = cutter.video.codec_context.reorder_depth or 0
         self.delay = depth * frame_duration(cutter.video) * cutter.time_base
         self.packets = []
         self.started = False
@@ -533,7 +544,7 @@ class VideoCopy:
             return
         cutter = self.cutter
         time_base = cutter.video.time_base
-        if cutter.job.container == "mpegts" and cutter.job.info["video"]["codec"] == "h264":
+        if cutter.job.container == "mpegts" and cutter.job.info.video.codec == "h264":
             self.packets[0] = with_parameter_sets(self.packets[0], cutter.video.codec_context.extradata)
         clock = cutter.clock(time_base)
         pts = [p.pts for p in self.packets]
@@ -596,7 +607,7 @@ class VideoEncode:
             # non-reference frame of the segment itself. Decoders that read skip_frame
             # per frame (H.264, HEVC, VP9) still skip before the start; libdav1d decodes all.
             self.decoder.open()
-        encoder = usable_encoder(settings.get("encoder", "libx264"), variant.width, variant.height)
+        encoder = usable_encoder(settings.encoder, variant.width, variant.height)
         self.stream = cutter.muxer.add_stream(encoder, rate=_rate(cutter.video))
         self.stream.width, self.stream.height = variant.width, variant.height
         self.stream.pix_fmt = "yuv420p"
@@ -727,8 +738,8 @@ def usable_encoder(preferred, width, height):
 
 def _x264_options(variant, settings):
     return {
-        "preset": settings.get("x264_preset", "veryfast"),
-        "crf": str(settings.get("x264_crf", 23)),
+        "preset": settings.x264_preset,
+        "crf": str(settings.x264_crf),
         "profile": "high",
         "level": f"{hls.h264_level(variant.width, variant.height, variant.frame_rate) / 10:.1f}",
         "maxrate": str(variant.bandwidth),
@@ -740,13 +751,13 @@ def _x264_options(variant, settings):
 def _video_graph(frame, job):
     """Deinterlace, rotate upright, scale (bilinear: fast, and sharp enough when
     shrinking) and convert to 8-bit 4:2:0 in one filter graph."""
-    video, variant = job.info["video"], job.variant
+    video, variant = job.info.video, job.variant
     graph = av.filter.Graph()
     chain = [graph.add_buffer(width=frame.width, height=frame.height, format=frame.format.name,
                               time_base=frame.time_base)]
-    if video["interlaced"]:
+    if video.interlaced:
         chain.append(graph.add("bwdif", "mode=send_frame:deint=all"))
-    rotation = video["rotation"] % 360
+    rotation = video.rotation % 360
     if rotation == 90:
         chain.append(graph.add("transpose", "cclock"))
     elif rotation == 270:

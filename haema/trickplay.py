@@ -23,6 +23,7 @@ import numpy
 
 from . import transcode
 from .made import Destination, make_file
+from .probe import MediaInfo
 
 TILE_LONG_SIDE = 240  # px: sharp enough for a 200 px preview box, small enough for a phone
 COLUMNS = ROWS = 10  # tiles per sheet row and column, as Jellyfin lays them out
@@ -76,12 +77,12 @@ def plan(duration, width, height):
 
 def video_layout(info):
     """The layout for a probed video (``probe.MediaInfo``): its duration and upright picture."""
-    video = info["video"]
-    num, den = video.get("sample_aspect_ratio", [1, 1])
-    width, height = video["width"] * num / den, video["height"]
-    if video["rotation"] % 180:
+    video = info.video
+    num, den = video.sample_aspect_ratio
+    width, height = video.width * num / den, video.height
+    if video.rotation % 180:
         width, height = height, width
-    return plan(info["duration"], width, height)
+    return plan(info.duration, width, height)
 
 
 # ---------------------------------------------------------------------------
@@ -139,7 +140,7 @@ def make_sheet(path, info, sheet, target):
     tiles = range(first, min(layout.tiles, first + layout.per_sheet))
     canvas = numpy.zeros((layout.sheet_rows(sheet) * layout.tile_height, layout.columns * layout.tile_width, 3),
                          numpy.uint8)
-    turns = (info["video"]["rotation"] % 360) // 90  # counter-clockwise quarter turns, as transcode.py turns them
+    turns = (info.video.rotation % 360) // 90  # counter-clockwise quarter turns, as transcode.py turns them
     with av.open(path, metadata_errors="ignore") as container:
         stream = _video_stream(container, info)
         stream.codec_context.skip_frame = "NONKEY"
@@ -161,7 +162,7 @@ def make_sheet(path, info, sheet, target):
 
 def _video_stream(container, info):
     for stream in container.streams.video:
-        if stream.index == info["video"]["index"]:
+        if stream.index == info.video.index:
             return stream
     return container.streams.video[0]
 
@@ -201,7 +202,7 @@ class SheetJob:
 
     key: str
     path: str
-    info: dict
+    info: MediaInfo
     sheet: int
     target: str
 
@@ -216,7 +217,7 @@ class IFrameJob:
     key: str
     destination: Destination
     path: str
-    info: dict
+    info: MediaInfo
     keyframe: int
     first_keyframe: int
     quick = True  # one keyframe copied: pool.py's quick lane

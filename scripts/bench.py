@@ -780,7 +780,7 @@ class Bench:
                 keyframes = probe.read_keyframes(path)
                 times.append(time.perf_counter() - started)
             index = statistics.median(times)
-            self.results.set(f"long_index_{kind}", index, f"{minutes:g} min, {len(keyframes['pts'])} keyframes")
+            self.results.set(f"long_index_{kind}", index, f"{minutes:g} min, {len(keyframes.pts)} keyframes")
             self.server.wait_idle()
             video_id = self.id_of(self.media[f"feature_{kind}"])
             _, playlist = open_video(self.client, video_id, "original")

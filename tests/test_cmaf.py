@@ -6,7 +6,6 @@ and read back; it must open with a keyframe, hold exactly the frames of its inte
 carry its place on the file's timeline in its fragment header, join the next one's
 audio exactly, and come out byte-identical when made again.
 """
-import fractions
 import io
 
 import av
@@ -16,7 +15,7 @@ from haema import fmp4, hls, probe, transcode
 from haema.made import Destination
 
 from .clips import make_clip
-from .test_transcode import SPOOL, assert_audio_joins, run, source_frames
+from .test_transcode import SETTINGS, SPOOL, assert_audio_joins, run, source_frames
 
 CLOSED_GOP = "keyint=24:min-keyint=24:bframes=2:open-gop=0:log-level=error"
 KINDS = {
@@ -53,7 +52,7 @@ def job(path, info, keyframes, timeline, rendition, index, init=False):
     audio = isinstance(rendition, hls.AudioRendition)
     return transcode.SegmentJob(
         key="k", destination=Destination(cache_file=None, spool=SPOOL), path=str(path), info=info,
-        keyframes=keyframes, segment=hls.segment(timeline, rendition, index), settings={"x264_preset": "ultrafast"},
+        keyframes=keyframes, segment=hls.segment(timeline, rendition, index), settings=SETTINGS,
         variant=None if audio else rendition, audio_index=rendition.stream_index if audio else None,
         container="mp4", copy_audio=audio and rendition.original, init=init)
 
@@ -83,7 +82,7 @@ def test_copy_variant_in_the_sources_codec_is_aligned(sources, name):
     variants = hls.plan_variants(info)
     original = variants[0]
     assert (original.name, original.copy, original.container) == ("original", True, "mp4")
-    assert original.codecs == info["video"]["codec_string"]
+    assert original.codecs == info.video.codec_string
     assert all(v.container == "mp4" for v in variants)
     assert_video_aligned(path, info, keyframes, timeline, original)
 
@@ -125,8 +124,8 @@ def test_audio_renditions_join_exactly(sources, name):
     info, keyframes, timeline = plan(path)
     renditions = hls.plan_audio(info)
     groups = {r.group for r in renditions}
-    track = info["audio"][0]
-    assert groups == ({"aac"} if track["codec"] == "aac" else {"aac", "original"})
+    track = info.audio[0]
+    assert groups == ({"aac"} if track.codec == "aac" else {"aac", "original"})
     for rendition in renditions:
         init, segments = make_all(path, info, keyframes, timeline, rendition)
         every = []
@@ -135,7 +134,7 @@ def test_audio_renditions_join_exactly(sources, name):
             assert packets and {kind for kind, *_ in packets} == {"audio"}
             every += [(pts, time_base) for _, pts, _, _, time_base in packets]
         times = [round(pts * time_base * 90000) for pts, time_base in every]
-        if rendition.original or track["codec"] == "aac":
+        if rendition.original or track.codec == "aac":
             assert times == source_audio_90k(path, keyframes, rendition.stream_index)
         else:
             assert_audio_joins(times)
@@ -144,8 +143,8 @@ def test_audio_renditions_join_exactly(sources, name):
 def source_audio_90k(path, keyframes, stream_index):
     """Every packet of the track, on the output timeline, but those over before the
     first picture (an MP4's AAC priming frame): the media starts where the playlist does."""
-    time_base = fractions.Fraction(*keyframes["time_base"])
-    origin = keyframes["pts"][0] * time_base
+    time_base = keyframes.time_base
+    origin = keyframes.pts[0] * time_base
     with av.open(str(path)) as container:
         stream = container.streams[stream_index]
         return [round((p.pts * stream.time_base - origin + hls.OUTPUT_ORIGIN) * 90000)
@@ -157,7 +156,7 @@ def test_master_lists_the_original_first_with_codecs_for_each_audio_choice(sourc
     info, _, _ = plan(sources / "hevc10_opus.mkv")
     text = hls.master_playlist(hls.plan_variants(info), hls.plan_audio(info))
     streams = [line for line in text.splitlines() if line.startswith("#EXT-X-STREAM-INF")]
-    codec = info["video"]["codec_string"]
+    codec = info.video.codec_string
     assert f'CODECS="{codec},opus",AUDIO="original"' in streams[0]
     assert f'CODECS="{codec},mp4a.40.2",AUDIO="aac"' in streams[1]
     assert 'CODECS="avc1.' in streams[2]

@@ -6,11 +6,11 @@ import pytest
 
 from haema import hls, probe
 
-MS = [1, 1000]
+MS = fractions.Fraction(1, 1000)
 
 
 def timeline(keyframes, end, target=4, time_base=MS, frame=None, fine=None):
-    return hls.plan_timeline({"time_base": time_base, "pts": keyframes, "end": end}, target,
+    return hls.plan_timeline(probe.Keyframes(time_base=time_base, pts=tuple(keyframes), end=end), target,
                              fine_seconds=fine, frame_duration=frame)
 
 
@@ -101,7 +101,7 @@ def test_target_duration_covers_every_rounded_extinf():
 
 
 def test_fine_boundaries_snap_to_whole_frames():
-    plan = timeline([0], 10 * 12288, time_base=[1, 12288], frame=512, fine=3)
+    plan = timeline([0], 10 * 12288, time_base=fractions.Fraction(1, 12288), frame=512, fine=3)
     assert len(plan.fine) == 5  # four pieces of 2.5 s, each a whole number of frames
     assert all(b % 512 == 0 for b in plan.fine)
 
@@ -118,7 +118,8 @@ def test_fine_boundaries_of_millisecond_timestamps_land_on_the_rounded_frame():
 
 def test_variable_rate_fine_boundaries_are_real_frame_times():
     frames = [0, 30, 75, 100, 140, 190, 230, 290, 335, 360, 420, 455, 500, 540, 600]
-    keyframes = {"time_base": [1, 100], "pts": [0], "end": 630, "frames": probe.pack_times(frames)}
+    keyframes = probe.Keyframes(time_base=fractions.Fraction(1, 100), pts=(0,), end=630,
+                                frames=probe.pack_times(frames))
     plan = hls.plan_timeline(keyframes, 10, fine_seconds=1.6, frame_duration=30)
     assert plan.fine == (0, 140, 335, 455, 630)  # the frames nearest to 1.575, 3.15 and 4.725 s
     assert set(plan.fine[1:-1]) <= set(frames)
@@ -126,8 +127,8 @@ def test_variable_rate_fine_boundaries_are_real_frame_times():
 
 def test_open_gop_copy_segments_start_at_their_keyframes_leading_frames():
     # keyframes at 0, 2000, 4000, 6000; each after the first shown from 125 ms before it
-    keyframes = {"time_base": MS, "pts": [0, 2000, 4000, 6000], "end": 8000,
-                 "shown_from": [0, 1875, 3875, 5875]}
+    keyframes = probe.Keyframes(time_base=MS, pts=(0, 2000, 4000, 6000), end=8000,
+                                shown_from=(0, 1875, 3875, 5875))
     plan = hls.plan_timeline(keyframes, 4, fine_seconds=2)
     assert plan.copy == (0, 3875, 8000)
     assert plan.fine == (0, 2000, 3875, 4938, 6000, 8000)  # the copy boundary is a fine one
@@ -148,13 +149,17 @@ def test_segment_decodes_from_the_keyframe_at_or_before_its_start():
         hls.segment(plan, transcode_variant(), len(plan.fine) - 1)
 
 
-def info(width=1920, height=1080, codec="h264", audio=("aac",), rotation=0, pix_fmt="yuv420p"):
-    return {
-        "bit_rate": 5_000_000,
-        "video": {"codec": codec, "width": width, "height": height, "fps": 23.976, "profile": "High",
-                  "profile_id": 100, "level": 40, "rotation": rotation, "pix_fmt": pix_fmt, "bit_rate": 4_000_000},
-        "audio": [{"codec": c, "profile": "LC", "bit_rate": 128_000, "default": i == 0} for i, c in enumerate(audio)],
-    }
+def info(width=1920, height=1080, codec="h264", audio=("aac",), rotation=0, pix_fmt="yuv420p",
+         sample_aspect_ratio=(1, 1)):
+    video = probe.VideoStream(
+        index=0, codec=codec, codec_string=None, range="SDR", profile="High", profile_id=100, level=40,
+        width=width, height=height, pix_fmt=pix_fmt, sample_aspect_ratio=sample_aspect_ratio, fps=23.976,
+        time_base=(1, 1000), bit_rate=4_000_000, rotation=rotation, interlaced=False, has_b_frames=True)
+    tracks = tuple(probe.AudioStream(index=i + 1, codec=c, codec_string=None, profile="LC", channels=2,
+                                     sample_rate=48000, bit_rate=128_000, language=None, title=None, default=i == 0)
+                   for i, c in enumerate(audio))
+    return probe.MediaInfo(container="matroska,webm", duration=60.0, start_time=0.0, bit_rate=5_000_000,
+                           video=video, audio=tracks, subtitles=())
 
 
 def test_ladder_for_1080p_h264_lists_original_first_and_nothing_above_the_source():
@@ -197,8 +202,7 @@ def test_codec_string_level_fits_the_size():
 
 
 def test_anamorphic_pixels_are_made_square():
-    dvd = info(720, 576, codec="mpeg2video")
-    dvd["video"]["sample_aspect_ratio"] = [64, 45]
+    dvd = info(720, 576, codec="mpeg2video", sample_aspect_ratio=(64, 45))
     assert [(v.width, v.height) for v in hls.plan_variants(dvd)][:2] == [(1024, 576), (854, 480)]
 
 

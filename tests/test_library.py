@@ -95,7 +95,7 @@ def test_probe_facts_are_stored(app):
 def test_keyframes_are_indexed_in_the_background_pass(app):
     from haema.models import Video
     with Video._meta.database.connection_context():
-        assert all(v.keyframes and v.keyframes["pts"] for v in Video.select())
+        assert all(v.keyframes and v.keyframes.pts for v in Video.select())
 
 
 def test_symlink_out_of_the_library_is_not_indexed(make_app, library_root, tmp_path):

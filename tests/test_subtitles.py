@@ -161,7 +161,7 @@ def test_an_embedded_ass_track_becomes_the_same_webvtt(make_app, library_templat
                 if packet.dts is not None:
                     packet.stream = target
                     out.mux(packet)
-    assert [s["codec"] for s in probe.probe(str(film))["subtitles"]] in (["ass"], ["ssa"])
+    assert [s.codec for s in probe.probe(str(film)).subtitles] in (["ass"], ["ssa"])
     assert cues_of(make_app(root), "Nettle") == STYLED_WEBVTT_CUES
 
 

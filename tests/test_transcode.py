@@ -19,6 +19,7 @@ from haema.made import Destination
 from .clips import make_clip
 
 NTSC_FILM = fractions.Fraction(24000, 1001)
+SETTINGS = transcode.EncoderSettings(encoder="libx264", x264_preset="ultrafast", x264_crf=23)
 KINDS = {
     "h264_aac_bframes.mp4": dict(seconds=9, gop=24, bframes=3),
     "start_offset.ts": dict(seconds=9, gop=24, start=10, container_format="mpegts"),
@@ -70,8 +71,8 @@ def plan(path, variant_kind):
         variant = hls.plan_variants(info)[0]
         assert variant.copy
     else:
-        width, height = (108, 192) if info["video"]["rotation"] else (192, 108)
-        variant = hls.Variant("small_h264", False, width, height, 500_000, 300_000, "avc1.64000c", info["video"]["fps"])
+        width, height = (108, 192) if info.video.rotation else (192, 108)
+        variant = hls.Variant("small_h264", False, width, height, 500_000, 300_000, "avc1.64000c", info.video.fps)
     return info, keyframes, timeline, variant
 
 
@@ -82,7 +83,7 @@ SPOOL = tempfile.mkdtemp(prefix="haema-test-spool-")
 def job(path, info, keyframes, segment, variant=None, audio_index=None):
     return transcode.SegmentJob(key="k", destination=Destination(cache_file=None, spool=SPOOL), path=str(path),
                                 info=info, keyframes=keyframes, segment=segment,
-                                settings={"x264_preset": "ultrafast"}, variant=variant, audio_index=audio_index)
+                                settings=SETTINGS, variant=variant, audio_index=audio_index)
 
 
 def run(segment_job, cancelled=None):
@@ -110,10 +111,10 @@ def read_segment(data):
 
 def source_frames(path, keyframes):
     """Output timestamps (90 kHz) every source frame must have, in presentation order."""
-    time_base = fractions.Fraction(*keyframes["time_base"])
+    time_base = keyframes.time_base
     with av.open(str(path)) as container:
         pts = sorted(p.pts for p in container.demux(container.streams.video[0]) if p.size and p.pts is not None)
-    origin = keyframes["pts"][0]
+    origin = keyframes.pts[0]
     return [(p, round(((p - origin) * time_base + hls.OUTPUT_ORIGIN) * 90000)) for p in pts]
 
 
@@ -148,24 +149,24 @@ def test_segments_made_out_of_order_are_aligned(sources, name, variant_kind):
     if hls.muxed_audio(info) is not None:
         assert all(segment for segment in audio), "a segment has no audio"
         every = [pts for segment in audio for pts in segment]
-        if info["audio"][0]["codec"] == "aac":  # copied: each source packet exactly once
+        if info.audio[0].codec == "aac":  # copied: each source packet exactly once
             assert every == source_audio(path, keyframes)
         else:
             assert_audio_joins(every)
     # the playlist totals the video's duration
     playlist = hls.media_playlist(timeline, variant)
     total = sum(float(line[8:-1]) for line in playlist.splitlines() if line.startswith("#EXTINF:"))
-    assert total == pytest.approx(float((keyframes["end"] - keyframes["pts"][0]) * timeline.time_base), abs=1e-3)
-    assert total == pytest.approx(info["duration"], abs=0.1)
+    assert total == pytest.approx(float((keyframes.end - keyframes.pts[0]) * timeline.time_base), abs=1e-3)
+    assert total == pytest.approx(info.duration, abs=0.1)
 
 
 def source_audio(path, keyframes, stream_index=None):
-    time_base = fractions.Fraction(*keyframes["time_base"])
+    time_base = keyframes.time_base
     with av.open(str(path)) as container:
         stream = container.streams.audio[0] if stream_index is None else container.streams[stream_index]
         audio_time_base = stream.time_base
         packets = [p for p in container.demux(stream) if p.size and p.pts is not None]
-    origin = keyframes["pts"][0] * time_base
+    origin = keyframes.pts[0] * time_base
     # but not the packets over before the first picture (an MP4's AAC priming frame):
     # the media starts where the playlist starts
     pts = [p.pts for p in packets if (p.pts + p.duration) * audio_time_base > origin]
