@@ -196,7 +196,9 @@ def main(argv=None):
         print(f"making media in {work}", flush=True)
         root = os.path.join(work, "library")
         make_library(root, os.path.join(work, "media"), players, min(args.minutes, 20))
-        with running_server(root, work, timeout=3600, extra=["--cache-limit", args.cache_limit]) as server:
+        # players start once the scan is done, while its background pass (preview sheets of
+        # every video, at nice 5) still runs, as on a library just added
+        with running_server(root, work, timeout=600, extra=["--cache-limit", args.cache_limit], settled=False) as server:
             port = int(server.url.rsplit(":", 1)[1])
             shows = Client(port).json("/api/v1/shows")
             ids = [show["info"]["id"] for show in shows]

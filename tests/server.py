@@ -57,8 +57,10 @@ def add_user(workdir, name, password, admin=False, db=None):
 
 
 @contextlib.contextmanager
-def running_server(root, workdir, timeout=60, user=None, extra=(), db=None):
-    """``python haema.py`` on ``root`` with its cache in ``workdir``, yielded once its first scan is done.
+def running_server(root, workdir, timeout=60, user=None, extra=(), db=None, settled=True):
+    """``python haema.py`` on ``root`` with its cache in ``workdir``, yielded once its first
+    scan is done, and its background pass (keyframes, thumbnails, preview sheets) too
+    unless ``settled`` is false.
 
     With ``--auth false`` unless ``user`` is ``(name, password)`` of an account added
     already (``add_user``); then ``server.api`` calls carry its token. ``extra`` are more
@@ -75,7 +77,7 @@ def running_server(root, workdir, timeout=60, user=None, extra=(), db=None):
         process = subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
     server = Server(process, f"http://127.0.0.1:{port}", log_path)
     try:
-        _wait_for_scan(server, timeout, user)
+        _wait_for_scan(server, timeout, user, settled)
         yield server
     finally:
         if process.poll() is None:
@@ -87,7 +89,7 @@ def running_server(root, workdir, timeout=60, user=None, extra=(), db=None):
                 process.wait()
 
 
-def _wait_for_scan(server, timeout, user):
+def _wait_for_scan(server, timeout, user, settled=True):
     """With accounts on, the report needs a session: ``user`` signs in first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -98,7 +100,7 @@ def _wait_for_scan(server, timeout, user):
                 status, answer = server.api("/api/v1/auth/login", "POST", {"username": user[0], "password": user[1]})
                 server.token = answer["token"] if status == 200 else None
             status, report = server.api("/api/v1/library/scan")
-            if status == 200 and report["finished_at"] and not report["running"]:
+            if status == 200 and report["finished_at"] and not (settled and report["running"]):
                 return
         except OSError:
             pass
