@@ -10,10 +10,11 @@ Workers come in two lanes. A worker makes one job at a time, so a copied segment
 wait for work that is not its own, and 40 viewers of copies sharing two workers with
 2 transcodes stalled over and over in the soak. Jobs that say they are ``quick`` (copies,
 init sections) go to the quick workers, if the pool has any; everything else (transcodes,
-preview sheets, keyframe scans) to the encoders. Each lane pins videos on its own. After answering a segment
-request the worker makes the next few segments of the same variant ahead of the player,
-checking its pipe between segments: a new request, such as a seek, pre-empts the
-prefetch at once.
+preview sheets, keyframe scans) to the encoders. Each lane pins videos on its own.
+
+After answering a segment request the worker makes the next few segments of the same
+variant ahead of the player, checking its pipe between segments: a new request, such as
+a seek, pre-empts the prefetch at once.
 
 The web process waits on a pipe with ``gevent.socket.wait_read``, so other requests are
 served meanwhile. A worker that dies or stops answering is replaced and the request
