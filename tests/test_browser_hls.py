@@ -155,9 +155,14 @@ class Viewer:
         Ends, not starts: hls.js fills the gap before a first segment's first audio frame
         with silence (the media timeline starts at the first video DTS, B-frames put the
         first picture later), which moves the segment's audio start but not the sound.
+        Renditions are cut on the transcoded variants' grid, so they are held against
+        those: the copy's segments can span two of theirs, and since the player switches
+        quality at a segment boundary, the copy's segments stay in the buffer beside them.
         """
         frags = self.js("window.haemaLog.frags")
-        video_end = {frag["sn"]: frag["video"][1] for frag in frags if frag["type"] == "main" and frag["video"]}
+        copies = self.js(f"{HLS}.levels.map(level => level.uri.includes('/original/'))")
+        video_end = {frag["sn"]: frag["video"][1] for frag in frags
+                     if frag["type"] == "main" and frag["video"] and not copies[frag["level"]]}
         wrong = []
         for frag in frags:
             if frag["type"] == "audio" and frag["sn"] in video_end:  # an audio rendition

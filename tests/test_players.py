@@ -21,6 +21,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 import urllib.request
 
 import pytest
@@ -109,6 +110,7 @@ class Stream:
     duration: float  # of the playlists, which is where every player must end
     heights: tuple  # of the variants, as listed
     boundaries: tuple  # per variant: segment start times, then the end
+    names: tuple  # of the variants, as in their URLs
 
 
 def stream(server, kind):
@@ -129,7 +131,8 @@ def stream(server, kind):
         for extinf in re.findall(r"#EXTINF:([\d.]+),", playlist):
             times.append(times[-1] + float(extinf))
         boundaries.append(tuple(times))
-    return Stream(video_id, master, boundaries[0][-1], heights, tuple(boundaries))
+    return Stream(video_id, master, boundaries[0][-1], heights, tuple(boundaries),
+                  tuple(name for _, name in variants))
 
 
 def _text(url):
@@ -204,9 +207,20 @@ VIDEO = "window.haemaPlayer.video"
 HLS = "window.haemaPlayer.hls"
 
 
+# Known failures, kept running (strict: one that passes fails the suite, so it is seen)
+HLSJS_FAILS = {
+    "open-gop": "a seek to 2.5 s in the copied open-GOP variant stops Chromium with a decode error "
+                "(PIPELINE_ERROR_DECODE on the leading B-frame at 1.917 s, shown before the I-frame at "
+                "2.0 s it follows in decode order): decoding restarts at that open-GOP I-frame, whose "
+                "leading frames need the GOP before it; not fixed yet",
+}
+
+
 @kinds()
-def test_hlsjs(page, server, kind):
+def test_hlsjs(page, server, kind, request):
     """Haema's web player: start, switch in the quality menu, seek, play to the end."""
+    if kind.name in HLSJS_FAILS:
+        request.applymarker(pytest.mark.xfail(reason=HLSJS_FAILS[kind.name], strict=True))
     info = stream(server, kind)
     page.add_init_script(WATCH)
     page.goto(f"{server.url}/#/play/{info.video_id}?from=start")
@@ -217,8 +231,11 @@ def test_hlsjs(page, server, kind):
     if len(heights) > 1:
         target = farthest(heights, page.evaluate(f"{HLS}.currentLevel"))
         page.select_option("#quality", str(target))
-        wait(page, server, f"{HLS}.currentLevel === {target} && {VIDEO}.videoHeight === {heights[target]}",
-             f"frames at {heights[target]}p")
+        # the new quality starts with the next segment of the one playing, if there is one
+        # (a file of one segment, as the truncated one, has none)
+        if len(playing_segments(page, info)) > 2:
+            wait(page, server, f"{HLS}.currentLevel === {target} && {VIDEO}.videoHeight === {heights[target]}",
+                 f"frames at {heights[target]}p")
 
     middle = info.duration / 2
     page.evaluate(f"{VIDEO}.currentTime = {middle}")
@@ -226,17 +243,47 @@ def test_hlsjs(page, server, kind):
     wait(page, server, "window.haemaLog.ended > 0", "the ended event")
 
     assert page.evaluate(f"{VIDEO}.currentTime") >= info.duration - 0.1
-    assert [error for error in page.evaluate("window.haemaLog.errors") if not starved(error)] == []
+    assert page.evaluate("window.haemaLog.errors") == []
     assert page.locator(".overlay .message.error").count() == 0
 
 
-def starved(error):
-    """A stall with half a second (6 frames) or more buffered ahead: the browser, not the
-    media or the server, stopped (seen with the machine's load average at 7-15 on 2 cores,
-    with 1-2 s ahead, mostly on the video without sound). A stall on an empty buffer still
-    fails: the server did not keep up."""
-    ahead = re.search(r'"len":([\d.]+)', error["reason"])
-    return error["details"] == "bufferStalledError" and ahead is not None and float(ahead.group(1)) >= 0.5
+def playing_segments(page, info):
+    """Boundaries of the variant hls.js plays now."""
+    name = page.evaluate(f"{HLS}.levels[{HLS}.currentLevel].uri").split("/")[-2]
+    return info.boundaries[info.names.index(name)]
+
+
+NO_AUDIO = next(kind for kind in KINDS if kind.name == "no-audio")
+SLOW_VARIANT = 1.5  # s: each segment of a transcoded variant takes this long, as on a busy server
+
+
+def test_web_player_switches_quality_without_a_stall(page, server):
+    """Regression: the quality menu switched at once, which empties the buffer; Chromium
+    does not decode the new variant's segment from its keyframe before the playhead, so the
+    picture waited for the segment after it, and the video without sound stopped with a
+    second "buffered" ahead (hls.js: bufferStalledError) whenever that segment came late.
+    Here every segment of a transcoded variant comes late; the one playing must play out."""
+    info = stream(server, NO_AUDIO)
+    page.route(re.compile(r".*/\d+\.(ts|m4s)$"), _slow_transcodes)
+    page.add_init_script(WATCH)
+    page.goto(f"{server.url}/#/play/{info.video_id}?from=start")
+    wait(page, server, f"window.haemaPlayer && {HLS} && {HLS}.levels.length > 0", "the master playlist")
+    wait(page, server, f"{VIDEO}.currentTime > 0.5", "playback to start")
+
+    heights = page.evaluate(f"{HLS}.levels.map(level => level.height)")
+    target = farthest(heights, page.evaluate(f"{HLS}.currentLevel"))
+    assert "/original/" in page.evaluate(f"{HLS}.levels[{HLS}.currentLevel].uri")  # a transcode is the target
+    page.select_option("#quality", str(target))
+    wait(page, server, f"{HLS}.currentLevel === {target} && {VIDEO}.videoHeight === {heights[target]}",
+         f"frames at {heights[target]}p")
+    wait(page, server, "window.haemaLog.ended > 0", "the ended event")
+    assert page.evaluate("window.haemaLog.errors") == []
+
+
+def _slow_transcodes(route):
+    if "/original/" not in route.request.url:
+        time.sleep(SLOW_VARIANT)
+    route.continue_()
 
 
 def test_web_player_on_a_file_cut_short_since_its_scan(page, server, library):

@@ -275,8 +275,12 @@ class Player {
       .sort((a, b) => (b.level.height || 0) - (a.level.height || 0) || b.level.bitrate - a.level.bitrate);
     fill(this.quality, [["-1", "Auto"], ...levels.map(({ level, index }) => [String(index), levelName(level)])],
       String(hls.autoLevelEnabled ? -1 : hls.currentLevel), levels.length > 1);
+    // The new quality starts with the next segment, the one playing plays out. Switching
+    // at once (hls.currentLevel) empties the whole buffer, and Chromium does not decode
+    // the replacement from its keyframe back before the playhead: the picture froze until
+    // the segment after it came, and a video without sound stopped with a second "buffered".
     this.quality.onchange = () => {
-      hls.currentLevel = Number(this.quality.value); // -1: automatic again
+      hls.nextLevel = Number(this.quality.value); // -1: automatic again
       this.qualityLabel();
     };
     this.qualityLabel();
