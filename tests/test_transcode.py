@@ -5,6 +5,7 @@ read back: it must start with a keyframe, hold exactly the frames of its interva
 frame lost or duplicated over the whole file), carry the source's timeline, join the
 next segment's audio with no gap or overlap, and come out byte-identical when made again.
 """
+import dataclasses
 import fractions
 import io
 import os
@@ -277,3 +278,24 @@ def test_every_copy_segment_decodes_on_its_own(sources, name):
         keyframe = hls.segment(timeline, variant, index).decode_from
         expected = transcode.output_time(float((keyframe - timeline.keyframes[0]) * timeline.time_base))
         assert frames and frames[0].pts == expected, f"segment {index} does not decode alone"
+
+
+def test_a_rotated_clip_s_segments_are_byte_identical_when_remade(sources):
+    """Regression: the planned portrait rung of a 90° clip (108x192), encoded with the
+    server's default preset, gave a different segment 0 on a second making: x264's
+    macroblock tree (off in the ultrafast preset the other tests use) read uninitialised
+    memory."""
+    path = sources / "rotated.mp4"
+    info, keyframes, timeline, _ = plan(path, "transcode")
+    variant = next(v for v in hls.plan_variants(info) if not v.copy)
+    assert (variant.width, variant.height) == (108, 192)
+    settings = dataclasses.replace(SETTINGS, x264_preset="veryfast")
+
+    def made(index):
+        segment = hls.segment(timeline, variant, index)
+        return run(dataclasses.replace(job(path, info, keyframes, segment, variant, hls.muxed_audio(info)),
+                                       settings=settings))
+
+    count = len(timeline.fine) - 1
+    first = [made(i) for i in range(count)]
+    assert [made(i) for i in range(count)] == first
