@@ -737,11 +737,12 @@ def usable_encoder(preferred, width, height):
 
 
 def _x264_options(variant, settings):
-    """x264 without its macroblock tree (mbtree=0): in the build PyAV ships, that lookahead
-    pass reads uninitialised stack memory (valgrind: "created by a stack allocation" in
-    libx264, none with mbtree=0), so a 90°-turned clip's 108x192 rung came out different
-    on each making. Segments must be byte-identical when remade; the tree's gain (bits
-    moved to frames that others refer to) is given up for that."""
+    """Segments must be byte-identical when remade, and two x264 features of the build
+    PyAV ships are not: its macroblock tree (mbtree=0) reads uninitialised stack memory
+    (valgrind, at 108x192; none with mbtree=0), and its sliced threads gave different
+    bytes for the same frames (108x192 and 360x640). Frame threads (sliced-threads=0)
+    are deterministic by x264's design. The tree's gain, bits moved to the frames
+    others refer to, is given up for this."""
     return {
         "preset": settings.x264_preset,
         "crf": str(settings.x264_crf),
@@ -749,7 +750,7 @@ def _x264_options(variant, settings):
         "level": f"{hls.h264_level(variant.width, variant.height, variant.frame_rate) / 10:.1f}",
         "maxrate": str(variant.bandwidth),
         "bufsize": str(variant.bandwidth * 2),
-        "x264-params": "scenecut=0:open-gop=0:keyint=infinite:min-keyint=1:force-cfr=1:mbtree=0",
+        "x264-params": "scenecut=0:open-gop=0:keyint=infinite:min-keyint=1:force-cfr=1:mbtree=0:sliced-threads=0",
     }
 
 
