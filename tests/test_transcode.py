@@ -283,9 +283,10 @@ def test_every_copy_segment_decodes_on_its_own(sources, name):
 @pytest.mark.parametrize("width, height", [(192, 108), (640, 360)])
 def test_a_rotated_clip_s_segments_are_byte_identical_when_remade(tmp_path, width, height):
     """Regression: the planned portrait rung of a 90° clip, encoded with the server's
-    default preset, came out different when made again. At 108x192 x264's macroblock
-    tree read uninitialised memory; at 360x640 its sliced threads varied. Neither runs
-    in the ultrafast preset the other tests use."""
+    default preset, came out different when made again: x264's macroblock tree read
+    uninitialised memory (seen at 108x192) and its sliced threads varied (both sizes).
+    The other tests use the ultrafast preset, which has no macroblock tree nor lookahead,
+    and never saw it."""
     path = tmp_path / "rotated.mp4"
     make_clip(path, seconds=4, width=width, height=height, gop=24, rotation=90)
     info, keyframes, timeline, _ = plan(path, "transcode")
