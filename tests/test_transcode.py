@@ -5,6 +5,7 @@ read back: it must start with a keyframe, hold exactly the frames of its interva
 frame lost or duplicated over the whole file), carry the source's timeline, join the
 next segment's audio with no gap or overlap, and come out byte-identical when made again.
 """
+import dataclasses
 import fractions
 import io
 import os
@@ -277,3 +278,29 @@ def test_every_copy_segment_decodes_on_its_own(sources, name):
         keyframe = hls.segment(timeline, variant, index).decode_from
         expected = transcode.output_time(float((keyframe - timeline.keyframes[0]) * timeline.time_base))
         assert frames and frames[0].pts == expected, f"segment {index} does not decode alone"
+
+
+@pytest.mark.parametrize("clip", [dict(width=192, height=108, rotation=90), dict(width=640, height=360, rotation=90),
+                                  dict(width=192, height=108, video_codec="libx265", pix_fmt="yuv420p10le")])
+def test_segments_of_the_default_preset_are_byte_identical_when_remade(tmp_path, clip):
+    """Regression: a 90° clip's portrait rung, encoded with the server's default preset,
+    came out different when made again: x264's macroblock tree read uninitialised memory
+    (seen at 108x192), its sliced threads varied (both sizes), and its frame threads
+    varied on a 10-bit HEVC source. The other tests use the ultrafast preset, which has
+    no macroblock tree nor lookahead, and never saw it."""
+    path = tmp_path / "clip.mp4"
+    make_clip(path, seconds=4, gop=24, **clip)
+    info, keyframes, timeline, _ = plan(path, "transcode")
+    assert info.video.rotation == clip.get("rotation", 0)
+    variant = next(v for v in hls.plan_variants(info) if not v.copy)
+    settings = dataclasses.replace(SETTINGS, x264_preset="veryfast")
+
+    def made(index):
+        segment = hls.segment(timeline, variant, index)
+        return run(dataclasses.replace(job(path, info, keyframes, segment, variant, hls.muxed_audio(info)),
+                                       settings=settings))
+
+    count = len(timeline.fine) - 1
+    first = [made(i) for i in range(count)]
+    for _ in range(2):
+        assert [made(i) for i in range(count)] == first
