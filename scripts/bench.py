@@ -48,7 +48,6 @@ from haema import probe  # noqa: E402
 FFMPEG = shutil.which("ffmpeg")
 WORKERS = max(1, os.cpu_count() or 1)  # the server's default, passed explicitly
 PAGE = os.sysconf("SC_PAGE_SIZE")
-TICKS = os.sysconf("SC_CLK_TCK")
 BUFFER_GOAL = 30.0  # seconds a player buffers ahead (hls.js maxBufferLength)
 WAITED = 0.05  # a segment answered slower than this was made for the request, not ready
 
@@ -363,16 +362,14 @@ class Server:
         return sorted(found)
 
     def cpu_seconds(self, pids=None):
-        """User + system CPU time of ``pids`` (default: the server and its workers)."""
+        """CPU time of ``pids`` (default: the server and its workers), from schedstat's
+        nanoseconds: /proc's stat counts 10 ms ticks, longer than a copy segment takes."""
         total = 0
         for pid in self.pids() if pids is None else pids:
-            try:
-                with open(f"/proc/{pid}/stat") as stat:
-                    fields = stat.read().rsplit(")", 1)[1].split()
-                total += int(fields[11]) + int(fields[12])
-            except (OSError, IndexError):
-                continue
-        return total / TICKS
+            with contextlib.suppress(OSError):
+                with open(f"/proc/{pid}/schedstat") as schedstat:
+                    total += int(schedstat.read().split()[0])
+        return total / 1e9
 
     def stop(self):
         self.client.close()
@@ -672,9 +669,9 @@ class Bench:
         for index in indexes:
             self.server.wait_idle()
             workers = self.server.workers()
-            before = _cpu_ns(workers)
+            before = self.server.cpu_seconds(workers)
             times.append(stream.fetch(self.client, index))
-            cpu.append((_cpu_ns(workers) - before) / 1e9)
+            cpu.append(self.server.cpu_seconds(workers) - before)
         source = self.media["sources"]["playback"]
         limits = [_copy_limit(source, stream.starts[i], stream.durations[i]) for i in indexes]
         haema, limit = statistics.median(times), statistics.median(wall for wall, _ in limits)
@@ -916,17 +913,6 @@ class Bench:
             self.results.skip([k for k in FIGURE_KEYS if "ffmpeg" in k], "ffmpeg not installed")
         self.seconds = time.monotonic() - began
         return self.results
-
-
-def _cpu_ns(pids):
-    """CPU time of ``pids`` in nanoseconds (schedstat's: /proc's stat counts 10 ms ticks,
-    longer than a copy segment takes)."""
-    total = 0
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            with open(f"/proc/{pid}/schedstat") as schedstat:
-                total += int(schedstat.read().split()[0])
-    return total
 
 
 def _copy_limit(source, start, duration):
