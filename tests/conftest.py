@@ -17,6 +17,7 @@ from haema.web import create_app
 from scripts.cluster import Postgres, postgres_binaries
 
 from .clips import make_clip
+from .scheduling import forbid_realtime
 
 BACKEND = os.environ.get("HAEMA_TEST_DB", "sqlite")
 
@@ -40,6 +41,7 @@ LIBRARY_LAYOUT = {
 
 
 def pytest_configure(config):
+    forbid_realtime()
     config.addinivalue_line("markers", "database: uses the app's database (HAEMA_TEST_DB picks which)")
     if BACKEND not in ("sqlite", "postgresql"):
         raise pytest.UsageError(f"HAEMA_TEST_DB={BACKEND!r}: use sqlite or postgresql")
