@@ -34,7 +34,6 @@ import math
 import os
 
 import av
-import numpy
 
 from . import fmp4, hls
 from .errors import HaemaError
@@ -46,6 +45,7 @@ log = logging.getLogger(__name__)
 MPEG_TS_RATE = 90000
 TS_TIME_BASE = fractions.Fraction(1, MPEG_TS_RATE)
 AAC_FRAME = 1024
+SAMPLE_BYTES = 4  # decoded audio is resampled to planar 32-bit float (fltp)
 AAC_RATES = {8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 64000, 88200, 96000}
 AUDIO_WARMUP_FRAMES = 8  # AAC frames encoded before a segment start and dropped
 SEEK_MARGIN = fractions.Fraction(3, 2)  # seconds read before a segment, for interleaved audio and warm-up
@@ -855,7 +855,9 @@ class AudioEncode:
         self.end_frame = None if segment.last else math.ceil((segment.end - cutter.origin) * tb * self.rate / AAC_FRAME)
         self.warm_from = max(0, self.first_frame - AUDIO_WARMUP_FRAMES) * AAC_FRAME
         self.need_until = None if self.end_frame is None else (self.end_frame + 2) * AAC_FRAME
-        self.buffer = []  # sample arrays from ``self.buffer_start`` on, contiguous
+        # the samples from ``self.buffer_start`` on, contiguous, as planar float bytes: a
+        # bytearray per channel (the frames' own layout, with no array library in the worker)
+        self.planes = [bytearray() for _ in range(self.channels)]
         self.buffer_start = self.filled = None  # grid sample indexes
         self.next_sample = None  # grid index of the next decoded sample
         self.done = False
@@ -878,7 +880,7 @@ class AudioEncode:
 
     def _place(self, frame, pts, time_base):
         cutter = self.cutter
-        data = frame.to_ndarray().reshape(self.channels, -1)
+        count = frame.samples
         at = None
         if pts is not None:
             seconds = pts * time_base - cutter.origin * cutter.time_base
@@ -886,21 +888,25 @@ class AudioEncode:
         if self.next_sample is None or (at is not None and abs(at - self.next_sample) > self.rate // 10):
             self.next_sample = at  # first frame, or a real gap in the source: re-anchor
         start = self.next_sample
-        self.next_sample += data.shape[1]
+        self.next_sample += count
         if self.next_sample <= self.warm_from:
             return
+        skip = 0  # leading samples of this frame not kept
         if start < self.warm_from:
-            data = data[:, self.warm_from - start:]
-            start = self.warm_from
-        if not self.buffer:
-            self.buffer_start = start
-            self.filled = start
+            skip, start = self.warm_from - start, self.warm_from
+        if self.buffer_start is None:
+            self.buffer_start = self.filled = start
         if start > self.filled:  # a gap: silence keeps the grid
-            self.buffer.append(numpy.zeros((self.channels, start - self.filled), numpy.float32))
+            silence = bytes((start - self.filled) * SAMPLE_BYTES)
+            for plane in self.planes:
+                plane += silence
+            self.filled = start
         elif start < self.filled:  # an overlap: keep what came first
-            data = data[:, self.filled - start:]
-        self.buffer.append(data)
-        self.filled += data.shape[1]
+            skip += self.filled - start
+        kept = max(0, count - skip)
+        for plane, data in zip(self.planes, frame.planes):
+            plane += memoryview(data)[skip * SAMPLE_BYTES:count * SAMPLE_BYTES]
+        self.filled += kept
         if self.need_until is not None and self.filled >= self.need_until:
             self.done = True
 
@@ -908,21 +914,24 @@ class AudioEncode:
         if not self.done:
             for frame in self.decoder.decode(None):
                 self._frame(frame)
-        if not self.buffer:
+        if self.buffer_start is None:
             return
-        samples = numpy.concatenate(self.buffer, axis=1)
         first = self.buffer_start
         # start on the grid: the warm-up region begins on a frame boundary unless the
         # audio itself begins later, then pad its start with silence up to the grid
         offset = first % AAC_FRAME
         if offset:
-            samples = numpy.concatenate([numpy.zeros((self.channels, offset), numpy.float32), samples], axis=1)
+            for plane in self.planes:
+                plane[:0] = bytes(offset * SAMPLE_BYTES)
             first -= offset
+        total = len(self.planes[0]) // SAMPLE_BYTES
         if self.end_frame is not None:
-            samples = samples[:, : max(0, self.end_frame * AAC_FRAME + AAC_FRAME - first)]
-        for begin in range(0, samples.shape[1], AAC_FRAME):
-            chunk = numpy.ascontiguousarray(samples[:, begin:begin + AAC_FRAME])
-            frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=self.layout)
+            total = min(total, max(0, self.end_frame * AAC_FRAME + AAC_FRAME - first))
+        for begin in range(0, total, AAC_FRAME):
+            count = min(AAC_FRAME, total - begin)
+            frame = av.AudioFrame(format="fltp", layout=self.layout, samples=count, align=1)
+            for plane, data in zip(frame.planes, self.planes):
+                plane.update(memoryview(data)[begin * SAMPLE_BYTES:(begin + count) * SAMPLE_BYTES])
             frame.sample_rate = self.rate
             frame.pts = first + begin
             frame.time_base = fractions.Fraction(1, self.rate)

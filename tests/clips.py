@@ -13,8 +13,11 @@ import numpy
 def make_clip(path, seconds=4.0, width=320, height=240, fps=24, gop=24, bframes=2, video_codec="libx264",
               pix_fmt="yuv420p", audio_codec="aac", audio_tracks=1, sample_rate=48000, start=0.0,
               vfr=False, container_format=None, rotation=0, interlaced=False, options=None,
-              container_options=None):
-    """Encode a clip; returns the number of video frames written."""
+              container_options=None, audio_gap=None):
+    """Encode a clip; returns the number of video frames written.
+
+    ``audio_gap`` (start, end) in seconds: audio packets there are left out, a hole in the
+    audio as a damaged recording has."""
     out = av.open(str(path), "w", format=container_format, options=container_options or {})
     video = out.add_stream(video_codec, rate=fps)
     video.width, video.height, video.pix_fmt = width, height, pix_fmt
@@ -62,14 +65,14 @@ def make_clip(path, seconds=4.0, width=320, height=240, fps=24, gop=24, bframes=
         # audio up to this video time, so the file is interleaved as real files are
         until = min(samples, int((jitter[n + 1] / 10 if vfr else n + 1) / fps * sample_rate))
         for audio_index, audio in enumerate(audios):
-            _write_audio(out, audio, audio_index, audio_done, until, sample_rate, start)
+            _write_audio(out, audio, audio_index, audio_done, until, sample_rate, start, audio_gap)
         audio_done = until
     packets = video.encode(None)
     if vfr:
         _retime(packets, jitter, fps)
     out.mux(packets)
     for audio_index, audio in enumerate(audios):
-        _write_audio(out, audio, audio_index, audio_done, samples, sample_rate, start)
+        _write_audio(out, audio, audio_index, audio_done, samples, sample_rate, start, audio_gap)
         out.mux(audio.encode(None))
     out.close()
     return frames
@@ -86,7 +89,7 @@ def _retime(packets, jitter, fps):
         packet.duration = 10
 
 
-def _write_audio(out, audio, track, begin, end, sample_rate, start):
+def _write_audio(out, audio, track, begin, end, sample_rate, start, gap=None):
     if end <= begin:
         return
     t = (numpy.arange(begin, end) / sample_rate).astype(numpy.float32)
@@ -96,7 +99,10 @@ def _write_audio(out, audio, track, begin, end, sample_rate, start):
     frame.sample_rate = sample_rate
     frame.pts = begin + int(round(start * sample_rate))
     frame.time_base = fractions.Fraction(1, sample_rate)
-    out.mux(audio.encode(frame))
+    packets = audio.encode(frame)
+    if gap:
+        packets = [p for p in packets if not gap[0] <= p.pts * p.time_base - start < gap[1]]
+    out.mux(packets)
 
 
 def _audio_layout(data, stream):

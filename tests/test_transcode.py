@@ -34,6 +34,9 @@ KINDS = {
     "mp3_44k.mkv": dict(seconds=9, gop=24, audio_codec="libmp3lame", sample_rate=44100),
     # B-frames after each I-frame refer to the GOP before: nothing may be lost at joins
     "open_gop.mkv": dict(seconds=9, gop=24, bframes=3, options={"x264-params": "scenecut=0:open-gop=1"}),
+    # half a second with no audio packets inside a segment, as a damaged recording has:
+    # silence keeps the grid
+    "audio_gap.mkv": dict(seconds=9, gop=24, audio_codec="ac3", audio_gap=(2.5, 3)),
 }
 # sources that cannot be copied: only their transcoded variants are checked
 TRANSCODE_ONLY = {
@@ -187,6 +190,25 @@ def test_a_segment_made_twice_is_byte_identical(sources, name, variant_kind):
     path = sources / name
     args = plan(path, variant_kind)
     assert make(path, *args, 1) == make(path, *args, 1)
+
+
+def test_audio_after_a_hole_in_the_source_is_heard_at_its_time(sources):
+    """The hole is silence of its own length, and the sound after it plays on: a segment
+    holding a hole once filled the rest of itself with the hole again and again."""
+    path = sources / "audio_gap.mkv"
+    info, keyframes, timeline, variant = plan(path, "transcode")
+    # the segments one after another, decoded as a player does: by one decoder
+    joined = b"".join(make(path, info, keyframes, timeline, variant, index)
+                      for index in range(len(hls.boundaries(timeline, variant)) - 1))
+    loudness = []  # (time in the video, RMS) of each decoded audio frame
+    with av.open(io.BytesIO(joined), format="mpegts") as container:
+        for frame in container.decode(container.streams.audio[0]):
+            samples = memoryview(frame.planes[0]).cast("f")[:frame.samples]
+            loudness.append((frame.time - hls.OUTPUT_ORIGIN, (sum(x * x for x in samples) / len(samples)) ** 0.5))
+    hole = [rms for time, rms in loudness if 2.6 <= time < 2.9]
+    sound = [rms for time, rms in loudness if 0.5 <= time < 2.4 or 3.1 <= time < 8.5]
+    assert hole and max(hole) < 0.01, "the hole (2.5 to 3 s) is not silent"
+    assert len(sound) > 300 and min(sound) > 0.1, "the sound stops after the hole"
 
 
 def test_each_audio_track_of_a_multi_track_file_is_a_rendition_that_joins_exactly(sources):
