@@ -20,6 +20,7 @@ import peewee
 
 from . import catalog, naming, nfo, probe, storage, subtitles, trickplay
 from .config import ConfigError
+from .memory import give_freed_frames_back
 from .models import ScanState, Show, Skipped, Video, database, fold, stable_id
 
 log = logging.getLogger(__name__)
@@ -395,6 +396,7 @@ def background_job(root, thumbnail_dir, trickplay_dir, db_url, log_level, lock=N
     one line in the log: it ends where no client sees it, and the next scan starts over."""
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     os.nice(5)  # a scan and its previews yield the cores to segments a player waits for
+    give_freed_frames_back()  # preview sheets decode a 1080p frame per tile
     try:
         storage.open_database(db_url)
         with lock or contextlib.nullcontext(), storage.lock(db_url, "scan"):

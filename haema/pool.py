@@ -29,7 +29,6 @@ starts. A result may have ``deliver()``, called when a request takes it, and
 a file renamed into the cache, or deleted).
 """
 import collections
-import ctypes
 import dataclasses
 import logging
 import multiprocessing
@@ -41,6 +40,7 @@ import gevent.lock
 import gevent.socket
 
 from .errors import HaemaError
+from .memory import give_freed_frames_back
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,6 @@ JOB_TIMEOUT = 120  # seconds a single job may take before its worker counts as h
 PREFETCH_BYTES = 48 << 20  # disk bytes of prefetched segments a worker keeps (a few, at 1080p)
 START_TIMEOUT = 60  # seconds a new worker may take to start (Python, PyAV) before it counts as failed
 PIN_IDLE = 120  # seconds after which a video no longer counts as in play on its worker
-M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter (malloc.h)
 
 
 class Pool:
@@ -212,7 +211,7 @@ def _serve(connection, state_class):
     segment being made (a player fetching sequentially asks for the next one as soon
     as it has this one), that work goes on and answers it; anything else cancels it.
     """
-    _give_freed_frames_back()
+    give_freed_frames_back()
     state = state_class() if state_class is not None else None
     connection.send("ready")
     made = collections.OrderedDict()  # key → result of a job made ahead
@@ -277,17 +276,3 @@ def _discard(result):
     discard = getattr(result, "discard", None)
     if discard is not None:
         discard()
-
-
-def _give_freed_frames_back():
-    """Map every big allocation on its own, so a freed video frame is returned to the OS.
-
-    glibc raises its mmap threshold after the first multi-megabyte buffer is freed, so
-    later frames come from the heap, and a worker's RSS stays near the peak of its
-    biggest segment. A fixed threshold keeps them mapped (making 720p segments from
-    1080p: 151 MB → 66 MB between segments, peak 213 → 172 MB). Not glibc: nothing to do.
-    """
-    try:
-        ctypes.CDLL(None).mallopt(M_MMAP_THRESHOLD, 128 << 10)
-    except (OSError, AttributeError):
-        pass

@@ -50,6 +50,10 @@ AAC_RATES = {8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 64000
 AUDIO_WARMUP_FRAMES = 8  # AAC frames encoded before a segment start and dropped
 SEEK_MARGIN = fractions.Fraction(3, 2)  # seconds read before a segment, for interleaved audio and warm-up
 ENCODE_AHEAD = 4  # frames handed to the encoder thread and not yet encoded, at most
+# Up to 1080p the source is decoded on one thread: the encoder, on one thread of its own
+# (byte-identical remakes), is the slower of the two there, and each further decoder
+# thread only holds frames of its own (17 MB at 1080p). Bigger pictures use every core.
+ONE_DECODER_THREAD_PIXELS = 1920 * 1088
 # FFmpeg opening a file reads ahead and decodes up to 7 frames of H.264 to learn the
 # stream's reorder depth: ~35 ms of CPU for a 1080p file, most of a cold copy segment.
 QUICK_OPEN = {"probesize": "32768", "analyzeduration": "0", "skip_frame": "all"}
@@ -600,7 +604,10 @@ class VideoEncode:
         variant, settings = cutter.job.variant, cutter.job.settings
         self.decoder = cutter.video.codec_context
         if not self.decoder.is_open:  # an open one is a continuation's
-            self.decoder.thread_type = "AUTO"
+            if self.decoder.width * self.decoder.height <= ONE_DECODER_THREAD_PIXELS:
+                self.decoder.thread_count = 1
+            else:
+                self.decoder.thread_type = "AUTO"
             # Opened now, with skip_frame at its default: libdav1d (AV1) reads skip_frame
             # only when it opens and keeps it for its life. Opened lazily by the first
             # packet, which before a mid-GOP start asks for NONREF, it dropped every
@@ -743,7 +750,12 @@ def _x264_options(variant, settings):
     (PyAV's default) gave different bytes for the same frames at 108x192 and 360x640,
     frame threads (sliced-threads=0) for a 10-bit HEVC source's 108p rung. The encoder
     keeps a core busy still: it runs on its own thread beside decoding, and by default
-    there is a worker process per core."""
+    there is a worker process per core.
+
+    Without the tree, the lookahead serves only rate control (VBV) and the placing of
+    B-frames, and x264 keeps every looked-ahead frame with its half-pel planes: 10 frames
+    at ``veryfast``, 22 MB more at 720p than ``rc-lookahead=3``, the length of a B-frame
+    run and the least x264 takes (issue 13's 150 MB worker)."""
     return {
         "preset": settings.x264_preset,
         "crf": str(settings.x264_crf),
@@ -752,7 +764,7 @@ def _x264_options(variant, settings):
         "maxrate": str(variant.bandwidth),
         "bufsize": str(variant.bandwidth * 2),
         "threads": "1",
-        "x264-params": "scenecut=0:open-gop=0:keyint=infinite:min-keyint=1:force-cfr=1:mbtree=0",
+        "x264-params": "scenecut=0:open-gop=0:keyint=infinite:min-keyint=1:force-cfr=1:mbtree=0:rc-lookahead=3",
     }
 
 
