@@ -91,6 +91,7 @@ class Player {
     this.listeners = [];
     this.countdown = null;
     this.recoveredMediaError = false;
+    this.leftTheCopy = false;
   }
 
   listen(target, event, handler, options) {
@@ -172,6 +173,10 @@ class Player {
     hls.on(Hls.Events.SUBTITLE_TRACKS_UPDATED, () => this.hlsMenus());
     hls.on(Hls.Events.ERROR, (event, data) => {
       if (data.fatal) this.hlsError(Hls, data);
+    });
+    // a decode error hls.js does not see (Chromium's at an open GOP, see leaveTheCopy)
+    this.listen(this.video, "error", () => {
+      if (this.hls === hls) this.hlsError(Hls, { type: Hls.ErrorTypes.MEDIA_ERROR, details: "videoError", fatal: true });
     });
     hls.loadSource(this.info.master);
     hls.attachMedia(this.video);
@@ -455,6 +460,7 @@ class Player {
       this.hls.recoverMediaError();
       return;
     }
+    if (data.type === Hls.ErrorTypes.MEDIA_ERROR && this.leaveTheCopy()) return;
     if (data.type === Hls.ErrorTypes.NETWORK_ERROR) {
       this.failed = true; // already, while the reason is asked for: no "Loading…", no "watched"
       this.fail(await this.serverReason(data), true);
@@ -463,6 +469,29 @@ class Player {
     } else {
       this.fail(`The video cannot be played (${data.details}).`, true);
     }
+  }
+
+  /* The copy of the original fails to decode twice where a transcode would play: Chromium
+     cannot start decoding at an open GOP's keyframe, whose leading frames refer to the GOP
+     before it (crbug.com/40625346; Firefox and Safari can), so a seek into the copy of such
+     a film (many Blu-ray remuxes) stops with a decode error. Every transcoded segment starts
+     afresh: the player moves to the best transcoded quality, once, and goes on from where
+     it was. Returns whether it did. */
+  leaveTheCopy() {
+    const hls = this.hls;
+    const playing = hls.levels[hls.currentLevel];
+    if (this.leftTheCopy || !playing || !ORIGINAL.test(playing.uri)) return false;
+    const transcoded = hls.levels
+      .map((level, index) => ({ level, index }))
+      .filter(({ level }) => !ORIGINAL.test(level.uri))
+      .sort((a, b) => b.level.height - a.level.height)[0];
+    if (!transcoded) return false;
+    this.leftTheCopy = true;
+    hls.currentLevel = transcoded.index;
+    hls.recoverMediaError();
+    this.quality.value = String(transcoded.index);
+    this.qualityLabel();
+    return true;
   }
 
   // What the server says about the playlist, in its own words.
