@@ -242,14 +242,15 @@ class Client:
 class Server:
     """``python haema.py`` as a subprocess, with its own database and no segment cache."""
 
-    def __init__(self, root, work, log):
+    def __init__(self, root, work, log, extra=(), name="server"):
         self.root, self.work, self.log = root, work, log
         self.port = _free_port()
         self.db = os.path.join(work, "haema.db")
-        self.log_path = os.path.join(work, "server.log")
+        self.log_path = os.path.join(work, f"{name}.log")
         command = [sys.executable, "haema.py", "-t", root, "-p", str(self.port), "--db", self.db,
                    "--cache-path", os.path.join(work, "cache"), "--cache", "false", "--workers", str(WORKERS),
-                   "--scan-on-start", "false", "--log-level", "WARNING", "--auth", "false"]  # measures media, on loopback
+                   "--scan-on-start", "false", "--log-level", "WARNING", "--auth", "false",  # measures media, on loopback
+                   *extra]
         with open(self.log_path, "wb") as out:
             self.process = subprocess.Popen(command, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
         self.client = Client(self.port)
@@ -661,17 +662,24 @@ class Bench:
         """Copy segments from the middle against what they cannot go below: PyAV seeking,
         reading the segment's packets and muxing them into FFmpeg's null muxer, in this
         process with the file already open. The segments are fetched backwards, the
-        server idle between them, so none was made ahead."""
-        stream, _ = open_video(self.client, self.id_of(self.media["seek"]), "original")
-        middle = len(stream) // 2
-        indexes = sorted({min(len(stream) - 1, max(0, middle + k)) for k in range(2, -3, -1)}, reverse=True)
-        times, cpu = [], []
-        for index in indexes:
-            self.server.wait_idle()
-            workers = self.server.workers()
-            before = self.server.cpu_seconds(workers)
-            times.append(stream.fetch(self.client, index))
-            cpu.append(self.server.cpu_seconds(workers) - before)
+        server idle between them, so none was made ahead. They come from a second server
+        on the same index with prefetch off: otherwise the workers' CPU counted after an
+        answer would hold part of the next segments, which the worker starts at once."""
+        server = Server(self.root, self.work, self.log, extra=["--prefetch", "0"], name="server-no-prefetch")
+        try:
+            stream, _ = open_video(server.client, self.id_of(self.media["seek"]), "original")
+            stream.fetch(server.client, len(stream) - 1)  # the file opened by its worker, as for a viewer
+            middle = len(stream) // 2
+            indexes = sorted({min(len(stream) - 1, max(0, middle + k)) for k in range(2, -3, -1)}, reverse=True)
+            times, cpu = [], []
+            for index in indexes:
+                server.wait_idle()
+                workers = server.workers()
+                before = server.cpu_seconds(workers)
+                times.append(stream.fetch(server.client, index))
+                cpu.append(server.cpu_seconds(workers) - before)
+        finally:
+            server.stop()
         source = self.media["sources"]["playback"]
         limits = [_copy_limit(source, stream.starts[i], stream.durations[i]) for i in indexes]
         haema, limit = statistics.median(times), statistics.median(wall for wall, _ in limits)
