@@ -47,10 +47,20 @@ def pytest_configure(config):
         raise pytest.UsageError(f"HAEMA_TEST_DB={BACKEND!r}: use sqlite or postgresql")
 
 
+CHROMIUM_FIXTURES = {"page", "browser"}  # the tests that drive headless Chromium
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
-        if "database_url" in getattr(item, "fixturenames", ()):
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if "database_url" in fixtures:
             item.add_marker("database")
+        # Headless Chromium 156 now and then never gets a page going: once in three full
+        # runs the web player stayed at "Loading..." for a minute, hls.js with no levels
+        # and no error, and the same test passed alone three times out of three. Such a
+        # test runs once more; pytest's summary counts the rerun, and a second failure fails.
+        if fixtures & CHROMIUM_FIXTURES:
+            item.add_marker(pytest.mark.flaky(reruns=1))
 
 
 @pytest.fixture(scope="session")
