@@ -394,31 +394,26 @@ def read_keyframes(path):
     Either is found by reading every packet, done only when the index leaves doubt: a
     keyframe off the nominal frame grid, or a sampled keyframe with leading frames.
     """
+    # Everything read from ``video`` is read while its container is open: a stream of a
+    # closed container is freed memory (its time base once came back as -2045443448/32577).
     try:
-        scan = None
         with av.open(path, metadata_errors="ignore") as container:
             video = _main_video(container)
             pts = _from_index(container, video)
             if pts and _on_frame_grid(pts, video):
-                end = _end_after(container, video, pts[-1])
-            else:
-                pts = None
-        if not pts:
-            with av.open(path, metadata_errors="ignore") as container:
-                video = _main_video(container)
-                scan = _scan_packets(container, video)
-                pts, end = scan.keyframes, scan.end
-        if not pts:
-            raise ProbeError("video has no keyframes")
+                return Keyframes(time_base=fractions.Fraction(video.time_base), pts=tuple(pts),
+                                 end=_end_after(container, video, pts[-1]), frames=None, shown_from=None)
+        with av.open(path, metadata_errors="ignore") as container:
+            video = _main_video(container)
+            scan = _scan_packets(container, video)
+            if not scan.keyframes:
+                raise ProbeError("video has no keyframes")
+            frames = None if _on_frame_grid(scan.frames, video) else pack_times(scan.frames)
+            leading = scan.shown_from != scan.keyframes and _copyable_codec(video)
+            return Keyframes(time_base=fractions.Fraction(video.time_base), pts=tuple(scan.keyframes), end=scan.end,
+                             frames=frames, shown_from=tuple(scan.shown_from) if leading else None)
     except av.FFmpegError as error:
         raise ProbeError(f"cannot read keyframes: {error.strerror or error}") from None
-    frames = shown_from = None
-    if scan is not None and not _on_frame_grid(scan.frames, video):
-        frames = pack_times(scan.frames)
-    if scan is not None and scan.shown_from != scan.keyframes and _copyable_codec(video):
-        shown_from = tuple(scan.shown_from)
-    return Keyframes(time_base=fractions.Fraction(video.time_base), pts=tuple(pts), end=end, frames=frames,
-                     shown_from=shown_from)
 
 
 def _from_index(container, video):
