@@ -215,14 +215,19 @@ VIDEO = "window.haemaPlayer.video"
 HLS = "window.haemaPlayer.hls"
 
 
-@kinds()
-def test_hlsjs(page, server, kind):
-    """Haema's web player: start, switch in the quality menu, seek, play to the end."""
-    info = stream(server, kind)
+def play_from_start(page, server, info):
+    """Haema's web player on the video, watched (WATCH), until it plays."""
     page.add_init_script(WATCH)
     page.goto(f"{server.url}/#/play/{info.video_id}?from=start")
     wait(page, server, f"window.haemaPlayer && {HLS} && {HLS}.levels.length > 0", "the master playlist")
     wait(page, server, f"{VIDEO}.currentTime > 0.5", "playback to start")
+
+
+@kinds()
+def test_hlsjs(page, server, kind):
+    """Haema's web player: start, switch in the quality menu, seek, play to the end."""
+    info = stream(server, kind)
+    play_from_start(page, server, info)
 
     heights = page.evaluate(f"{HLS}.levels.map(level => level.height)")
     if len(heights) > 1:
@@ -262,10 +267,7 @@ def test_web_player_switches_quality_without_a_stall(page, server):
     Here every segment of a transcoded variant comes late; the one playing must play out."""
     info = stream(server, NO_AUDIO)
     page.route(re.compile(r".*/\d+\.(ts|m4s)$"), _slow_transcodes)
-    page.add_init_script(WATCH)
-    page.goto(f"{server.url}/#/play/{info.video_id}?from=start")
-    wait(page, server, f"window.haemaPlayer && {HLS} && {HLS}.levels.length > 0", "the master playlist")
-    wait(page, server, f"{VIDEO}.currentTime > 0.5", "playback to start")
+    play_from_start(page, server, info)
 
     heights = page.evaluate(f"{HLS}.levels.map(level => level.height)")
     target = farthest(heights, page.evaluate(f"{HLS}.currentLevel"))
@@ -286,10 +288,7 @@ def test_a_seek_chromium_cannot_decode_in_the_copy_goes_on_transcoded(page, serv
     element with a decode error that hls.js does not report. The web player moves to a
     transcoded quality and plays on from there to the end, with no message."""
     info = stream(server, OPEN_GOP)
-    page.add_init_script(WATCH)
-    page.goto(f"{server.url}/#/play/{info.video_id}?from=start")
-    wait(page, server, f"window.haemaPlayer && {HLS} && {HLS}.levels.length > 0", "the master playlist")
-    wait(page, server, f"{VIDEO}.currentTime > 0.5", "playback to start")
+    play_from_start(page, server, info)
     assert "/original/" in page.evaluate(f"{HLS}.levels[{HLS}.currentLevel].uri")
     middle = info.duration / 2
     page.evaluate(f"{VIDEO}.currentTime = {middle}")
