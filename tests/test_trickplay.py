@@ -6,8 +6,9 @@ import re
 import av
 import numpy
 
-from haema import hls, trickplay
+from haema import hls, probe, trickplay
 
+from .clips import make_clip
 from .test_hls import copy_variant, extinfs, timeline
 
 
@@ -82,6 +83,28 @@ def test_sheets_made_after_the_scan_are_served_with_the_tracks(app):
     playlist = app.get(f"/api/v1/video/{video_id}/trickplay/images.m3u8")
     assert playlist.content_type == "application/vnd.apple.mpegurl" and "0.jpg" in playlist.text
     assert app.get(f"/api/v1/video/{video_id}/trickplay/1.jpg", status=404)
+
+
+def test_a_rotated_video_gets_upright_tiles(tmp_path):
+    """A phone's portrait video is stored sideways with a rotation to show it by; its
+    tiles are scaled before they are turned, and must equal the picture turned first."""
+    path = str(tmp_path / "portrait.mp4")
+    make_clip(path, seconds=2, width=192, height=108, gop=12, rotation=90, audio_codec=None)
+    info = probe.probe(path)
+    layout = trickplay.video_layout(info)
+    assert layout.tile_height > layout.tile_width
+    with av.open(trickplay.make_sheet(path, info, 0, str(tmp_path / "0.jpg"))) as sheet:
+        tile = next(sheet.decode(video=0)).to_ndarray(format="rgb24")[:layout.tile_height, :layout.tile_width]
+    with av.open(path) as container:
+        picture = next(container.decode(video=0)).to_ndarray(format="rgb24")
+
+    def turned(turns):
+        upright = numpy.ascontiguousarray(numpy.rot90(picture, turns))
+        return av.VideoFrame.from_ndarray(upright, format="rgb24").to_ndarray(
+            width=layout.tile_width, height=layout.tile_height, format="rgb24").astype(int)
+
+    error = abs(tile.astype(int) - turned(info.video.rotation // 90)).mean()
+    assert error < 12 and error * 3 < abs(tile.astype(int) - turned(info.video.rotation // 90 + 2)).mean()
 
 
 def test_a_sheet_not_made_yet_is_made_on_demand(make_app, library_root, tmp_path):
