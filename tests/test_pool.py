@@ -3,7 +3,6 @@
 No timings are asserted: jobs write what they do to a log file, and the tests check
 the order of events (made, cancelled, made once) and which process answered.
 """
-import ctypes
 import dataclasses
 import os
 import time
@@ -78,28 +77,6 @@ class QuickLog(Log):
 
 @dataclasses.dataclass(frozen=True)
 class QuickWhoAmI(WhoAmI):
-    quick = True
-
-
-@dataclasses.dataclass(frozen=True)
-class PacketFromHeap:
-    """Is a buffer the size of a 1080p keyframe packet (1 MB) served from the heap, rather
-    than mapped on its own? glibc's heap lies below the program break."""
-    key: str = "malloc"
-
-    def run(self, state, cancelled=None):
-        libc = ctypes.CDLL(None)
-        libc.malloc.restype = libc.sbrk.restype = ctypes.c_void_p
-        libc.malloc.argtypes, libc.free.argtypes, libc.sbrk.argtypes = [ctypes.c_size_t], [ctypes.c_void_p], [ctypes.c_long]
-        buffer = libc.malloc(1 << 20)
-        try:
-            return buffer < libc.sbrk(0)
-        finally:
-            libc.free(buffer)
-
-
-@dataclasses.dataclass(frozen=True)
-class QuickPacketFromHeap(PacketFromHeap):
     quick = True
 
 
@@ -194,17 +171,6 @@ def test_a_quick_job_does_not_wait_behind_a_slow_one(tmp_path):
 
 def test_without_quick_workers_quick_jobs_go_to_the_encoders(pool):
     assert pool.run("v", QuickWhoAmI()) == pool.run("v", WhoAmI())
-
-
-def test_copies_reuse_packet_buffers_and_encoders_give_frames_back():
-    """The quick lane only moves packets: they come from the heap and are reused. An
-    encoder maps every big buffer on its own, so a freed frame goes back to the OS."""
-    pool = Pool(1, quick=1)
-    try:
-        assert pool.run("v", QuickPacketFromHeap()) is True
-        assert pool.run("v", PacketFromHeap()) is False
-    finally:
-        pool.close()
 
 
 def test_a_worker_keeps_one_state_from_job_to_job():
