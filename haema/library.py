@@ -395,7 +395,7 @@ def background_job(root, thumbnail_dir, trickplay_dir, db_url, log_level, lock=N
     A database that cannot be written (read-only, locked for good) stops the scan with
     one line in the log: it ends where no client sees it, and the next scan starts over."""
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    os.nice(5)  # a scan and its previews yield the cores to segments a player waits for
+    os.nice(19)  # a scan and its previews take what the cores have spare: segments come first
     give_freed_frames_back()  # preview sheets decode a 1080p frame per tile
     try:
         storage.open_database(db_url)
