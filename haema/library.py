@@ -15,13 +15,15 @@ import logging
 import os
 import sys
 
-import av
 import peewee
 
 from . import catalog, naming, nfo, probe, storage, subtitles, trickplay
 from .config import ConfigError
+from .lazy import lazy_import
 from .memory import give_freed_frames_back
 from .models import ScanState, Show, Skipped, Video, database, fold, stable_id
+
+av = lazy_import("av")
 
 log = logging.getLogger(__name__)
 

@@ -50,7 +50,14 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import PurePosixPath
 
-from guessit import guessit
+from .lazy import lazy_import
+
+_guessit = lazy_import("guessit")
+
+
+def guessit(filename):
+    """guessit's reading of a file name; the library loads on the first one."""
+    return _guessit.guessit(filename)
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,12 @@ import logging
 import os
 import zlib
 
-import av
-
 from . import codecs
 from .errors import HaemaError
+from .lazy import lazy_import
+
+av = lazy_import("av")
+numpy = lazy_import("numpy")
 
 log = logging.getLogger(__name__)
 
@@ -505,18 +507,14 @@ def pack_times(times):
     """Sorted timestamps as text for the JSON index: their differences, zlib'd, in
     base64. A two-hour VFR film's 170,000 frame times take about 100 KB, which every
     request that loads the video row parses in 0.1 ms; as a JSON list, 1.8 MB and 25 ms.
-    numpy is imported here, not with the module, so that encoder workers, which use the
-    media types of this module but never pack, do not carry its 12 MB."""
-    import numpy
-
+    numpy loads on the first call (lazy.py): encoder workers use the media types of
+    this module but never pack, and need not carry its 12 MB."""
     deltas = numpy.diff(numpy.asarray(times, dtype="<i8"), prepend=0)
     return base64.b64encode(zlib.compress(deltas.tobytes())).decode("ascii")
 
 
 def unpack_times(text):
     """The timestamps ``pack_times`` packed."""
-    import numpy
-
     return numpy.cumsum(numpy.frombuffer(zlib.decompress(base64.b64decode(text)), dtype="<i8")).tolist()
 
 

@@ -23,14 +23,16 @@ import dataclasses
 import html
 import logging
 
-import av
 import charset_normalizer
 import pysubs2
 from pysubs2.formats.substation import parse_tags
 
 from .errors import HaemaError
 from .hls import language_tag
+from .lazy import lazy_import
 from .made import Destination, make_file
+
+av = lazy_import("av")
 
 log = logging.getLogger(__name__)
 

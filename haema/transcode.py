@@ -33,12 +33,13 @@ import logging
 import math
 import os
 
-import av
-
 from . import fmp4, hls
 from .errors import HaemaError
+from .lazy import lazy_import
 from .made import Destination, make_file
 from .probe import Keyframes, MediaInfo, frame_duration
+
+av = lazy_import("av")
 
 log = logging.getLogger(__name__)
 

@@ -18,12 +18,13 @@ import fractions
 import math
 import os
 
-import av
-import numpy
-
 from . import transcode
+from .lazy import lazy_import
 from .made import Destination, make_file
 from .probe import MediaInfo
+
+av = lazy_import("av")
+numpy = lazy_import("numpy")
 
 TILE_LONG_SIDE = 240  # px: sharp enough for a 200 px preview box, small enough for a phone
 COLUMNS = ROWS = 10  # tiles per sheet row and column, as Jellyfin lays them out
