@@ -8,7 +8,9 @@ nothing but the kernel's watches (one per folder): no periodic walk of the tree.
 A file still being copied is not indexed half-written: a file that was written to is
 waited for until it is closed (inotify's IN_CLOSE_WRITE), or until it has had no
 event for ``STALLED`` seconds (a writer that went away, or a change of attributes
-only, which no close follows).
+only, which no close follows). A file that only appeared is complete: one moved in
+whole from outside the folder, alone or inside a folder moved in, is reported as
+created, and no write or close follows it.
 """
 import dataclasses
 import logging
@@ -53,10 +55,10 @@ class Pending:
         self.last = now
         if change.is_directory:
             return
-        if change.kind in (EVENT_TYPE_CREATED, EVENT_TYPE_MODIFIED):
+        if change.kind == EVENT_TYPE_MODIFIED:  # a writer's first write follows its create at once
             self.writing[change.path] = now
-        else:  # closed, deleted, or moved away (a move is complete: rsync and browsers rename finished files)
-            self.writing.pop(change.path, None)
+        elif change.kind != EVENT_TYPE_CREATED:  # closed, deleted, or moved away (a move is complete:
+            self.writing.pop(change.path, None)  # rsync and browsers rename finished files)
 
     def wait(self, now):
         """Seconds to wait before the rescan; 0: now; None: nothing is pending."""

@@ -45,6 +45,14 @@ def test_a_file_moved_into_place_or_a_new_folder_needs_no_close():
     assert pending.wait(now=3) == 0
 
 
+def test_a_file_moved_in_from_outside_the_folder_needs_no_close():
+    """inotify reports it as created (alone, or inside a folder moved in), and nothing follows."""
+    pending = Pending(quiet=2, stalled=60)
+    pending.add(Change("created", "/lib/Movies/Film (2020)", is_directory=True), 0)
+    pending.add(Change("created", "/lib/Movies/Film (2020)/Film (2020).mkv"), 0)
+    assert pending.wait(now=2) == 0
+
+
 class _Done(Exception):
     """Ends the watching loop from inside the rescan."""
 
@@ -82,3 +90,35 @@ def test_inotify_holds_the_rescan_until_a_file_being_written_is_closed(tmp_path)
     assert rescanned.wait(30)
     thread.join(10)
     assert sizes == [8192]
+
+
+def test_inotify_rescans_a_folder_moved_in_from_outside_once_quiet(tmp_path):
+    """``mv ~/Downloads/Film /media/Movies/``: the film is whole, so the rescan comes once
+    the folder is quiet, not after the ``stalled`` wait for a close that never comes."""
+    import threading
+    import time
+
+    from haema.watch import watch
+
+    library, outside = tmp_path / "library", tmp_path / "downloads" / "Film (2020)"
+    library.mkdir()
+    outside.mkdir(parents=True)
+    (outside / "Film (2020).mkv").write_bytes(b"\0" * 4096)
+    rescanned = threading.Event()
+
+    def rescan():
+        rescanned.set()
+        raise _Done
+
+    def run():
+        try:
+            watch(str(library), rescan, quiet=0.1, stalled=600)
+        except _Done:
+            pass
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    time.sleep(0.5)  # the observer's watches are set up
+    os.replace(outside, library / "Film (2020)")
+    assert rescanned.wait(300), "no rescan before the stalled wait"
+    thread.join(10)
