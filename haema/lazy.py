@@ -4,7 +4,7 @@ The web process imports the modules that describe media and define the workers' 
 (probe, transcode, trickplay, subtitles, the library's scan), but it decodes, encodes
 and guesses nothing: that happens in the encoder workers and the scanning process.
 Imported at the top of those modules, PyAV, numpy and guessit cost the web process
-about 40 MB that it never touched.
+memory it never used: 92 → 72 MB resident on a server that has played 20 kinds of file.
 """
 import importlib.util
 import sys
