@@ -422,7 +422,8 @@ def save_frame(path, at_seconds, target, width=320):
     with av.open(path) as container:
         stream = container.streams.video[0]
         container.seek(int(at_seconds / stream.time_base), stream=stream)
-        frame = next(container.decode(stream), None)  # a file damaged since its scan has none
+        with probe.reading(container.decode(stream)) as frames:
+            frame = next(frames, None)  # a file damaged since its scan has none
     if frame is None:
         raise probe.ProbeError(f"no frame near {at_seconds:.1f} s")
     height = max(2, round(frame.height * width / frame.width / 2) * 2)

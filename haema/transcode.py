@@ -179,7 +179,10 @@ class WorkerState:
 
 
 _OpenInput = collections.namedtuple("_OpenInput", "version container read")
-_Continuation = collections.namedtuple("_Continuation", "key container packets video_carry audio_carry")
+class _Continuation(collections.namedtuple("_Continuation", "key container packets video_carry audio_carry")):
+    def close(self):
+        self.packets.close()  # before its container; see probe.reading
+        self.container.close()
 
 
 def open_input(job):
@@ -254,16 +257,19 @@ def _continuation_key(job, start):
 def _make_continuing(job, target, state, cancelled):
     resume = state.take_continuation()
     if resume is not None and resume.key != _continuation_key(job, job.segment.start):
-        resume.container.close()
+        resume.close()
         resume = None
     source = resume.container if resume else open_input(job)
     try:
         cutter = _Cutter(source, job, target, cancelled, resume)
         cutter.run()
     except BaseException:
+        if resume is not None:
+            resume.packets.close()  # if the cut did not get to close them
         source.close()
         raise
     if job.segment.last:
+        cutter.carry[0].close()
         source.close()
     else:
         state.continuation = _Continuation(_continuation_key(job, job.segment.end), source, *cutter.carry)
@@ -392,23 +398,29 @@ class _Cutter:
             video.resume(self.resume.video_carry)
             if audio is not None:
                 audio.resume(self.resume.audio_carry)
-        for number, packet in enumerate(packets):
-            if self.cancelled and number % 8 == 0 and self.cancelled():
-                raise InterruptedError("cancelled")
-            output = outputs[packet.stream.index]
-            if packet.size == 0 or packet.is_corrupt:  # end of stream; data cut short by the file's end
-                continue
-            output.feed(packet)
-            if all(o.done for o in outputs.values()):
-                break
-        for output in outputs.values():
-            output.finish()
-        if self.opening is not None:
-            for packet in self.opening.release(None):
-                self._write(packet)
-        self.muxer.close()
+        try:
+            for number, packet in enumerate(packets):
+                if self.cancelled and number % 8 == 0 and self.cancelled():
+                    raise InterruptedError("cancelled")
+                output = outputs[packet.stream.index]
+                if packet.size == 0 or packet.is_corrupt:  # end of stream; data cut short by the file's end
+                    continue
+                output.feed(packet)
+                if all(o.done for o in outputs.values()):
+                    break
+            for output in outputs.values():
+                output.finish()
+            if self.opening is not None:
+                for packet in self.opening.release(None):
+                    self._write(packet)
+            self.muxer.close()
+        except BaseException:
+            packets.close()  # see probe.reading
+            raise
         if self.resume is not None or _continuable(self.job):
             self.carry = (packets, video.carry(), audio.carry() if audio is not None else None)
+        else:
+            packets.close()
 
     def _seek(self):
         """Position the demuxer a little before the keyframe the segment decodes from.

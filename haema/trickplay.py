@@ -21,7 +21,7 @@ import os
 from . import transcode
 from .lazy import lazy_import
 from .made import Destination, make_file
-from .probe import MediaInfo
+from .probe import MediaInfo, reading
 
 av = lazy_import("av")
 numpy = lazy_import("numpy")
@@ -177,16 +177,17 @@ def _keyframe_before(container, stream, seconds, last, size):
     127 → 41 ms a tile). Scaled straight from the decoded picture: made RGB at full size
     first, then scaled, it cost two 1080p conversions more per tile."""
     container.seek(int(seconds / stream.time_base), stream=stream, backward=True)
-    for packet in container.demux(stream):
-        if not packet.is_keyframe or packet.size == 0:
-            continue
-        if last is not None and packet.pts == last[0]:
-            return last
-        frames = stream.decode(packet) or stream.decode(None)
-        stream.codec_context.flush_buffers()  # drained: ready for the next seek's packets
-        if frames:
-            width, height = size
-            return frames[0].pts, frames[0].to_ndarray(width=width, height=height, format="rgb24")
+    with reading(container.demux(stream)) as packets:
+        for packet in packets:
+            if not packet.is_keyframe or packet.size == 0:
+                continue
+            if last is not None and packet.pts == last[0]:
+                return last
+            frames = stream.decode(packet) or stream.decode(None)
+            stream.codec_context.flush_buffers()  # drained: ready for the next seek's packets
+            if frames:
+                width, height = size
+                return frames[0].pts, frames[0].to_ndarray(width=width, height=height, format="rgb24")
     return None
 
 
@@ -247,8 +248,8 @@ def make_iframe(path, info, keyframe, first_keyframe, target):
     with av.open(path, metadata_errors="ignore") as source:
         stream = _video_stream(source, info)
         source.seek(keyframe, stream=stream, backward=True)
-        packet = next((p for p in source.demux(stream) if p.pts is not None and p.pts >= keyframe and p.is_keyframe),
-                      None)
+        with reading(source.demux(stream)) as packets:
+            packet = next((p for p in packets if p.pts is not None and p.pts >= keyframe and p.is_keyframe), None)
         if packet is None:
             raise EOFError(f"no keyframe at {keyframe} in {path}")
         with av.open(target, "w", format="mpegts", options={"mpegts_copyts": "1"}) as muxer:
