@@ -12,8 +12,8 @@ wait for work that is not its own, and 40 viewers of copies sharing two workers 
 init sections) go to the quick workers, if the pool has any; everything else (transcodes,
 preview sheets, keyframe scans) to the encoders. Each lane pins videos on its own.
 
-After answering a segment request the worker makes the next few segments of the same
-variant ahead of the player, checking its pipe between segments: a new request, such as
+After answering a segment request the worker makes the segments it was told come next
+(playback.py asks for the next few of a transcode), checking its pipe between segments: a new request, such as
 a seek, pre-empts the prefetch at once.
 
 The web process waits on a pipe with ``gevent.socket.wait_read``, so other requests are

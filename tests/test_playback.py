@@ -7,6 +7,8 @@ import av
 import gevent
 import pytest
 
+from .clips import make_clip
+
 
 def video_id(app, title):
     show = next(s for s in app.get("/api/v1/shows").json if s["info"]["title"] == title)
@@ -128,3 +130,25 @@ def test_with_the_cache_off_a_segment_leaves_no_file_behind(make_app, library_ro
     assert app.get(f"/api/v1/video/{vid}/{subtitles}/0.vtt").text.startswith("WEBVTT")
     assert app.get(f"/api/v1/video/{vid}/original/0.ts").body
     assert os.listdir(spool) == []
+
+
+def test_only_transcoded_segments_are_made_ahead(make_app, library_root):
+    """A copy takes milliseconds: making it ahead saves its viewer nothing, and on the one
+    quick worker that every viewer of a copy shares, those segments were mostly dropped
+    unasked. A transcode is worth starting before the player asks."""
+    make_clip(library_root / "Movies" / "Rear Window (1954).mp4", seconds=12)
+    make_clip(library_root / "Movies" / "Vertigo (1958).mkv", seconds=8, video_codec="mpeg4")
+    app = make_app(library_root, prefetch=3)
+    pool = app.app.config["haema.playback"].pool
+    asked = []
+
+    def run(pin, job, ahead=()):
+        asked.append((job.key.rsplit("/", 2)[1:], [later.key.rsplit("/", 1)[1] for later in ahead]))
+        return real_run(pin, job, ahead)
+
+    real_run, pool.run = pool.run, run
+    copied, transcoded = video_id(app, "Rear Window"), video_id(app, "Vertigo")
+    variant = re.findall(r"^([^#\s].*)/stream.m3u8$", app.get(f"/api/v1/video/{transcoded}/master.m3u8").text, re.M)[0]
+    app.get(f"/api/v1/video/{copied}/original/1.ts")
+    app.get(f"/api/v1/video/{transcoded}/{variant}/1.ts")
+    assert asked == [(["original", "1.ts"], []), ([variant, "1.ts"], ["2.ts", "3.ts"])]
