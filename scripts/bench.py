@@ -96,6 +96,8 @@ FIGURES = [
     ("copy_segment_cpu", "copy segment from the middle, the workers' CPU time", "s", "", None),
     ("copy_segment_cpu_limit", "  the limit's CPU time", "s", "", None),
     ("copy_segment_cpu_vs_limit", "  Haema / limit, CPU", "×", "≤ 3", _at_most(3.0)),
+    ("copy_segment_cpu_ts", "  PyAV muxing the same packets into an MPEG-TS file instead, CPU", "s", "", None),
+    ("copy_segment_cpu_vs_ts", "  Haema / that, CPU", "×", "", None),
     ("seek_copy", "cold seek to the middle, copy", "s", "", None),
     ("seek_copy_ffmpeg", "  ffmpeg baseline, same interval", "s", "", None),
     ("seek_720p", "cold seek to the middle, 720p, 2 s GOP", "s", "≤ 1.0", _at_most(1.0)),
@@ -365,15 +367,8 @@ class Server:
         return sorted(found)
 
     def cpu_seconds(self, pids=None):
-        """CPU time of ``pids`` (default: the server and its workers), from schedstat's
-        nanoseconds: /proc's stat counts 10 ms ticks, longer than a copy segment takes."""
-        total = 0
-        for pid in self.pids() if pids is None else pids:
-            with contextlib.suppress(OSError):
-                for thread in os.listdir(f"/proc/{pid}/task"):  # a process's own schedstat is its first thread's
-                    with open(f"/proc/{pid}/task/{thread}/schedstat") as schedstat:
-                        total += int(schedstat.read().split()[0])
-        return total / 1e9
+        """CPU time of ``pids`` (default: the server and its workers)."""
+        return sum(cpu_seconds(pid) or 0 for pid in (self.pids() if pids is None else pids))
 
     def stop(self):
         self.client.close()
@@ -384,6 +379,20 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+def cpu_seconds(pid):
+    """CPU time of every thread of ``pid`` so far (None once it is gone), from schedstat's
+    nanoseconds: /proc's stat counts 10 ms ticks, longer than a copy segment takes, and a
+    process's own schedstat is only its first thread's."""
+    total = 0
+    try:
+        for thread in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{thread}/schedstat") as schedstat:
+                total += int(schedstat.read().split()[0])
+    except OSError:
+        return None
+    return total / 1e9
 
 
 def rss_mb(pid):
@@ -668,13 +677,14 @@ class Bench:
         process with the file already open, the bytes then sent by the same server and
         client (the same segment fetched again, from the cache).
 
-        The segments are fetched backwards, the server idle between them, so none was
-        made ahead, and each run of the limit follows as long an idle pause: a viewer's
-        request comes after seconds of idle, and an idle CPU has lost its caches (here
-        that doubles the limit's CPU, 1.6 → 3.2 ms). They come from a second server on
-        the same index with prefetch off: otherwise the workers' CPU counted after an
-        answer would hold part of the next segments, which the worker starts at once."""
-        server = Server(self.root, self.work, self.log, extra=["--prefetch", "0"], name="server-no-prefetch")
+        The server is idle between segments, and each run of the limit follows as long
+        an idle pause: a viewer's request comes after seconds of idle, and an idle CPU
+        has lost its caches (here that doubles the limit's CPU, 1.6 → 3.2 ms). They come
+        from a second server on the same index with the segment cache on, as a viewer's
+        server has it (the benchmark's own has it off, so every figure makes its segment):
+        the cold fetch writes the segment into the cache, and fetching it again sends it
+        from there."""
+        server = Server(self.root, self.work, self.log, extra=["--cache", "true"], name="server-cache-on")
         try:
             stream, _ = open_video(server.client, self.id_of(self.media["seek"]), "original")
             stream.fetch(server.client, len(stream) - 1)  # the file opened by its worker, as for a viewer
@@ -691,11 +701,14 @@ class Bench:
                 sending.append(stream.fetch(server.client, index, again=True))
         finally:
             server.stop()
-        limits = []
+        limits, into_ts = [], []
         with av.open(self.media["sources"]["playback"]) as source:
             for index in indexes:
                 time.sleep(IDLE_WINDOW)
                 limits.append(_copy_limit(source, stream.starts[index], stream.durations[index]))
+                time.sleep(IDLE_WINDOW)
+                into_ts.append(_copy_limit(source, stream.starts[index], stream.durations[index],
+                                           "mpegts", os.path.join(self.work, "limit.ts"))[1])
         made, send = statistics.median(wall for wall, _ in limits), statistics.median(sending)
         haema = statistics.median(times)
         self.results.set("copy_segment", haema, _spread(times) + f"; segments {indexes}")
@@ -706,6 +719,8 @@ class Bench:
         self.results.set("copy_segment_cpu", haema, _spread(cpu))
         self.results.set("copy_segment_cpu_limit", limit, _spread([used for _, used in limits]))
         self.results.set("copy_segment_cpu_vs_limit", haema / limit)
+        self.results.set("copy_segment_cpu_ts", statistics.median(into_ts), _spread(into_ts))
+        self.results.set("copy_segment_cpu_vs_ts", haema / statistics.median(into_ts))
 
     def seeks(self):
         """Cold seeks, each followed by ffmpeg on the same interval (as for the first segment)."""
@@ -939,15 +954,17 @@ class Bench:
         return self.results
 
 
-def _copy_limit(container, start, duration):
+def _copy_limit(container, start, duration, format="null", target=os.devnull):
     """Seconds (wall, CPU) PyAV takes to seek the open ``container`` to ``start`` (from
-    its first keyframe on) and mux the packets up to ``start + duration`` into a null output."""
+    its first keyframe on) and mux the packets up to ``start + duration`` into a null output
+    (or into ``target`` as ``format``: what is left above the limit that is MPEG-TS itself,
+    its Annex B conversion and 188-byte packets, which a player of TS segments needs)."""
     streams = [container.streams.video[0], *container.streams.audio[:1]]
     video = streams[0]
     first = video.start_time or 0
     began, used = time.perf_counter(), time.process_time()
     container.seek(first + int(start / video.time_base), stream=video, backward=True)
-    out = av.open(os.devnull, "w", format="null")
+    out = av.open(target, "w", format=format)
     outs = {s.index: out.add_stream_from_template(s) for s in streams}
     end = first + (start + duration) / video.time_base
     for packet in container.demux(streams):

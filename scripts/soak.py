@@ -30,7 +30,7 @@ sys.path.insert(0, REPO)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import benchmedia  # noqa: E402
-from bench import Client, Stream, rss_mb  # noqa: E402
+from bench import Client, Stream, cpu_seconds, rss_mb  # noqa: E402
 from tests.server import running_server  # noqa: E402
 
 SAMPLE_EVERY = 1.0  # seconds between RSS samples
@@ -44,6 +44,7 @@ class Player(threading.Thread):
         self.port, self.video_id, self.variant = port, video_id, variant
         self.buffer_goal, self.deadline, self.rng = buffer_goal, deadline, rng
         self.latencies, self.failures, self.stalls, self.stalled = [], [], 0, 0.0
+        self.stall_points = []  # (segments played since the start or seek, seconds stalled)
 
     def run(self):
         client = Client(self.port, timeout=120)
@@ -81,7 +82,7 @@ class Player(threading.Thread):
     def _play(self, client, stream, first):
         buffered = position = 0.0
         clock = None
-        for index in range(first, len(stream)):
+        for played, index in enumerate(range(first, len(stream))):
             if time.monotonic() >= self.deadline:
                 return
             if clock is not None:
@@ -98,6 +99,7 @@ class Player(threading.Thread):
                 if position > buffered:
                     self.stalls += 1
                     self.stalled += position - buffered
+                    self.stall_points.append((played, position - buffered))
                     position = buffered
             clock = now
             buffered += stream.durations[index]
@@ -121,16 +123,23 @@ def process_names(server):
     return names
 
 
-def sample_rss(server, halt, samples):
+def sample_rss(server, halt, samples, cpu):
     """``samples[name]`` ← (seconds since start, MB), every ``SAMPLE_EVERY`` s, and the
-    machine's load average: a stall on a machine busy with other work is not Haema's alone."""
+    machine's load average: a stall on a machine busy with other work is not Haema's alone.
+    ``cpu[name]`` ← the CPU seconds each process has used, the soak's own players among
+    them: here they share the server's two cores, which a viewer's TV does not."""
     started = time.monotonic()
+    first = {}
     while not halt.wait(SAMPLE_EVERY):
         samples.setdefault("load average", []).append((time.monotonic() - started, os.getloadavg()[0]))
-        for pid, name in process_names(server).items():
+        for pid, name in {**process_names(server), os.getpid(): "soak players"}.items():
             mb = rss_mb(pid)
-            if mb is not None:
+            if mb is not None and pid != os.getpid():
                 samples.setdefault(name, []).append((time.monotonic() - started, mb))
+            used = cpu_seconds(pid)
+            if used is not None:
+                first.setdefault(name, used)
+                cpu[name] = used - first[name]
 
 
 def make_library(root, work, players, minutes):
@@ -207,8 +216,8 @@ def main(argv=None):
             variants = ["original"] * args.copy + ["720p_h264"] * args.transcode
             team = [Player(port, video_id, variant, rng.uniform(12, 30), deadline, random.Random(rng.random()))
                     for video_id, variant in zip(ids, variants)]
-            samples, halt = {}, threading.Event()
-            sampler = threading.Thread(target=sample_rss, args=(server, halt, samples), daemon=True)
+            samples, cpu, halt = {}, {}, threading.Event()
+            sampler = threading.Thread(target=sample_rss, args=(server, halt, samples, cpu), daemon=True)
             print(f"{args.copy} copy + {args.transcode} transcode players for {args.minutes:g} min", flush=True)
             sampler.start()
             for player in team:
@@ -217,12 +226,12 @@ def main(argv=None):
                 player.join()
             halt.set()
             sampler.join()
-        report(team, samples, args, seconds)
+        report(team, samples, cpu, args, seconds)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def report(team, samples, args, seconds):
+def report(team, samples, cpu, args, seconds):
     failures = [f for p in team for f in p.failures]
     print(f"\nsoak: {args.copy} copy + {args.transcode} transcode players, {seconds / 60:g} minutes")
     print(f"failed requests: {len(failures)}")
@@ -234,6 +243,9 @@ def report(team, samples, args, seconds):
         if players:
             print(f"  {variant}: {sum(p.stalls for p in players)} stalls ({sum(p.stalled for p in players):.1f} s) "
                   f"among {len(players)} players, {sum(1 for p in players if p.stalls)} of them stalled at least once")
+        starts = [seconds for p in players for played, seconds in p.stall_points if played < 3]
+        if players and starts:
+            print(f"    {len(starts)} of them ({sum(starts):.1f} s) within the first 3 segments after a start or seek")
     loads = samples.pop("load average", [])
     if loads:
         print(f"machine load average (1 min) during the run: min {min(v for _, v in loads):.1f}, "
@@ -244,6 +256,9 @@ def report(team, samples, args, seconds):
         if times:
             print(f"segment latency, {variant}: n={len(times)}, p50 {statistics.median(times) * 1000:.0f} ms, "
                   f"p95 {percentile(times, 95) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms")
+    print("CPU per process (share of one core over the run):")
+    for name, used in sorted(cpu.items(), key=lambda item: -item[1]):
+        print(f"  {name:<12} {used:8.0f} s  {used / seconds:5.2f}")
     print("RSS per process, minimum of each minute (MB):")
     for name, points in sorted(samples.items()):
         minima = per_minute_minima(points)
