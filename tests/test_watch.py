@@ -1,9 +1,12 @@
 """When the watched folder's rescan may start: the pure timekeeping of watch.Pending on
 a clock the test sets, then the real watcher on a real folder (and end to end, with the
 server and a browser, in test_browser_ux)."""
+import contextlib
 import os
+import threading
+import time
 
-from haema.watch import Change, Pending
+from haema.watch import Change, Pending, watch
 
 
 def test_nothing_pending_means_no_rescan():
@@ -57,68 +60,51 @@ class _Done(Exception):
     """Ends the watching loop from inside the rescan."""
 
 
-def test_inotify_holds_the_rescan_until_a_file_being_written_is_closed(tmp_path):
-    """The real watcher on a real folder: a copy paused halfway for many quiet periods is
-    rescanned once, whole (checked by order: the file's size when the rescan came)."""
-    import threading
-    import time
-
-    from haema.watch import watch
-
-    sizes, rescanned = [], threading.Event()
+@contextlib.contextmanager
+def watching(folder, stalled, on_rescan=lambda: None):
+    """The real watcher on ``folder`` in a thread until its first rescan, which calls
+    ``on_rescan()``; yields an event the rescan sets."""
+    rescanned = threading.Event()
 
     def rescan():
-        sizes.append(os.path.getsize(target))
+        on_rescan()
         rescanned.set()
         raise _Done
 
     def run():
         try:
-            watch(str(tmp_path), rescan, quiet=0.1, stalled=60)
+            watch(str(folder), rescan, quiet=0.1, stalled=stalled)
         except _Done:
             pass
 
-    target = tmp_path / "Film (2020).mkv"
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     time.sleep(0.5)  # the observer's watches are set up
-    with open(target, "wb") as out:
-        out.write(b"\0" * 4096)
-        out.flush()
-        time.sleep(1.0)  # ten quiet periods with the file still open for writing
-        out.write(b"\0" * 4096)
-    assert rescanned.wait(30)
+    yield rescanned
     thread.join(10)
+
+
+def test_inotify_holds_the_rescan_until_a_file_being_written_is_closed(tmp_path):
+    """The real watcher on a real folder: a copy paused halfway for many quiet periods is
+    rescanned once, whole (checked by order: the file's size when the rescan came)."""
+    target, sizes = tmp_path / "Film (2020).mkv", []
+    with watching(tmp_path, stalled=60, on_rescan=lambda: sizes.append(os.path.getsize(target))) as rescanned:
+        with open(target, "wb") as out:
+            out.write(b"\0" * 4096)
+            out.flush()
+            time.sleep(1.0)  # ten quiet periods with the file still open for writing
+            out.write(b"\0" * 4096)
+        assert rescanned.wait(30)
     assert sizes == [8192]
 
 
 def test_inotify_rescans_a_folder_moved_in_from_outside_once_quiet(tmp_path):
     """``mv ~/Downloads/Film /media/Movies/``: the film is whole, so the rescan comes once
     the folder is quiet, not after the ``stalled`` wait for a close that never comes."""
-    import threading
-    import time
-
-    from haema.watch import watch
-
     library, outside = tmp_path / "library", tmp_path / "downloads" / "Film (2020)"
     library.mkdir()
     outside.mkdir(parents=True)
     (outside / "Film (2020).mkv").write_bytes(b"\0" * 4096)
-    rescanned = threading.Event()
-
-    def rescan():
-        rescanned.set()
-        raise _Done
-
-    def run():
-        try:
-            watch(str(library), rescan, quiet=0.1, stalled=600)
-        except _Done:
-            pass
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    time.sleep(0.5)  # the observer's watches are set up
-    os.replace(outside, library / "Film (2020)")
-    assert rescanned.wait(300), "no rescan before the stalled wait"
-    thread.join(10)
+    with watching(library, stalled=600) as rescanned:
+        os.replace(outside, library / "Film (2020)")
+        assert rescanned.wait(300), "no rescan before the stalled wait"
