@@ -122,11 +122,11 @@ class Playback:
     def _ahead(self, plan, variant, index, job):
         """The segments after ``index`` for the worker to make next, unless cached.
 
-        None for a quick job: a copy takes milliseconds, so making it ahead saves its
+        Nothing for a quick job: a copy takes milliseconds, so making it ahead saves its
         viewer nothing, and the many viewers of copies share one quick worker, where each
         request pre-empted the prefetch for the one before and most segments made ahead
-        were dropped unasked (48 MB of them kept for 40 players). In a soak of 40 copy
-        players the quick worker made about 2.5 segments per segment served."""
+        were dropped unasked (48 MB of them kept for 40 players). In a 6-minute soak of
+        40 copy players the quick worker used 94 s of CPU with them, 45 s without."""
         if job.quick:
             return []
         count = len(hls.boundaries(plan.timeline, variant)) - 1

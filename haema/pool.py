@@ -12,9 +12,9 @@ wait for work that is not its own, and 40 viewers of copies sharing two workers 
 init sections) go to the quick workers, if the pool has any; everything else (transcodes,
 preview sheets, keyframe scans) to the encoders. Each lane pins videos on its own.
 
-After answering a segment request the worker makes the segments it was told come next
-(playback.py asks for the next few of a transcode), checking its pipe between segments: a new request, such as
-a seek, pre-empts the prefetch at once.
+After answering a segment request the worker makes the segments the request said come
+next (playback.py names the next few of a transcode), checking its pipe between
+segments: a new request, such as a seek, pre-empts the prefetch at once.
 
 The web process waits on a pipe with ``gevent.socket.wait_read``, so other requests are
 served meanwhile. A worker that dies or stops answering is replaced and the request

@@ -187,8 +187,8 @@ def reading(packets_or_frames):
 
     A demux generator frees its read packet and stream mask (147 bytes) only when it is
     closed or runs out, not when one left part-way is dropped (PyAV 18). Every segment
-    leaves one part-way, so a copy worker leaked 5 MB an hour and its heap fragmented
-    around them (a soak: 61 → 96 MB; 5,000 segments: 147 KB in use and 5 MB of heap more)."""
+    leaves one part-way, and the heap fragmented around the leaked blocks: in a copy
+    worker, 5,000 segments left 730 KB more in use and 5 MB more heap."""
     return contextlib.closing(packets_or_frames)
 
 

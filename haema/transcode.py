@@ -179,7 +179,11 @@ class WorkerState:
 
 
 _OpenInput = collections.namedtuple("_OpenInput", "version container read")
+
+
 class _Continuation(collections.namedtuple("_Continuation", "key container packets video_carry audio_carry")):
+    __slots__ = ()
+
     def close(self):
         self.packets.close()  # before its container; see probe.reading
         self.container.close()
@@ -269,7 +273,7 @@ def _make_continuing(job, target, state, cancelled):
         source.close()
         raise
     if job.segment.last:
-        cutter.carry[0].close()
+        cutter.carry[0].close()  # its packets: nothing follows the last segment
         source.close()
     else:
         state.continuation = _Continuation(_continuation_key(job, job.segment.end), source, *cutter.carry)
