@@ -150,7 +150,9 @@ def make_sheet(path, info, sheet, target):
         start = container.start_time / av.time_base if container.start_time is not None else 0.0
         last = None  # (keyframe pts, tile): tiles in one long GOP share a keyframe
         for tile in tiles:
-            picture = _keyframe_before(container, stream, start + tile * layout.interval, last, scaled)
+            # None past the last keyframe a seek can reach: MPEG-TS seeks by bytes, and near
+            # the end lands after it; that keyframe is the previous tile's, still the latest
+            picture = _keyframe_before(container, stream, start + tile * layout.interval, last, scaled) or last
             if picture is None:
                 continue
             last = picture

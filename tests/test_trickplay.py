@@ -107,6 +107,20 @@ def test_a_rotated_video_gets_upright_tiles(tmp_path):
     assert error < 12 and error * 3 < abs(tile.astype(int) - turned(info.video.rotation // 90 + 2)).mean()
 
 
+def test_an_mpeg_ts_video_has_a_picture_in_every_tile_to_its_end(tmp_path):
+    """MPEG-TS seeks by bytes, and near the end lands after the last keyframe: its tiles
+    there were left blank."""
+    path = str(tmp_path / "broadcast.ts")
+    make_clip(path, seconds=6, width=192, height=108, gop=24, container_format="mpegts", audio_codec=None)
+    info = probe.probe(path)
+    layout = trickplay.video_layout(info)
+    with av.open(trickplay.make_sheet(path, info, 0, str(tmp_path / "0.jpg"))) as sheet:
+        image = next(sheet.decode(video=0)).to_ndarray(format="rgb24")
+    tiles = [image[y:y + layout.tile_height, x:x + layout.tile_width]
+             for _, x, y in map(layout.place, range(layout.tiles))]
+    assert len(tiles) >= 6 and all(tile.std() > 10 for tile in tiles)
+
+
 def test_a_sheet_not_made_yet_is_made_on_demand(make_app, library_root, tmp_path):
     app = make_app(library_root, scan=False)
     app.app.config["haema.library"].scan()  # no background fills: no sheet exists
