@@ -134,7 +134,7 @@ def build_parser():
     add("--segment-duration", default=Config.segment_duration, help="target HLS segment length in seconds")
     add("--transcode-segment-duration", default=Config.transcode_segment_duration,
         help="longest transcoded segment in seconds (shorter: faster start and seeks)")
-    add("--prefetch", default=Config.prefetch, help="segments a worker makes ahead of the player")
+    add("--prefetch", default=Config.prefetch, help="transcoded segments a worker makes ahead of the player")
     add("--job-timeout", default=Config.job_timeout,
         help="seconds an encoder may take on one request before it counts as hung and is replaced")
     add("--encoder", default=Config.encoder, help="libx264, or h264_v4l2m2m for the Raspberry Pi 4")
