@@ -954,17 +954,17 @@ class Bench:
         return self.results
 
 
-def _copy_limit(container, start, duration, format="null", target=os.devnull):
+def _copy_limit(container, start, duration, muxer="null", target=os.devnull):
     """Seconds (wall, CPU) PyAV takes to seek the open ``container`` to ``start`` (from
     its first keyframe on) and mux the packets up to ``start + duration`` into a null output
-    (or into ``target`` as ``format``: what is left above the limit that is MPEG-TS itself,
+    (or into ``target`` with the muxer ``muxer``: what is left above the limit that is MPEG-TS itself,
     its Annex B conversion and 188-byte packets, which a player of TS segments needs)."""
     streams = [container.streams.video[0], *container.streams.audio[:1]]
     video = streams[0]
     first = video.start_time or 0
     began, used = time.perf_counter(), time.process_time()
     container.seek(first + int(start / video.time_base), stream=video, backward=True)
-    out = av.open(target, "w", format=format)
+    out = av.open(target, "w", format=muxer)
     outs = {s.index: out.add_stream_from_template(s) for s in streams}
     end = first + (start + duration) / video.time_base
     for packet in container.demux(streams):
