@@ -410,7 +410,7 @@ class _Cutter:
                 if packet.size == 0 or packet.is_corrupt:  # end of stream; data cut short by the file's end
                     continue
                 output.feed(packet)
-                if all(o.done for o in outputs.values()):
+                if output.done and all(o.done for o in outputs.values()):
                     break
             for output in outputs.values():
                 output.finish()
@@ -450,9 +450,10 @@ class _Cutter:
         self._write(packet)
 
     def _write(self, packet):
-        stream = packet.stream
-        if stream.index + 1 not in self.first_decode_times:  # in the track's timescale
-            self.first_decode_times[stream.index + 1] = int(round(packet.dts * packet.time_base / stream.time_base))
+        if self.muxed is not None:  # fMP4: the fragment's header needs each track's first decode time
+            stream = packet.stream
+            if stream.index + 1 not in self.first_decode_times:  # in the track's timescale
+                self.first_decode_times[stream.index + 1] = int(round(packet.dts * packet.time_base / stream.time_base))
         self.muxer.mux(packet)
 
 
@@ -591,7 +592,9 @@ def with_parameter_sets(packet, extradata):
     if not extradata or extradata[0] != 1 or len(extradata) < 7:
         return packet  # Annex B already (MPEG-TS sources), with its parameter sets in band
     size = (extradata[4] & 3) + 1
-    data = bytes(packet)
+    # read in place and copied once: a keyframe is hundreds of KB, and each copy of it is
+    # a fresh mapping to fault in (memory.py)
+    data = memoryview(packet)
     at = 0
     while at + size < len(data):
         length = int.from_bytes(data[at:at + size], "big")
@@ -606,7 +609,9 @@ def with_parameter_sets(packet, extradata):
             sets.append(extradata[at + 2:at + 2 + length])
             at += 2 + length
     prefix = b"".join(len(unit).to_bytes(size, "big") + unit for unit in sets)
-    joined = av.Packet(prefix + data)
+    joined = av.Packet(len(prefix) + len(data))
+    written = memoryview(joined)
+    written[:len(prefix)], written[len(prefix):] = prefix, data
     joined.pts, joined.dts, joined.duration = packet.pts, packet.dts, packet.duration
     joined.time_base, joined.is_keyframe = packet.time_base, packet.is_keyframe
     return joined
@@ -830,6 +835,7 @@ class AudioCopy:
         time_base = self.time_base = cutter.audio.time_base
         self.rate = cutter.audio_rate(cutter.audio.codec_context.sample_rate)
         self.clock = cutter.clock(time_base, self.rate)
+        self.output_time_base = fractions.Fraction(1, self.rate)
         self.start, self.end = cutter._bounds(time_base)
         self.leftover = []  # packets read past the end, for a continuation
         self.done = False
@@ -855,7 +861,7 @@ class AudioCopy:
             return
         packet.pts = packet.dts = self.clock.ticks(pts)
         packet.duration = self.clock.length(packet.duration or 0)
-        packet.time_base = fractions.Fraction(1, self.rate)
+        packet.time_base = self.output_time_base
         self.cutter.mux(packet, self.stream)
 
     def finish(self):
