@@ -268,12 +268,9 @@ def _make_continuing(job, target, state, cancelled):
         cutter = _Cutter(source, job, target, cancelled, resume)
         cutter.run()
     except BaseException:
-        if resume is not None:
-            resume.packets.close()  # if the cut did not get to close them
-        source.close()
+        (resume or source).close()  # a continuation's packets too, if the cut did not get to them
         raise
-    if job.segment.last:
-        cutter.carry[0].close()  # its packets: nothing follows the last segment
+    if cutter.carry is None:  # the last segment: nothing follows it
         source.close()
     else:
         state.continuation = _Continuation(_continuation_key(job, job.segment.end), source, *cutter.carry)
@@ -293,7 +290,7 @@ class _Cutter:
         self.source = source
         self.cancelled = cancelled
         self.resume = resume
-        self.carry = None  # (packets, video carry, audio carry) for a continuation
+        self.carry = None  # (packets, video carry, audio carry) for the next segment's continuation
         self.job = job
         self.segment = job.segment
         self.video = source.streams[job.info.video.index]
@@ -421,7 +418,7 @@ class _Cutter:
         except BaseException:
             packets.close()  # see probe.reading
             raise
-        if self.resume is not None or _continuable(self.job):
+        if _continuable(self.job) and not self.segment.last:
             self.carry = (packets, video.carry(), audio.carry() if audio is not None else None)
         else:
             packets.close()

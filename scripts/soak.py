@@ -123,7 +123,7 @@ def process_names(server):
     return names
 
 
-def sample_rss(server, halt, samples, cpu):
+def sample_processes(server, halt, samples, cpu):
     """``samples[name]`` ← (seconds since start, MB), every ``SAMPLE_EVERY`` s, and the
     machine's load average: a stall on a machine busy with other work is not Haema's alone.
     ``cpu[name]`` ← the CPU seconds each process has used, the soak's own players among
@@ -217,7 +217,7 @@ def main(argv=None):
             team = [Player(port, video_id, variant, rng.uniform(12, 30), deadline, random.Random(rng.random()))
                     for video_id, variant in zip(ids, variants)]
             samples, cpu, halt = {}, {}, threading.Event()
-            sampler = threading.Thread(target=sample_rss, args=(server, halt, samples, cpu), daemon=True)
+            sampler = threading.Thread(target=sample_processes, args=(server, halt, samples, cpu), daemon=True)
             print(f"{args.copy} copy + {args.transcode} transcode players for {args.minutes:g} min", flush=True)
             sampler.start()
             for player in team:
