@@ -40,7 +40,7 @@ import gevent.lock
 import gevent.socket
 
 from .errors import HaemaError
-from .memory import give_freed_frames_back
+from .memory import give_freed_frames_back, keep_packets_in_the_heap
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ class Pool:
 
     def _worker(self, slot):
         if self._workers[slot] is None:
-            self._workers[slot] = _Worker(self._context, slot, self.state)
+            self._workers[slot] = _Worker(self._context, slot, self.state, quick=slot in self._lanes[True])
         return self._workers[slot]
 
     def close(self, timeout=5):
@@ -153,14 +153,14 @@ class _WorkerLost(Exception):
 
 
 class _Worker:
-    def __init__(self, context, slot, state):
+    def __init__(self, context, slot, state, quick):
         self.connection, child = context.Pipe(duplex=True)
         # gevent's patched socketpair is non-blocking, which multiprocessing's framing
         # cannot read; we wait for readability cooperatively, then read one whole reply
         # (a few milliseconds for a segment) in blocking mode.
         os.set_blocking(self.connection.fileno(), True)
         os.set_blocking(child.fileno(), True)
-        self.process = context.Process(target=_serve, args=(child, state), name=f"haema-encoder-{slot}", daemon=True)
+        self.process = context.Process(target=_serve, args=(child, state, quick), name=f"haema-encoder-{slot}", daemon=True)
         self.process.start()
         child.close()
         self.started = False
@@ -204,14 +204,20 @@ class _Worker:
 # Inside a worker process
 
 
-def _serve(connection, state_class):
+def _serve(connection, state_class, quick):
     """Answer requests; between them, make the segments the last request said come next.
 
     A request that arrives during a prefetch is read at once. If it asks for the
     segment being made (a player fetching sequentially asks for the next one as soon
     as it has this one), that work goes on and answers it; anything else cancels it.
+
+    A ``quick`` worker makes copies and keeps their packets in the heap; the others
+    decode, and give freed frames back (memory.py).
     """
-    give_freed_frames_back()
+    if quick:
+        keep_packets_in_the_heap()
+    else:
+        give_freed_frames_back()
     state = state_class() if state_class is not None else None
     connection.send("ready")
     made = collections.OrderedDict()  # key → result of a job made ahead
