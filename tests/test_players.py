@@ -478,8 +478,8 @@ def _gst_play(server, info, first_kbps, then_kbps):
 # has that lead moved away (for hls.js, transcode._VideoOpening), so once the second is
 # played hlsdemux2 puts the first before zero, and a seek into it fails ("Seeking failed")
 # and restarts from zero: where a key-unit seek into the first segment lands anyway. In
-# about 1 of 250 such seeks (3 of 920 plays, 4 of 920 with the copy worker's other heap
-# setting, the same wrong values each time) that restart misplaces the rest of the
+# about 1 of 250 such seeks (4 of 920 plays, and 3 of 920 without the copy worker's heap
+# setting: the same wrong values each time) that restart misplaces the rest of the
 # timeline by seconds, or (once, in CI) crashes. Giving the first segment its lead back
 # brings back hls.js's hole at every start; taking it from every segment opens a gap at
 # each join, which hls.js closes by moving that segment's first picture. So the test
