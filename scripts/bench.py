@@ -729,7 +729,7 @@ class Bench:
         """Copy segments as a busy copy worker makes them, one request right after the
         other (many viewers: 40 copy players ask for 10 segments a second), against the
         limit back to back. The cold figures above carry what an idle CPU costs both
-        sides on its first work, which on this machine swings from day to day (the
+        sides on its first work, which on this machine swings from hour to hour (the
         limit's 2 ms became 17 after half a second of idle); back to back, each side
         pays only its own work. Each segment is made once before the measured rounds."""
         stream, _ = open_video(self.client, self.id_of(self.media["seek"]), "original")
