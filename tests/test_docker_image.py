@@ -5,7 +5,7 @@ compiled), so it stays out of `.ci/run`. Run it with, for example:
 
     HAEMA_DOCKER_TEST=1 HAEMA_HLSCHECK=../shared/hlscheck.py \\
     HAEMA_DOCKER_BUILD_OPTIONS="--build-arg FFMPEG_SOURCE=vendor/ffmpeg-8.1.2.tar.xz --build-arg JOBS=2" \\
-        python -m pytest -q -s tests/test_docker_image.py
+        python -m pytest -q -s -n 0 tests/test_docker_image.py
 
 Settings (environment):
   HAEMA_DOCKER_TEST=1          run these tests
