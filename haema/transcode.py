@@ -865,6 +865,11 @@ class AudioCopy:
         pass
 
 
+def _audio_shape(audio):
+    """What a resampler is made for: a frame's, or a decoder's, sample format, layout and rate."""
+    return audio.format.name, audio.layout.name, audio.sample_rate
+
+
 class AudioEncode:
     """Decode any audio, place its samples on the file's fixed AAC frame grid, and encode
     the grid frames of this segment (plus a few dropped warm-up frames before it)."""
@@ -876,7 +881,11 @@ class AudioEncode:
         self.channels = 1 if source.channels == 1 else 2
         self.layout = "mono" if self.channels == 1 else "stereo"
         self.decoder = source
-        self.resampler = av.AudioResampler(format="fltp", layout=self.layout, rate=self.rate)
+        self.resampler = self._resampler()
+        # (format, layout, rate) of the frames the resampler takes: the stream's, when
+        # its header says; a frame of another shape waits in ``held`` for a second of it
+        self.shape = _audio_shape(source) if source.format is not None and source.sample_rate else None
+        self.held = None
         self.stream = cutter.muxer.add_stream("aac", rate=self.rate)
         self.stream.layout = self.layout
         self.stream.bit_rate = hls.AUDIO_BITRATE
@@ -904,9 +913,33 @@ class AudioEncode:
         for frame in frames:
             self._frame(frame)
 
+    def _resampler(self):
+        return av.AudioResampler(format="fltp", layout=self.layout, rate=self.rate)
+
     def _frame(self, frame):
+        """Resample and place a decoded frame, unless it is a decoder's stray.
+
+        A decoder finding its feet after a seek into MPEG-PS can put out a frame or two
+        of another layout or rate (MP2: a 384-sample stereo frame, a 1152-sample 8 kHz
+        one), noise to drop. A change in the source itself (a TV recording going from
+        5.1 to stereo) lasts: the resampler is made anew on its second frame."""
         if frame.pts is None and self.next_sample is None:
             return
+        shape = _audio_shape(frame)
+        if self.shape is None:
+            self.shape = shape
+        if shape != self.shape:
+            if self.held is None or _audio_shape(self.held) != shape:
+                self.held = frame
+                return
+            for converted in self.resampler.resample(None):  # the old shape's last samples
+                self._place(converted, None, None)
+            self.resampler, self.shape = self._resampler(), shape
+            self._convert(self.held)
+        self.held = None
+        self._convert(frame)
+
+    def _convert(self, frame):
         for converted in self.resampler.resample(frame):
             self._place(converted, frame.pts, self.cutter.audio.time_base)
 

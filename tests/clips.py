@@ -13,7 +13,7 @@ import numpy
 def make_clip(path, seconds=4.0, width=320, height=240, fps=24, gop=24, bframes=2, video_codec="libx264",
               pix_fmt="yuv420p", audio_codec="aac", audio_tracks=1, sample_rate=48000, start=0.0,
               vfr=False, container_format=None, rotation=0, interlaced=False, options=None,
-              container_options=None, audio_gap=None):
+              container_options=None, audio_gap=None, audio_layout="stereo"):
     """Encode a clip; returns the number of video frames written.
 
     ``audio_gap`` (start, end) in seconds: audio packets there are left out, a hole in the
@@ -38,7 +38,7 @@ def make_clip(path, seconds=4.0, width=320, height=240, fps=24, gop=24, bframes=
     audios = []
     for track in range(audio_tracks if audio_codec else 0):
         audio = out.add_stream(audio_codec, rate=sample_rate)
-        audio.layout = "stereo"
+        audio.layout = audio_layout
         audio.metadata["language"] = ["eng", "fra", "deu"][track % 3]
         audios.append(audio)
 
@@ -94,8 +94,9 @@ def _write_audio(out, audio, track, begin, end, sample_rate, start, gap=None):
         return
     t = (numpy.arange(begin, end) / sample_rate).astype(numpy.float32)
     tone = 0.2 * numpy.sin(2 * math.pi * (440 + 110 * track) * t).astype(numpy.float32)
-    frame = av.AudioFrame.from_ndarray(_audio_layout(numpy.stack([tone, tone]), audio),
-                                       format=audio.format.name, layout="stereo")
+    channels = numpy.stack([tone] * audio.layout.nb_channels)
+    frame = av.AudioFrame.from_ndarray(_audio_layout(channels, audio), format=audio.format.name,
+                                       layout=audio.layout.name)
     frame.sample_rate = sample_rate
     frame.pts = begin + int(round(start * sample_rate))
     frame.time_base = fractions.Fraction(1, sample_rate)

@@ -5,6 +5,7 @@ read back: it must start with a keyframe, hold exactly the frames of its interva
 frame lost or duplicated over the whole file), carry the source's timeline, join the
 next segment's audio with no gap or overlap, and come out byte-identical when made again.
 """
+import contextlib
 import ctypes
 import dataclasses
 import fractions
@@ -183,6 +184,77 @@ def assert_audio_joins(every):
     steps = [b - a for a, b in zip(every, every[1:])]
     frame = sorted(steps)[len(steps) // 2]
     assert all(abs(step - frame) <= 2 for step in steps), f"audio steps {sorted(set(steps))}"
+
+
+def stray_audio_frames(path):
+    """(keyframe, shape) of each audio frame, of the first 20 after a seek to each
+    keyframe, whose format, layout or rate is not the stream's."""
+    strays = []
+    with av.open(str(path)) as container:
+        video, audio = container.streams.video[0], container.streams.audio[0]
+        stream_shape = (audio.codec_context.format.name, audio.codec_context.layout.name, audio.sample_rate)
+        keyframes = [p.pts for p in container.demux(video) if p.is_keyframe and p.pts is not None]
+        for keyframe in keyframes:
+            container.seek(keyframe, stream=video)
+            decoder = audio.codec_context
+            decoder.flush_buffers()
+            frames = []
+            for packet in container.demux(video, audio):
+                if packet.stream is audio:
+                    with contextlib.suppress(av.FFmpegError):  # the decoder finding its feet
+                        frames += decoder.decode(packet)
+                if len(frames) >= 20:
+                    break
+            strays += [(keyframe, shape) for frame in frames
+                       if (shape := (frame.format.name, frame.layout.name, frame.sample_rate)) != stream_shape]
+    return strays
+
+
+def test_a_stray_audio_frame_after_a_seek_into_mpeg_ps_is_dropped(tmp_path):
+    """A DVD-style MPEG-PS with MP2 audio: after a seek, the MP2 decoder can put out a
+    frame of another rate (here 16 kHz in a 48 kHz stream), which once failed the whole
+    segment ("Frame does not match AudioResampler setup", a 500). Here every keyframe
+    starts a segment, so some segment decodes from the seek the stray follows; all join."""
+    path = tmp_path / "dvd.mpg"
+    make_clip(path, seconds=10, width=320, height=240, gop=12, video_codec="mpeg2video", audio_codec="mp2",
+              container_format="mpeg", options={"b": "2M"})
+    assert stray_audio_frames(path), "this clip no longer makes the MP2 decoder stray: the test tests nothing"
+    info = probe.probe(str(path))
+    keyframes = probe.read_keyframes(str(path))
+    timeline = hls.plan_timeline(keyframes, 4.0, 0.5, frame_duration=hls.frame_step(info))  # a piece per GOP
+    variant = hls.Variant("small_h264", False, 320, 240, 500_000, 300_000, "avc1.64000c", info.video.fps)
+    count = len(hls.boundaries(timeline, variant)) - 1
+    segments = {i: make(path, info, keyframes, timeline, variant, i) for i in reversed(range(count))}
+    audio = [read_segment(segments[index])[1] for index in range(count)]
+    assert all(audio), "a segment has no audio"
+    assert_audio_joins([pts for segment in audio for pts in segment])
+
+
+def test_a_recording_whose_sound_turns_from_5_1_to_stereo_plays_on(tmp_path):
+    """A TV recording's sound changes layout at a programme's end: 5.1 AC-3, then stereo,
+    as two recordings joined. The segments after the change have their sound, at its
+    time, and every segment joins the next, made in either order."""
+    parts = [tmp_path / "surround.ts", tmp_path / "stereo.ts"]
+    common = dict(seconds=4, width=192, height=108, bframes=0, container_format="mpegts", audio_codec="ac3")
+    make_clip(parts[0], audio_layout="5.1", **common)
+    make_clip(parts[1], start=4, **common)  # no B-frames: their decode times would overlap at the join
+    path = tmp_path / "recording.ts"
+    path.write_bytes(b"".join(part.read_bytes() for part in parts))
+    info, keyframes, timeline, variant = plan(path, "transcode")
+    count = len(hls.boundaries(timeline, variant)) - 1
+    backwards = {i: make(path, info, keyframes, timeline, variant, i) for i in reversed(range(count))}
+    forwards = [make(path, info, keyframes, timeline, variant, i) for i in range(count)]
+    for segments in (forwards, [backwards[i] for i in range(count)]):
+        audio = [read_segment(segment)[1] for segment in segments]
+        assert all(audio), "a segment has no audio"
+        assert_audio_joins([pts for segment in audio for pts in segment])
+    loudness = []  # (time in the video, RMS) of each decoded audio frame
+    with av.open(io.BytesIO(b"".join(forwards)), format="mpegts") as container:
+        for frame in container.decode(container.streams.audio[0]):
+            samples = memoryview(frame.planes[0]).cast("f")[:frame.samples]
+            loudness.append((frame.time - hls.OUTPUT_ORIGIN, (sum(x * x for x in samples) / len(samples)) ** 0.5))
+    after = [rms for time, rms in loudness if 4.2 <= time < 7.5]
+    assert len(after) > 100 and min(after) > 0.05, "no sound after the change to stereo"
 
 
 @pytest.mark.parametrize("name, variant_kind", [("ac3.mkv", "copy"), ("ac3.mkv", "transcode"),
