@@ -415,9 +415,10 @@ def read_keyframes(path):
         with av.open(path, metadata_errors="ignore") as container:
             video = _main_video(container)
             pts = _from_index(container, video)
-            if pts and _on_frame_grid(pts, video):
+            end = _end_after(container, video, pts[-1]) if pts and _on_frame_grid(pts, video) else None
+            if end is not None:
                 return Keyframes(time_base=fractions.Fraction(video.time_base), pts=tuple(pts),
-                                 end=_end_after(container, video, pts[-1]), frames=None, shown_from=None)
+                                 end=end, frames=None, shown_from=None)
         with av.open(path, metadata_errors="ignore") as container:
             video = _main_video(container)
             scan = _scan_packets(container, video)
@@ -533,13 +534,20 @@ def unpack_times(text):
 
 
 def _end_after(container, video, last_keyframe):
-    """Time just after the last frame: read the last GOP, which is cheap."""
+    """Time just after the last frame: read the last GOP, which is cheap. None when a
+    keyframe follows: the index stops before the file does. A Matroska file whose cues
+    never got written (a recording cut off, a download cut short, a file written to a
+    pipe) indexes only the keyframes its first seek came across, the first two seconds
+    or so; trusted, a whole film would be one segment."""
     container.seek(last_keyframe, stream=video, backward=True)
     one_frame = frame_duration(video)
     end = last_keyframe + one_frame
     with reading(container.demux(video)) as packets:
         for packet in packets:
             if packet.pts is not None and not packet.is_corrupt:
+                if packet.is_keyframe and packet.pts > last_keyframe:
+                    log.debug("%s: the keyframe index stops before the file's end; scanning", container.name)
+                    return None
                 end = max(end, packet.pts + (packet.duration or one_frame))
     return end
 

@@ -13,7 +13,7 @@ from .clips import make_clip
 
 
 @pytest.mark.parametrize("name", ["clip.mp4", "clip.mkv"])
-def test_the_container_index_gives_the_keyframes_a_packet_scan_finds(tmp_path, name):
+def test_the_container_index_gives_the_keyframes_a_packet_scan_finds(tmp_path, name, monkeypatch):
     path = str(tmp_path / name)
     make_clip(path, seconds=6, width=160, height=96, gop=24, bframes=3)
     with av.open(path) as container:
@@ -22,10 +22,55 @@ def test_the_container_index_gives_the_keyframes_a_packet_scan_finds(tmp_path, n
         scan = probe._scan_packets(container, container.streams.video[0])
     assert from_index is not None, "fell back to scanning every packet"
     assert from_index == scan.keyframes
-    # a constant-rate closed-GOP file needs nothing more than its keyframes
+    # a constant-rate closed-GOP file needs nothing more than its keyframes, read from its index
+    monkeypatch.setattr(probe, "_scan_packets", lambda *_: pytest.fail("scanned every packet"))
     keyframes = probe.read_keyframes(path)
     assert (keyframes.pts, keyframes.end, keyframes.frames, keyframes.shown_from) == \
         (tuple(scan.keyframes), scan.end, None, None)
+
+
+class _Pipe:
+    """A place to write that cannot seek back, as a pipe: a muxer cannot go back to add
+    an index there."""
+
+    def __init__(self):
+        self.data = bytearray()
+
+    def write(self, data):
+        self.data += data
+        return len(data)
+
+
+def _without_cues(path, how):
+    """The Matroska file at ``path`` as one whose cues (its keyframe index, written last)
+    are missing: cut short by a download or recording that stopped, or written to a pipe."""
+    if how == "cut short":
+        with open(path, "r+b") as file:
+            file.truncate(file.seek(0, 2) * 6 // 10)
+        return
+    pipe = _Pipe()
+    with av.open(path) as source, av.open(pipe, "w", format="matroska") as out:
+        streams = {stream.index: out.add_stream_from_template(stream) for stream in source.streams}
+        for packet in source.demux():
+            if packet.dts is not None:
+                packet.stream = streams[packet.stream.index]
+                out.mux(packet)
+    with open(path, "wb") as file:
+        file.write(pipe.data)
+
+
+@pytest.mark.parametrize("how", ["cut short", "written to a pipe"])
+def test_a_matroska_file_without_its_cues_has_every_keyframe(tmp_path, how):
+    """Without cues, Matroska's first seek indexes only the keyframes it comes across, the
+    first few: trusted, a whole film was one segment. Every keyframe is found."""
+    path = str(tmp_path / "recording.mkv")
+    make_clip(path, seconds=12, width=160, height=96, gop=24, bframes=0)
+    _without_cues(path, how)
+    with av.open(path) as container:
+        scan = probe._scan_packets(container, container.streams.video[0])
+    assert len(scan.keyframes) >= 6
+    keyframes = probe.read_keyframes(path)
+    assert (keyframes.pts, keyframes.end) == (tuple(scan.keyframes), scan.end)
 
 
 def test_a_variable_rate_video_lists_every_frame_time(tmp_path):
