@@ -280,7 +280,7 @@ def plan_audio(info):
     renditions = []
     for n, track in enumerate(tracks):
         channels = track.channels or 2
-        if track.codec == "aac":  # copied
+        if aac_copied(track):
             channels, codec, bitrate = channels, track.codec_string, track.bit_rate or AUDIO_BITRATE
         else:  # encoded, to stereo at most
             channels, codec, bitrate = min(2, channels), "mp4a.40.2", AUDIO_BITRATE
@@ -408,9 +408,24 @@ def _audio_codec(info):
     track = default_audio(info)
     if track is None:
         return None
-    if track.codec == "aac":
+    if aac_copied(track):
         return {"HE-AAC": "mp4a.40.5", "HE-AACv2": "mp4a.40.29"}.get(track.profile, "mp4a.40.2")
     return "mp4a.40.2"  # everything else is encoded to AAC-LC
+
+
+LONGEST_COPIED_AUDIO_FRAME = fractions.Fraction(1, 20)  # seconds
+
+
+def aac_copied(track):
+    """Is this audio track AAC that segments carry as it is?
+
+    Not when its frames are long. A segment's sound starts on a frame of it, so up to a
+    frame after its picture; at a low rate that is too late (1024 samples at 11 kHz last
+    93 ms, at 8 kHz 128 ms), and such a track is encoded at 44.1 or 48 kHz instead."""
+    if track.codec != "aac":
+        return False
+    samples = 2048 if track.profile in ("HE-AAC", "HE-AACv2") else 1024  # SBR doubles the frame
+    return not track.sample_rate or fractions.Fraction(samples, track.sample_rate) <= LONGEST_COPIED_AUDIO_FRAME
 
 
 def _join(*codecs):

@@ -17,7 +17,7 @@ alone, or, where FFmpeg needs packets to write it (AC-3), cuts the first segment
 keeps its header.
 
 Audio joins exactly too. Copied AAC packets belong to the segment their timestamp falls
-in. Other audio is encoded to AAC on a grid of 1024-sample frames fixed for the whole
+in. Other audio (and AAC at a low rate, see ``hls.aac_copied``) is encoded to AAC on a grid of 1024-sample frames fixed for the whole
 file; a segment encodes the frames of its interval, warmed up by a few frames before
 its start whose packets are dropped, so there is no gap, overlap or priming silence at
 a join.
@@ -250,7 +250,7 @@ def _continuable(job):
 def _audio_copied(job):
     """Is the job's audio, if any, copied rather than encoded?"""
     audio = next((a for a in job.info.audio if a.index == job.audio_index), None)
-    return audio is None or job.copy_audio or audio.codec == "aac"
+    return audio is None or job.copy_audio or hls.aac_copied(audio)
 
 
 def _continuation_key(job, start):
@@ -865,6 +865,14 @@ class AudioCopy:
         pass
 
 
+def _encoded_rate(rate):
+    """The source's rate when AAC has it, but none under 22.05 kHz, whose frames would
+    last too long (see ``hls.aac_copied``); others become 48 kHz, or 44.1 for its family."""
+    if rate in AAC_RATES and rate >= 22050:
+        return rate
+    return 44100 if rate and 44100 % rate == 0 else 48000
+
+
 def _audio_shape(audio):
     """What a resampler is made for: a frame's, or a decoder's, sample format, layout and rate."""
     return audio.format.name, audio.layout.name, audio.sample_rate
@@ -877,7 +885,7 @@ class AudioEncode:
     def __init__(self, cutter):
         self.cutter = cutter
         source = cutter.audio.codec_context
-        self.rate = source.sample_rate if source.sample_rate in AAC_RATES else 48000
+        self.rate = _encoded_rate(source.sample_rate)
         self.channels = 1 if source.channels == 1 else 2
         self.layout = "mono" if self.channels == 1 else "stereo"
         self.decoder = source

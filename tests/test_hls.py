@@ -1,4 +1,5 @@
 """The HLS plan as pure functions, on hand-made keyframe lists."""
+import dataclasses
 import fractions
 import re
 
@@ -160,6 +161,17 @@ def info(width=1920, height=1080, codec="h264", audio=("aac",), rotation=0, pix_
                    for i, c in enumerate(audio))
     return probe.MediaInfo(container="matroska,webm", duration=60.0, start_time=0.0, bit_rate=5_000_000,
                            video=video, audio=tracks, subtitles=())
+
+
+@pytest.mark.parametrize("codec, profile, rate, copied", [
+    ("aac", "LC", 48000, True), ("aac", "LC", 22050, True), ("aac", "LC", 11025, False), ("aac", "LC", 8000, False),
+    ("aac", "HE-AAC", 48000, True), ("aac", "HE-AAC", 32000, False), ("ac3", None, 48000, False)])
+def test_aac_is_copied_unless_its_frames_last_over_50_ms(codec, profile, rate, copied):
+    track = dataclasses.replace(info().audio[0], codec=codec, profile=profile, sample_rate=rate)
+    assert hls.aac_copied(track) is copied
+    video = dataclasses.replace(info(), audio=(track,))
+    declared = hls.plan_variants(video)[0].codecs
+    assert declared.endswith("mp4a.40.5" if copied and profile == "HE-AAC" else "mp4a.40.2")
 
 
 def test_ladder_for_1080p_h264_lists_original_first_and_nothing_above_the_source():
