@@ -17,10 +17,10 @@ alone, or, where FFmpeg needs packets to write it (AC-3), cuts the first segment
 keeps its header.
 
 Audio joins exactly too. Copied AAC packets belong to the segment their timestamp falls
-in. Other audio (and AAC at a low rate, see ``hls.aac_copied``) is encoded to AAC on a grid of 1024-sample frames fixed for the whole
-file; a segment encodes the frames of its interval, warmed up by a few frames before
-its start whose packets are dropped, so there is no gap, overlap or priming silence at
-a join.
+in. Other audio (AAC at a low rate too, see ``hls.aac_copied``) is encoded to AAC on a
+grid of 1024-sample frames fixed for the whole file; a segment encodes the frames of
+its interval, warmed up by a few frames before its start whose packets are dropped, so
+there is no gap, overlap or priming silence at a join.
 """
 import bisect
 import collections
