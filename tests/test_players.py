@@ -465,7 +465,11 @@ def _gst_play(server, info, first_kbps, then_kbps):
                          env={**os.environ, "GST_DEBUG": "2"})  # GStreamer's own warnings, for a failure
     assert run.returncode == 0, run.stderr[-2000:]
     result = json.loads(run.stdout)
-    assert result["errors"] == [] and result["warnings"] == [], (run.stderr[-3000:], server.log()[-2000:])
+    if result["errors"] or result["warnings"]:  # all of it, as an assert's message would be cut short
+        video_requests = [line for line in server.log().splitlines() if info.video_id in line]
+        pytest.fail(f"GStreamer: errors {result['errors']}, warnings {result['warnings']}\n"
+                    f"its log:\n{run.stderr[-4000:]}\nthe server's lines on the video:\n"
+                    + "\n".join(video_requests[-40:]))
     whole, after_seek = result["phases"]["to_end"], result["phases"]["after_seek"]
     assert whole["eos"] and after_seek["eos"]
     # every frame; the timeline starts at GStreamer's own origin
