@@ -20,7 +20,7 @@ import time
 import pytest
 
 from .clips import make_clip
-from .server import running_server
+from .server import SCAN_TIMEOUT, running_server
 
 TITLES = ("Kill", "Hang", "Gone", "Changed", "Disconnect", "Idle", "Locked", "ReadOnly", "Term", "Full")
 TRANSCODE = "480p_h264"  # from the 720p clips: decoding and encoding take long enough to interrupt
@@ -99,7 +99,7 @@ def alive(pid):
     return False
 
 
-def wait_until(condition, what, timeout=60):
+def wait_until(condition, what, timeout=SCAN_TIMEOUT):
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, f"never happened: {what}"

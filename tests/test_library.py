@@ -5,6 +5,8 @@ import time
 
 from haema.models import stable_id
 
+from .server import SCAN_TIMEOUT
+
 
 def titles(app, **query):
     return [show["info"]["title"] for show in app.get("/api/v1/shows", query).json]
@@ -64,7 +66,7 @@ def test_rescan_drops_removed_files_and_adds_new_ones(app, library_root):
                 library_root / "Shows/Cowboy Bebop/[Group] Cowboy Bebop - 03 [1080p].mkv")
     started = app.get("/api/v1/library/scan").json["started_at"]
     app.post("/api/v1/library/scan", status=202)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + SCAN_TIMEOUT
     while time.monotonic() < deadline:
         report = app.get("/api/v1/library/scan").json
         if report["started_at"] != started and not report["running"]:
