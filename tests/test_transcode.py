@@ -190,6 +190,17 @@ def assert_audio_joins(every):
     assert all(abs(step - frame) <= 2 for step in steps), f"audio steps {sorted(set(steps))}"
 
 
+def loudness(segments):
+    """(time in the video, RMS) of each audio frame of ``segments``, one after another,
+    decoded as a player does: by one decoder."""
+    heard = []
+    with av.open(io.BytesIO(b"".join(segments)), format="mpegts") as container:
+        for frame in container.decode(container.streams.audio[0]):
+            samples = memoryview(frame.planes[0]).cast("f")[:frame.samples]
+            heard.append((frame.time - hls.OUTPUT_ORIGIN, (sum(x * x for x in samples) / len(samples)) ** 0.5))
+    return heard
+
+
 def stray_audio_frames(path):
     """(keyframe, shape) of each audio frame, of the first 20 after a seek to each
     keyframe, whose format, layout or rate is not the stream's."""
@@ -252,12 +263,7 @@ def test_a_recording_whose_sound_turns_from_5_1_to_stereo_plays_on(tmp_path):
         audio = [read_segment(segment)[1] for segment in segments]
         assert all(audio), "a segment has no audio"
         assert_audio_joins([pts for segment in audio for pts in segment])
-    loudness = []  # (time in the video, RMS) of each decoded audio frame
-    with av.open(io.BytesIO(b"".join(forwards)), format="mpegts") as container:
-        for frame in container.decode(container.streams.audio[0]):
-            samples = memoryview(frame.planes[0]).cast("f")[:frame.samples]
-            loudness.append((frame.time - hls.OUTPUT_ORIGIN, (sum(x * x for x in samples) / len(samples)) ** 0.5))
-    after = [rms for time, rms in loudness if 4.2 <= time < 7.5]
+    after = [rms for time, rms in loudness(forwards) if 4.2 <= time < 7.5]
     assert len(after) > 100 and min(after) > 0.05, "no sound after the change to stereo"
 
 
@@ -274,16 +280,10 @@ def test_audio_after_a_hole_in_the_source_is_heard_at_its_time(sources):
     holding a hole once filled the rest of itself with the hole again and again."""
     path = sources / "audio_gap.mkv"
     info, keyframes, timeline, variant = plan(path, "transcode")
-    # the segments one after another, decoded as a player does: by one decoder
-    joined = b"".join(make(path, info, keyframes, timeline, variant, index)
-                      for index in range(len(hls.boundaries(timeline, variant)) - 1))
-    loudness = []  # (time in the video, RMS) of each decoded audio frame
-    with av.open(io.BytesIO(joined), format="mpegts") as container:
-        for frame in container.decode(container.streams.audio[0]):
-            samples = memoryview(frame.planes[0]).cast("f")[:frame.samples]
-            loudness.append((frame.time - hls.OUTPUT_ORIGIN, (sum(x * x for x in samples) / len(samples)) ** 0.5))
-    hole = [rms for time, rms in loudness if 2.6 <= time < 2.9]
-    sound = [rms for time, rms in loudness if 0.5 <= time < 2.4 or 3.1 <= time < 8.5]
+    heard = loudness([make(path, info, keyframes, timeline, variant, index)
+                      for index in range(len(hls.boundaries(timeline, variant)) - 1)])
+    hole = [rms for time, rms in heard if 2.6 <= time < 2.9]
+    sound = [rms for time, rms in heard if 0.5 <= time < 2.4 or 3.1 <= time < 8.5]
     assert hole and max(hole) < 0.01, "the hole (2.5 to 3 s) is not silent"
     assert len(sound) > 300 and min(sound) > 0.1, "the sound stops after the hole"
 
