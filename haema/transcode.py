@@ -866,9 +866,10 @@ class AudioCopy:
 
 
 def _encoded_rate(rate):
-    """The source's rate when AAC has it, but none under 22.05 kHz, whose frames would
-    last too long (see ``hls.aac_copied``); others become 48 kHz, or 44.1 for its family."""
-    if rate in AAC_RATES and rate >= 22050:
+    """The source's rate when AAC has it, unless its frames would last too long (the
+    limit of ``hls.aac_copied``: none under 22.05 kHz); others become 48 kHz, or 44.1 for
+    its family."""
+    if rate in AAC_RATES and fractions.Fraction(AAC_FRAME, rate) <= hls.LONGEST_COPIED_AUDIO_FRAME:
         return rate
     return 44100 if rate and 44100 % rate == 0 else 48000
 
