@@ -72,7 +72,7 @@ SCAN_TIMEOUT = 300
 
 
 @contextlib.contextmanager
-def running_server(root, workdir, timeout=SCAN_TIMEOUT, user=None, extra=(), db=None, settled=True):
+def running_server(root, workdir, timeout=SCAN_TIMEOUT, user=None, extra=(), db=None, settled=True, program=None):
     """``haema`` on ``root`` with its cache in ``workdir``, yielded once its first
     scan is done, and its background pass (keyframes, thumbnails, preview sheets) too
     unless ``settled`` is false.
@@ -81,11 +81,12 @@ def running_server(root, workdir, timeout=SCAN_TIMEOUT, user=None, extra=(), db=
     already (``add_user``); then ``server.api`` calls carry its token. ``extra`` are more
     command-line options. The database is ``db`` (a URL), or else a SQLite file in
     ``workdir``: the same ``workdir`` gives a restarted server the same database. The
-    process is stopped on exit unless the test already killed it.
+    process is stopped on exit unless the test already killed it. ``program`` is the
+    command to run (a list), by default the installed ``haema``.
     """
     port = free_port()
     log_path = os.path.join(workdir, f"server-{port}.log")
-    command = [*haema_command(), "-t", str(root), "-p", str(port), "--db", db or os.path.join(workdir, "haema.db"),
+    command = [*(program or haema_command()), "-t", str(root), "-p", str(port), "--db", db or os.path.join(workdir, "haema.db"),
                "--cache-path", os.path.join(workdir, "cache"), "--log-level", "INFO", "--auth", "true" if user else "false",
                *extra]
     with open(log_path, "wb") as log:
