@@ -123,8 +123,7 @@ def watch_job(root, thumbnail_dir, trickplay_dir, db_path, log_level, lock):
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     _exit_with(multiprocessing.parent_process())
     package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    command = [sys.executable, "-c", "import sys; from haema.library import background_job; "
-               "background_job(*sys.argv[1:])", root, thumbnail_dir, trickplay_dir, db_path, log_level]
+    command = _rescan_command(root, thumbnail_dir, trickplay_dir, db_path, log_level)
 
     def rescan():
         with lock:
@@ -132,6 +131,17 @@ def watch_job(root, thumbnail_dir, trickplay_dir, db_path, log_level, lock):
 
     ignored = [thumbnail_dir, trickplay_dir, db_path]  # in case the cache or database sit in the library
     watch(os.path.realpath(root), rescan, ignored)
+
+
+def _rescan_command(*args):
+    """A fresh interpreter running library.background_job(*args); in the single-file
+    binary, which takes no ``-c``, the binary itself with cli.RESCAN_ARG."""
+    if getattr(sys, "frozen", False):
+        from haema.cli import RESCAN_ARG  # the command line's owner; imported only when frozen
+
+        return [sys.executable, RESCAN_ARG, *args]
+    return [sys.executable, "-c", "import sys; from haema.library import background_job; "
+            "background_job(*sys.argv[1:])", *args]
 
 
 def _exit_with(parent):

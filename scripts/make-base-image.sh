@@ -22,6 +22,9 @@
 #                      the image is then pointed at the system store (PIP_CERT). Repeatable.
 #   --work DIR         where to build the root file system (default: a temp dir, removed)
 #   --docker CMD       the docker client to use [DOCKER, docker]
+#   --no-python        Debian minbase alone, without Python (ca-certificates, netbase and tzdata
+#                      still): the bare target the single-file binary is tested on
+#                      (tests/test_binary.py); default tag haema-base:bookworm-bare
 #   -h, --help
 #
 # Needs root (debootstrap, chroot), debootstrap and a running Docker daemon.
@@ -31,6 +34,7 @@ TAG="${BASE_TAG:-haema-base:python3.11-bookworm}"
 MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 DOCKER="${DOCKER:-docker}"
 WORK_DIR=""
+PYTHON=1
 declare -a CA_CERTS=()
 
 die() { echo "make-base-image: $*" >&2; exit 1; }
@@ -43,11 +47,13 @@ while [ $# -gt 0 ]; do
         --ca-cert) CA_CERTS+=("$2"); shift 2 ;;
         --work) WORK_DIR="$2"; shift 2 ;;
         --docker) DOCKER="$2"; shift 2 ;;
+        --no-python) PYTHON=0; shift ;;
         -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown option $1 (see --help)" ;;
     esac
 done
 
+[ "$PYTHON" = 1 ] || TAG="${BASE_TAG:-haema-base:bookworm-bare}"
 [ "$(id -u)" = 0 ] || die "needs root (debootstrap and chroot)"
 command -v debootstrap >/dev/null || die "debootstrap is missing (apt-get install debootstrap)"
 $DOCKER version >/dev/null || die "cannot reach the Docker daemon with '$DOCKER'"
@@ -116,11 +122,15 @@ in_root() {  # a command in the new root; its output goes to chroot.log, shown i
 }
 
 # What python:3.11-slim-bookworm carries beside Python: CA certificates, netbase, tzdata.
-log "installing Debian's Python 3.11, its headers and venv"
 in_root apt-get update
 in_root apt-get -y upgrade
-in_root apt-get install -y --no-install-recommends \
-    python3.11 python3.11-venv libpython3.11-dev ca-certificates netbase tzdata
+if [ "$PYTHON" = 1 ]; then
+    log "installing Debian's Python 3.11, its headers and venv"
+    in_root apt-get install -y --no-install-recommends \
+        python3.11 python3.11-venv libpython3.11-dev ca-certificates netbase tzdata
+else
+    in_root apt-get install -y --no-install-recommends ca-certificates netbase tzdata
+fi
 
 ENV_CHANGES=()
 if [ "${#CA_CERTS[@]}" -gt 0 ]; then
@@ -134,7 +144,7 @@ fi
 
 # Python where the official image has it. A venv in /usr/local: its pip installs into
 # /usr/local/lib/python3.11/site-packages, and `--prefix=/install` into the same layout.
-in_root python3.11 -m venv /usr/local
+[ "$PYTHON" = 0 ] || in_root python3.11 -m venv /usr/local
 rm -f "$ROOT"/usr/local/bin/activate* "$ROOT"/usr/local/bin/Activate.ps1
 
 in_root apt-get clean
@@ -149,6 +159,19 @@ find "$ROOT/usr/share/locale" -mindepth 1 -maxdepth 1 -not -name locale.alias -e
 printf '127.0.0.1\tlocalhost\n' >"$ROOT/etc/hosts"
 
 log "importing the root file system as $TAG"
+if [ "$PYTHON" = 0 ]; then
+    tar --numeric-owner -C "$ROOT" -c . | $DOCKER import \
+        --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+        --change 'ENV LANG=C.UTF-8' \
+        --change 'CMD ["bash"]' \
+        --message "Debian bookworm minbase, no Python (scripts/make-base-image.sh --no-python)" \
+        - "$TAG" >/dev/null
+    if $DOCKER run --rm "$TAG" sh -c 'command -v python3 || command -v python || ls /usr/bin/python*' 2>/dev/null; then
+        die "$TAG has a Python"
+    fi
+    log "$TAG made in $(( $(date +%s) - start )) s: $($DOCKER image inspect -f '{{.Size}}' "$TAG" | awk '{printf "%.0f MB", $1/1e6}')"
+    exit 0
+fi
 tar --numeric-owner -C "$ROOT" -c . | $DOCKER import \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change 'ENV LANG=C.UTF-8' \

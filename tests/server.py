@@ -4,12 +4,21 @@ import json
 import os
 import socket
 import subprocess
-import sys
+import sysconfig
 import time
 import urllib.error
 import urllib.request
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def haema_command():
+    """The installed ``haema`` command (``pip install .``; .ci/run installs it), so the
+    tests run what users run, not the checkout's modules."""
+    command = os.path.join(sysconfig.get_path("scripts"), "haema")
+    if not os.path.exists(command):
+        raise RuntimeError(f"no {command}: install Haema first (`pip install .`, README)")
+    return [command]
 
 
 def free_port():
@@ -47,9 +56,9 @@ class Server:
 
 
 def add_user(workdir, name, password, admin=False, db=None):
-    """``python haema.py --add-user`` with the password on stdin, into the database ``db``
+    """``haema --add-user`` with the password on stdin, into the database ``db``
     (a URL), else ``workdir``'s SQLite file."""
-    command = [sys.executable, "haema.py", "--db", db or os.path.join(workdir, "haema.db"), "--add-user", name]
+    command = [*haema_command(), "--db", db or os.path.join(workdir, "haema.db"), "--add-user", name]
     done = subprocess.run(command + (["--admin"] if admin else []), cwd=REPO, input=password + "\n",
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
@@ -63,8 +72,8 @@ SCAN_TIMEOUT = 300
 
 
 @contextlib.contextmanager
-def running_server(root, workdir, timeout=SCAN_TIMEOUT, user=None, extra=(), db=None, settled=True):
-    """``python haema.py`` on ``root`` with its cache in ``workdir``, yielded once its first
+def running_server(root, workdir, timeout=SCAN_TIMEOUT, user=None, extra=(), db=None, settled=True, program=None):
+    """``haema`` on ``root`` with its cache in ``workdir``, yielded once its first
     scan is done, and its background pass (keyframes, thumbnails, preview sheets) too
     unless ``settled`` is false.
 
@@ -72,11 +81,12 @@ def running_server(root, workdir, timeout=SCAN_TIMEOUT, user=None, extra=(), db=
     already (``add_user``); then ``server.api`` calls carry its token. ``extra`` are more
     command-line options. The database is ``db`` (a URL), or else a SQLite file in
     ``workdir``: the same ``workdir`` gives a restarted server the same database. The
-    process is stopped on exit unless the test already killed it.
+    process is stopped on exit unless the test already killed it. ``program`` is the
+    command to run (a list), by default the installed ``haema``.
     """
     port = free_port()
     log_path = os.path.join(workdir, f"server-{port}.log")
-    command = [sys.executable, "haema.py", "-t", str(root), "-p", str(port), "--db", db or os.path.join(workdir, "haema.db"),
+    command = [*(program or haema_command()), "-t", str(root), "-p", str(port), "--db", db or os.path.join(workdir, "haema.db"),
                "--cache-path", os.path.join(workdir, "cache"), "--log-level", "INFO", "--auth", "true" if user else "false",
                *extra]
     with open(log_path, "wb") as log:

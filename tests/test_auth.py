@@ -6,7 +6,6 @@ import re
 import shutil
 import sqlite3
 import subprocess
-import sys
 import time
 
 import pytest
@@ -15,7 +14,7 @@ import webtest
 from haema import accounts, models, signing, storage
 from haema.gate import COOKIE
 
-from .server import REPO, free_port, request
+from .server import REPO, free_port, haema_command, request
 from .server import add_user as add_user_by_cli
 
 ORIGIN = {"Origin": "http://localhost:80"}  # webtest's own host: a page of this site
@@ -502,7 +501,7 @@ def test_an_old_progress_table_becomes_the_households(tmp_path):
 def test_the_first_start_prints_a_setup_link_that_creates_the_admin(small_library, tmp_path):
     """README's two commands still set everything up: the printed link is all it takes."""
     port = free_port()
-    command = [sys.executable, "haema.py", "-t", str(small_library), "-p", str(port), "--db", str(tmp_path / "h.db"),
+    command = [*haema_command(), "-t", str(small_library), "-p", str(port), "--db", str(tmp_path / "h.db"),
                "--cache-path", str(tmp_path / "cache"), "--scan-on-start", "false", "--workers", "1"]
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:

@@ -1,11 +1,12 @@
 """Configuration precedence and the one-line errors of bad settings."""
 import socket
 import subprocess
-import sys
 
 import pytest
 
 from haema.config import ConfigError, bind_socket, is_loopback, parse_config, parse_size
+
+from .server import haema_command
 
 
 def test_cli_beats_env_beats_file(tmp_path):
@@ -62,7 +63,7 @@ def test_port_in_use_is_a_config_error(tmp_path):
 
 
 def test_bad_config_exits_2_with_one_line(tmp_path):
-    result = subprocess.run([sys.executable, "haema.py", "-t", str(tmp_path / "nope")], capture_output=True,
+    result = subprocess.run([*haema_command(), "-t", str(tmp_path / "nope")], capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
@@ -70,7 +71,7 @@ def test_bad_config_exits_2_with_one_line(tmp_path):
 
 
 def test_unwritable_db_exits_2(tmp_path):
-    result = subprocess.run([sys.executable, "haema.py", "-t", str(tmp_path), "--db", "/proc/haema.db"],
+    result = subprocess.run([*haema_command(), "-t", str(tmp_path), "--db", "/proc/haema.db"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "--db" in result.stderr
 
@@ -100,7 +101,7 @@ def test_loopback_hosts(host, loopback):
 
 def test_auth_off_beyond_loopback_is_warned_about(tmp_path):
     """The warning comes before serving; the server is stopped as soon as it says it serves."""
-    command = [sys.executable, "haema.py", "-t", str(tmp_path), "-h", "0.0.0.0", "-p", str(_free_port()),
+    command = [*haema_command(), "-t", str(tmp_path), "-h", "0.0.0.0", "-p", str(_free_port()),
                "--auth", "false", "--db", str(tmp_path / "h.db"), "--cache-path", str(tmp_path / "c"),
                "--scan-on-start", "false", "--workers", "1"]
     process = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
@@ -124,7 +125,7 @@ def _free_port():
 
 
 def test_help_shows_defaults_and_no_dead_link():
-    result = subprocess.run([sys.executable, "haema.py", "--help"], capture_output=True, text=True, timeout=60)
+    result = subprocess.run([*haema_command(), "--help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0
     assert "--port PORT" in result.stdout and "(default: 8080)" in result.stdout
     assert "(default: None)" not in result.stdout and "goo.gl" not in result.stdout
@@ -137,7 +138,7 @@ def test_a_failed_start_leaves_no_files_behind(tmp_path):
     work = tmp_path / "work"
     work.mkdir()
     try:
-        result = subprocess.run([sys.executable, "haema.py", "-t", str(tmp_path), "-p", str(busy.getsockname()[1]),
+        result = subprocess.run([*haema_command(), "-t", str(tmp_path), "-p", str(busy.getsockname()[1]),
                                  "--db", str(work / "haema.db"), "--cache-path", str(work / "cache" / "haema")],
                                 capture_output=True, text=True, timeout=60)
     finally:
@@ -152,7 +153,7 @@ def test_unreachable_postgresql_exits_2_without_the_password(tmp_path):
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             ports.append(sock.getsockname()[1])
-    result = subprocess.run([sys.executable, "haema.py", "-t", str(tmp_path), "-p", str(ports[0]), "--db",
+    result = subprocess.run([*haema_command(), "-t", str(tmp_path), "-p", str(ports[0]), "--db",
                              f"postgresql://haema:s3cret@127.0.0.1:{ports[1]}/haema"], capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 2 and result.stderr.strip().count("\n") == 0

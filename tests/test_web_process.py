@@ -8,7 +8,7 @@ import sys
 import urllib.request
 
 from .clips import make_clip
-from .server import REPO, running_server
+from .server import running_server
 
 MEDIA_LIBRARIES = ("av", "numpy", "guessit")
 
@@ -16,7 +16,8 @@ MEDIA_LIBRARIES = ("av", "numpy", "guessit")
 def test_importing_the_web_app_loads_no_media_library():
     script = ("import sys, haema.web; "
               f"print(sorted({{m.split('.')[0] for m in sys.modules if m.split('.')[0] in {MEDIA_LIBRARIES!r} and '.' in m}}))")
-    loaded = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, check=True)
+    # -P: the installed package, as the tests' server runs it, not the checkout
+    loaded = subprocess.run([sys.executable, "-P", "-c", script], capture_output=True, text=True, check=True)
     assert loaded.stdout.strip() == "[]"
 
 
