@@ -142,9 +142,11 @@ def render_nginx_conf(text, listen, nodes, cache_dir):
     servers = "".join(f"    server 127.0.0.1:{port} max_fails=1 fail_timeout=10s;\n" for port in nodes)
     text, count = re.subn(r"(upstream haema \{\n(?:.*\n)*?)(?:    server .*\n)+", lambda m: m.group(1) + servers, text)
     text, count2 = re.subn(r"listen 8080;", f"listen 127.0.0.1:{listen};", text)
-    text, count3 = re.subn(r"proxy_cache_path \S+", f"proxy_cache_path {cache_dir}", text)
-    if (count, count2, count3) != (1, 1, 1):
-        raise RuntimeError("conf/nginx.conf no longer has one upstream, one listen 8080 and one proxy_cache_path")
+    text, count3 = re.subn(r"proxy_cache_path /var/cache/nginx/haema(\S*)",
+                           lambda m: f"proxy_cache_path {cache_dir}{m.group(1)}", text)
+    if (count, count2, count3) != (1, 1, 2):
+        raise RuntimeError("conf/nginx.conf no longer has one upstream, one listen 8080 and two proxy_cache_path"
+                           " (segments, checks) in /var/cache/nginx/haema*")
     return text
 
 

@@ -5,15 +5,18 @@ mid-playback; the other node must make the rest, and the same bytes.
 """
 import json
 import shutil
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
 
 import pytest
 
+from haema import signing
 from scripts import cluster
 
 from .clips import make_clip
+from .server import add_user
 
 
 def _requirements():
@@ -124,3 +127,75 @@ def test_playback_survives_the_death_of_its_node(running_cluster):
     # and nginx answers a segment it has seen from its cache, whichever node is gone
     status, headers, body = get(segments[0])
     assert (status, headers["X-Cache-Status"], body) == (200, "HIT", played[segments[0]])
+
+
+# -- With accounts: nginx's cache checks every request ----------------------------------
+
+VIEWER = ("ada", "ada's long secret")
+
+
+@pytest.fixture(scope="module")
+def cluster_with_accounts(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cluster-accounts") / "media"
+    (root / "Movies").mkdir(parents=True)
+    make_clip(root / "Movies" / "Heat (1995).mp4", seconds=4, width=160, height=96, gop=12)
+    with cluster.cluster(root, nodes=2, workers=1, durable=False) as parts:
+        postgres, _, _ = parts
+        add_user(str(tmp_path_factory.mktemp("cluster-users")), *VIEWER, admin=True, db=postgres.url("haema"))
+        yield parts
+
+
+def _signed_in(url, credentials):
+    request = urllib.request.Request(url + "/api/v1/auth/login", method="POST", headers={"Content-Type": "application/json"},
+                                     data=json.dumps({"username": credentials[0], "password": credentials[1]}).encode())
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)["token"]
+
+
+def _get_as(url, token=None):
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
+
+
+def _signing_key(postgres):
+    import psycopg
+
+    with psycopg.connect(postgres.url("haema")) as connection:
+        [value] = connection.execute("SELECT value FROM secret WHERE name = %s", (signing.KEY_NAME,)).fetchone()
+    return bytes.fromhex(value)
+
+
+def test_a_cached_segment_goes_only_to_those_who_may_have_it(cluster_with_accounts):
+    """Once a viewer has had a segment, nginx holds it under its path alone. The same path
+    without credentials, with a forged signature or with an expired one must still be
+    refused: nginx asks Haema (auth_request) before it answers from its cache."""
+    postgres, _, proxy = cluster_with_accounts
+    token = _signed_in(proxy.url, VIEWER)
+    [show] = json.loads(_get_as(proxy.url + "/api/v1/shows", token)[2])
+    video_id = show["info"]["id"]
+    master = json.loads(_get_as(f"{proxy.url}/api/v1/video/{video_id}", token)[2])["master"]
+    path, query = master.split("?")
+    segment = f"{proxy.url}{path.rsplit('/', 1)[0]}/original/0.ts"
+
+    status, headers, first = _get_as(f"{segment}?{query}")
+    assert (status, headers["X-Cache-Status"]) == (200, "MISS") and first[0] == 0x47
+    status, headers, again = _get_as(f"{segment}?{query}")
+    assert (status, headers["X-Cache-Status"], again) == (200, "HIT", first)
+    status, headers, again = _get_as(segment, token)  # the session's bearer token: the cached copy too
+    assert (status, headers["X-Cache-Status"], again) == (200, "HIT", first)
+
+    grant = dict(urllib.parse.parse_qsl(query))
+    forged = urllib.parse.urlencode(dict(grant, sig="A" * len(grant["sig"])))
+    expired = signing.Signer(_signing_key(postgres), clock=lambda: time.time() - 2 * signing.VALID_FOR)
+    for refused, expected in ((segment, 401), (f"{segment}?{forged}", 403),
+                              (f"{segment}?{expired.query(video_id, int(grant['u']))}", 403),
+                              (f"{segment}?{query}".replace(video_id, "0" * 16), 403)):
+        status, _, body = _get_as(refused)
+        assert status == expected and body[:1] != b"\x47", refused
+    # asked twice (the second from nginx's short-lived record of the check): still refused
+    assert _get_as(segment)[0] == 401
+    assert _get_as(segment, "not-a-token")[0] == 401
