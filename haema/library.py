@@ -21,7 +21,7 @@ from . import catalog, naming, nfo, probe, storage, subtitles, trickplay
 from .config import ConfigError
 from .lazy import lazy_import
 from .memory import give_freed_frames_back
-from .models import ScanState, Show, Skipped, Video, database, fold, stable_id
+from .models import ID_KEY, ScanState, Secret, Show, Skipped, Video, database, fold, stable_id
 
 av = lazy_import("av")
 
@@ -99,6 +99,7 @@ class Library:
         reprobe = self.last_report().get("probe_version") != probe.VERSION
         self.report = ScanReport(running=True, started_at=_now())
         self._save_report()
+        self._id_key = Secret.key(ID_KEY)
         try:
             self._scan(reprobe)
         finally:
@@ -163,7 +164,7 @@ class Library:
                     conflict_target=[Skipped.path], update=skipped).execute()
             return
         info = dataclasses.replace(info, sidecars=self._sidecars(relpath, info))
-        show_id = stable_id(placement.show_key)
+        show_id = stable_id(placement.show_key, self._id_key)
         kind = "movie" if placement.kind == "movie" else "series"
         if kind == "movie":
             title = placement.show_title
@@ -176,7 +177,7 @@ class Library:
                     "search": fold(placement.show_title)}
             # an upsert, not REPLACE: replacing the row would cascade-delete its episodes
             Show.insert(id=show_id, **show).on_conflict(conflict_target=[Show.id], update=show).execute()
-            video_id = show_id if kind == "movie" else stable_id(relpath)
+            video_id = show_id if kind == "movie" else stable_id(relpath, self._id_key)
             # a new row, keyframes and frame unknown, replacing any row of this id or path
             Video.delete().where((Video.id == video_id) | (Video.path == relpath)).execute()
             Video.insert(

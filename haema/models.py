@@ -1,9 +1,10 @@
 """The library index and watch history, through peewee, in SQLite or PostgreSQL.
 
 The folder tree is the truth; ``Show`` and ``Video`` rows are a rebuildable index of
-it. Their ids are hashes of paths relative to the library root, so a rebuilt index
-(deleted DB, moved library) gives every film the same id and ``Progress``, which is
-keyed by those ids and has no foreign key, keeps matching.
+it. Their ids are keyed hashes of paths relative to the library root (``stable_id``), so
+a rescan or a moved library gives every film the same id and ``Progress``, which is
+keyed by those ids and has no foreign key, keeps matching. The key is a ``Secret`` in
+the database, so nobody can compute a film's id from a path they guess.
 
 ``User``, ``Session`` and ``Secret`` hold the accounts (see accounts.py); each
 ``Progress`` row belongs to one user.
@@ -16,7 +17,9 @@ file's mtime, compared for equality on every rescan, needs all 53.
 """
 import datetime
 import hashlib
+import hmac
 import json
+import secrets
 import unicodedata
 
 import peewee
@@ -146,11 +149,17 @@ class Session(BaseModel):
 
 
 class Secret(BaseModel):
-    """Server-side keys, made once (the key that signs media URLs): every process and
-    every restart signs and checks with the same one."""
+    """Server-side keys, made once (the key that signs media URLs, the key of ids): every
+    process, node and restart uses the same one."""
 
     name = peewee.CharField(primary_key=True)
     value = peewee.CharField()
+
+    @classmethod
+    def key(cls, name):
+        """The 32-byte key ``name``, made by whichever process asks first."""
+        cls.insert(name=name, value=secrets.token_hex(32)).on_conflict_ignore().execute()
+        return bytes.fromhex(cls.get(cls.name == name).value)
 
 
 class Progress(BaseModel):
@@ -195,7 +204,23 @@ def fold(text):
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
-def stable_id(relpath):
-    """An id that depends only on the path inside the library, never on where the library is."""
+ID_KEY = "library-id-key"
+
+
+def stable_id(relpath, key):
+    """An id that depends only on the path inside the library, never on where the library
+    is, and that cannot be computed without ``key`` (``Secret.key(ID_KEY)``).
+
+    It is the HMAC of the unkeyed hash that ids were before keys (``path_hash``), so an
+    older database's ids map to these without the paths (migration 0004)."""
+    return keyed_id(key, path_hash(relpath))
+
+
+def path_hash(relpath):
+    """What anyone can compute from a path: never an id by itself."""
     normal = unicodedata.normalize("NFC", relpath.replace("\\", "/").strip("/"))
     return hashlib.sha1(normal.encode()).hexdigest()[:16]
+
+
+def keyed_id(key, plain):
+    return hmac.new(key, plain.encode(), hashlib.sha256).hexdigest()[:16]

@@ -24,7 +24,6 @@ import dataclasses
 import hashlib
 import hmac
 import re
-import secrets
 import time
 import urllib.parse
 
@@ -90,5 +89,4 @@ def signed_playlist(text, query):
 
 def load_key():
     """The signing key, made by whichever process asks first."""
-    Secret.insert(name=KEY_NAME, value=secrets.token_hex(32)).on_conflict_ignore().execute()
-    return bytes.fromhex(Secret.get(Secret.name == KEY_NAME).value)
+    return Secret.key(KEY_NAME)

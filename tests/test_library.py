@@ -3,7 +3,7 @@ import os
 import shutil
 import time
 
-from haema.models import stable_id
+from haema.models import ID_KEY, Secret, path_hash, stable_id
 
 from .server import SCAN_TIMEOUT
 
@@ -23,7 +23,7 @@ def test_every_layout_is_indexed_and_sorted_by_title(app):
 def test_movie_shape(app):
     heat = find(app, "Heat")
     assert heat == {"type": "movie", "progress": None, "info": {
-        "id": stable_id("Movies/Heat (1995).mp4"), "title": "Heat", "year": 1995, "original_title": None,
+        "id": stable_id("Movies/Heat (1995).mp4", Secret.key(ID_KEY)), "title": "Heat", "year": 1995, "original_title": None,
         "genres": [], "rating": None, "runtime": None, "added": heat["info"]["added"],
         "thumbnail_shape": "landscape", "thumbnail": heat["info"]["thumbnail"], "banner": None}}
 
@@ -51,13 +51,21 @@ def test_broken_and_empty_files_are_skipped_with_a_reason(app):
     assert all(reason for reason in skipped.values())
 
 
-def test_ids_survive_a_deleted_database_and_a_moved_library(make_app, library_root, tmp_path, wipe_database):
-    before = {s["info"]["id"]: s for s in make_app(library_root).get("/api/v1/shows").json}
-    wipe_database()
+def test_ids_survive_a_moved_library_but_not_the_loss_of_their_key(make_app, library_root, tmp_path, wipe_database):
+    """Ids are keyed by a secret kept in the database: the same for a library moved
+    elsewhere, new (with the history that named them gone too) for a deleted database,
+    and never the unkeyed hash of the path, which anyone could compute."""
+    first = make_app(library_root)
+    before = {s["info"]["id"]: s for s in first.get("/api/v1/shows").json}
+    assert path_hash("Movies/Heat (1995).mp4") not in before
     moved = tmp_path / "elsewhere"
     shutil.move(library_root, moved)
     after = {s["info"]["id"]: s for s in make_app(moved).get("/api/v1/shows").json}
     assert before == after
+    wipe_database()
+    renewed = {s["info"]["id"]: s["info"]["title"] for s in make_app(moved).get("/api/v1/shows").json}
+    assert sorted(renewed.values()) == sorted(s["info"]["title"] for s in before.values())
+    assert not set(renewed) & set(before)
 
 
 def test_rescan_drops_removed_files_and_adds_new_ones(app, library_root):

@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from haema import models, storage
+from haema import models, naming, storage
 from haema.config import ConfigError, database_url
 
 from .conftest import BACKEND
@@ -70,7 +70,7 @@ def test_an_unreachable_postgresql_is_a_config_error_without_the_password():
 # -- Migrations ----------------------------------------------------------------
 
 
-MIGRATIONS = ["0001_initial", "0002_accounts", "0003_nfo_details"]
+MIGRATIONS = ["0001_initial", "0002_accounts", "0003_nfo_details", "0004_keyed_ids"]
 
 
 def _applied(database):
@@ -103,9 +103,11 @@ def test_a_database_made_before_migrations_adopts_them_unchanged(tmp_path):
     assert _applied(database) == MIGRATIONS
     with database.connection_context():
         assert models.Progress.get().position == 12.5
-        assert models.Generation.current() == 7
+        # 0004 moved the row to the keyed id: one change
+        assert models.Progress.get().video_id == models.keyed_id(models.Secret.key(models.ID_KEY), "0123456789abcdef")
+        assert models.Generation.current() == 8
         models.Progress.update(position=13.0).execute()
-        assert models.Generation.current() == 8  # one trigger on progress (remade by 0002), not two
+        assert models.Generation.current() == 9  # one trigger on progress (remade by 0002), not two
 
 
 # -- The lock nodes share --------------------------------------------------------
@@ -152,3 +154,58 @@ def test_a_node_starts_while_another_scans(database_url):
         opening.start()
         opening.join(60)  # a bound for a hang, not a measurement
         assert not opening.is_alive()
+
+
+def test_history_keeps_its_videos_when_ids_become_keyed(database_url, library_root, make_app):
+    """A library indexed with the unkeyed ids of before 0004, with a user's progress:
+    after the upgrade, the index and the progress have the keyed ids the scanner now
+    gives, so the film is still where it was left, without a rescan."""
+    app = make_app(library_root)
+    database = models.database.obj
+    heat = next(s for s in app.get("/api/v1/shows").json if s["info"]["title"] == "Heat")["info"]["id"]
+    bebop = next(s for s in app.get("/api/v1/shows").json if s["info"]["title"] == "Cowboy Bebop")
+    episode = app.get(f"/api/v1/shows/{bebop['info']['id']}").json["episodes"][1]["id"]
+    app.put_json(f"/api/v1/video/{heat}/progress", {"position": 1.5})
+    app.put_json(f"/api/v1/video/{episode}/progress", {"position": 0.5})
+    with database.connection_context():
+        key = models.Secret.key(models.ID_KEY)
+        new_to_old = _unkey(database)  # back to before: unkeyed ids everywhere, no key, 0004 not applied
+    reopened = storage.open_database(database_url)
+    assert _applied(reopened) == MIGRATIONS
+    with reopened.connection_context():
+        assert models.Secret.key(models.ID_KEY) != key  # a new key, made by the migration
+    again = make_app(library_root, scan=False)
+    shows = again.get("/api/v1/shows").json
+    heat_now = next(s for s in shows if s["info"]["title"] == "Heat")["info"]["id"]
+    assert heat_now not in new_to_old.values() and heat_now != heat
+    assert again.get(f"/api/v1/video/{heat_now}/progress").json["position"] == 1.5
+    [watching] = [h for h in again.get("/api/v1/history").json if h["show"]["title"] == "Cowboy Bebop"]
+    assert (watching["episode"]["index"], watching["position"]) == ("S01E02", 0.5)
+    # and a rescan gives the same ids: nothing is listed twice, the progress still matches
+    rescanned = make_app(library_root)
+    assert sorted(s["info"]["id"] for s in rescanned.get("/api/v1/shows").json) == sorted(s["info"]["id"] for s in shows)
+    assert rescanned.get(f"/api/v1/video/{heat_now}/progress").json["position"] == 1.5
+
+
+def _unkey(database):
+    """Give the index and progress the ids of before 0004 (the SHA-1 of the path), as the
+    scanner of that time did; ``{keyed id: unkeyed id}``."""
+    p = database.param
+    videos = database.execute_sql('SELECT "path", "id", "show_id" FROM "video"').fetchall()
+    old_ids = {video_id: models.path_hash(relpath) for relpath, video_id, _ in videos}
+    old_ids.update({show_id: models.path_hash(naming.place(relpath).show_key) for relpath, _, show_id in videos})
+    with database.atomic():
+        columns = [column.name for column in database.get_columns("show")]
+        listed = ", ".join(f'"{name}"' for name in columns)
+        copied = ", ".join(p if name == "id" else f'"{name}"' for name in columns)
+        for (new,) in database.execute_sql('SELECT "id" FROM "show"').fetchall():
+            database.execute_sql(f'INSERT INTO "show" ({listed}) SELECT {copied} FROM "show" WHERE "id" = {p}',
+                                 (old_ids[new], new))
+            database.execute_sql(f'UPDATE "video" SET "show_id" = {p} WHERE "show_id" = {p}', (old_ids[new], new))
+            database.execute_sql(f'DELETE FROM "show" WHERE "id" = {p}', (new,))
+        for table, column in (("video", "id"), ("progress", "video_id")):
+            for new, old in old_ids.items():
+                database.execute_sql(f'UPDATE "{table}" SET "{column}" = {p} WHERE "{column}" = {p}', (old, new))
+        database.execute_sql(f'DELETE FROM "secret" WHERE "name" = {p}', (models.ID_KEY,))
+        database.execute_sql(f'DELETE FROM "schema_migration" WHERE "name" = {p}', ("0004_keyed_ids",))
+    return old_ids
