@@ -36,9 +36,11 @@ MEDIA_PATH = re.compile(r"/api/v1/video/([0-9a-f]{16})/")
 ACCESS = ("public", "user", "admin", "media", "proxy")
 
 SECURITY_HEADERS = {
-    # hls.js feeds MediaSource from blob: URLs and runs its demuxer in a blob: worker
+    # hls.js feeds MediaSource from blob: URLs, runs its demuxer in a blob: worker, and
+    # makes its text and metadata tracks as <track src="data:,WEBVTT"> (media-src data:;
+    # a track's text is never run)
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                               "media-src 'self' blob:; worker-src 'self' blob:; connect-src 'self'; "
+                               "media-src 'self' blob: data:; worker-src 'self' blob:; connect-src 'self'; "
                                "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     # same-origin: requests to Haema keep Origin (the CSRF check needs it); other sites never see a signed URL

@@ -24,6 +24,8 @@ def server(tmp_path):
     root = tmp_path / "media"
     (root / "Movies").mkdir(parents=True)
     make_clip(root / "Movies" / "Heat (1995).mp4", seconds=8, width=320, height=180, gop=48)
+    # a subtitle track: hls.js then makes text tracks, each loaded from a data: URL
+    (root / "Movies" / "Heat (1995).en.srt").write_text("1\n00:00:00,500 --> 00:00:07,000\nHello\n")
     workdir = str(tmp_path / "server")
     os.mkdir(workdir)
     add_user(workdir, *ADA, admin=True)
@@ -43,6 +45,10 @@ def test_sign_in_play_and_progress_is_saved_under_that_user_only(server):
             errors, blocked, media = [], [], []
             page.on("pageerror", lambda error: errors.append(str(error)))
             page.on("console", lambda msg: blocked.append(msg.text) if "Content Security Policy" in msg.text else None)
+            # every violation, also those Chromium reports only as an event (a <track>'s src)
+            page.expose_function("reportViolation", lambda text: blocked.append(text))
+            page.add_init_script("document.addEventListener('securitypolicyviolation', e => "
+                                 "window.reportViolation(`${e.violatedDirective} ${e.blockedURI}`))")
             page.on("request", lambda request: media.append(request.url) if ".ts" in request.url else None)
             page.goto(server.url + "/")
             assert page.evaluate("type => MediaSource.isTypeSupported(type)", H264_AAC)
@@ -73,6 +79,13 @@ def test_sign_in_play_and_progress_is_saved_under_that_user_only(server):
             wait_until(page, server, f"fetch('/api/v1/video/{video_id}/progress').then(r => r.json())"
                                      f".then(p => Math.abs(p.position - {paused_at}) < 0.5)")
             assert media and all("sig=" in url for url in media), media  # hls.js followed the signed URLs
+            # hls.js makes its caption, subtitle and metadata tracks as <track src="data:,WEBVTT">
+            # (createTrackNode): the policy must let them load (readyState 2), not fail them (3)
+            page.evaluate("""() => { const t = document.createElement('track'); t.kind = 'metadata';
+                t.src = 'data:,WEBVTT'; t.id = 'like-hlsjs'; document.querySelector('video').appendChild(t);
+                t.track.mode = 'hidden'; }""")
+            wait_until(page, server, "document.getElementById('like-hlsjs').readyState >= 2")
+            assert page.evaluate("document.getElementById('like-hlsjs').readyState") == 2
 
             # the admin's users page: add a user, then remove them again
             page.goto(server.url + "/#/users")
