@@ -99,6 +99,16 @@ def test_sign_in_play_and_progress_is_saved_under_that_user_only(server):
             page.click("#users button[aria-label='Remove cy']")
             wait_until(page, server, "document.querySelectorAll('#users tbody tr').length === 2")
             assert errors == [] and blocked == []
+
+            # a user who is not an admin: their name alone, no "null" beside it
+            page.click("#sign-out")
+            page.wait_for_selector("form#login")
+            page.fill("#username", BOB[0])
+            page.fill("#password", BOB[1])
+            page.click("form#login button[type=submit]")
+            page.wait_for_selector("#shows .card")
+            assert page.locator("#account").inner_text().split() == [BOB[0], "Sign", "out"]
+            assert not page.locator("#users-link").count()
         finally:
             browser.close()
 

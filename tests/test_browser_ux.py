@@ -129,6 +129,30 @@ def test_preview_and_keys_after_a_click_on_the_seek_bar(browser, server):
         context.close()
 
 
+def test_space_and_m_drive_the_player_after_a_button_was_clicked(browser, server):
+    """Space after leaving full screen by its button went back into full screen: the
+    last clicked button kept the focus, and space pressed it again."""
+    context, page, errors = open_player(browser, server, viewport={"width": 1280, "height": 720})
+    try:
+        page.click("#fullscreen")
+        page.wait_for_function("() => document.fullscreenElement !== null")
+        page.click("#fullscreen")
+        page.wait_for_function("() => document.fullscreenElement === null")
+        assert page.evaluate("document.activeElement.id") == "fullscreen"
+        page.keyboard.press(" ")
+        wait_until(page, server, "document.querySelector('video').paused")
+        page.keyboard.press(" ")
+        wait_until(page, server, "!document.querySelector('video').paused")
+        assert page.evaluate("document.fullscreenElement") is None
+        page.keyboard.press("m")
+        assert page.evaluate("document.querySelector('video').muted")
+        page.keyboard.press("m")
+        assert not page.evaluate("document.querySelector('video').muted")
+        assert errors == []
+    finally:
+        context.close()
+
+
 def new_page(browser, server):
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()

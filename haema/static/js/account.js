@@ -49,7 +49,7 @@ function post(path, body, method = "POST") {
 
 export function showLogin(view, { query }) {
   const next = query.get("next") || "#/";
-  view.append(form("login", "Sign in", [
+  const login = form("login", "Sign in", [
     field("User name", { name: "username", id: "username", autocomplete: "username", required: true,
       autocapitalize: "none", spellcheck: "false" }),
     field("Password", { name: "password", id: "password", type: "password", autocomplete: "current-password",
@@ -59,11 +59,14 @@ export function showLogin(view, { query }) {
     me = { ...answer.user, auth: true };
     window.dispatchEvent(new CustomEvent("haemaaccount"));
     location.hash = next.startsWith("#/login") ? "#/" : next;
-  }));
-  view.querySelector("input").focus();
+  });
+  view.append(login);
+  login.querySelector("input").focus();
+  // after this form, not into the view: when the page was drawn again meanwhile (a
+  // second route to the sign-in page), this form is detached and the hint goes nowhere
   api("/auth/setup").then((state) => {
     if (state.needed) {
-      view.append(message("No user yet: open the setup link that Haema printed when it started.", { kind: "info" }));
+      login.after(message("No user yet: open the setup link that Haema printed when it started.", { kind: "info" }));
     }
   }).catch(() => {});
 }

@@ -56,10 +56,12 @@ function showAccount() {
   const signedIn = me && me.auth;
   accountMenu.hidden = !signedIn;
   if (!signedIn) return;
-  accountMenu.replaceChildren(
+  // (replaceChildren writes a null as the text "null": only elements go in)
+  accountMenu.replaceChildren(...[
     h("span.who", {}, me.name),
     me.admin ? h("a.button", { href: "#/users", id: "users-link" }, "Users") : null,
-    h("button.button", { type: "button", id: "sign-out", onclick: signOut }, "Sign out"));
+    h("button.button", { type: "button", id: "sign-out", onclick: signOut }, "Sign out"),
+  ].filter(Boolean));
 }
 
 window.addEventListener("haemaaccount", showAccount);

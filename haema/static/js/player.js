@@ -230,6 +230,7 @@ class Player {
       if (document.visibilityState === "hidden") this.save(undefined, true);
     });
     this.listen(window, "keydown", (event) => this.key(event), true);
+    this.listen(window, "keyup", (event) => this.keyUp(event), true);
     this.listen(this.root, "pointermove", (event) => {
       if (event.pointerType === "mouse") this.wake();
     });
@@ -383,12 +384,15 @@ class Player {
     // typing keeps its keys; a slider (the volume) does not take them from the player
     if (target.closest && target.closest("input:not([type=range]), select, textarea")) return;
     const video = this.video;
-    const onButton = target.closest && target.closest("a, button");
     switch (event.key) {
       case " ":
       case "k":
-        if (onButton && event.key === " ") return; // space presses the focused button
+        // space drives the player even on a button clicked last (full screen, next):
+        // that button must not be pressed again (see keyUp)
         if (video.paused) this.play(); else video.pause();
+        break;
+      case "m":
+        video.muted = !video.muted;
         break;
       case "ArrowLeft":
         video.currentTime = Math.max(0, video.currentTime - SEEK_STEP);
@@ -414,6 +418,16 @@ class Player {
     event.preventDefault();
     event.stopPropagation();
     this.wake();
+  }
+
+  // A button is pressed by space on keyup: kept from the focused button, which keydown
+  // already gave to the player.
+  keyUp(event) {
+    const target = event.target;
+    if (event.key === " " && target.closest && target.closest("a, button")) {
+      event.preventDefault();
+      event.stopPropagation();
+    }
   }
 
   toggleFullscreen() {
