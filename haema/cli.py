@@ -71,15 +71,16 @@ def main(argv=None):
                         spawn=gevent.pool.Pool())
     server.stop_timeout = STOP_GRACE
 
-    def stop():
-        log.info("SIGTERM: finishing requests in flight (at most %d s)", STOP_GRACE)
+    def stop(signum):
+        log.info("%s: finishing requests in flight (at most %d s)", signal.Signals(signum).name, STOP_GRACE)
         server.close()
 
-    gevent.signal_handler(signal.SIGTERM, stop)
+    # Ctrl-C (SIGINT, sent to every process of the terminal's group) stops as SIGTERM
+    # does; the encoders, scanner and watcher ignore it and are stopped by us.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        gevent.signal_handler(signum, stop, signum)
     try:
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
     finally:
         app.close()
     return 0

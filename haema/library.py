@@ -13,6 +13,7 @@ import datetime
 import fractions
 import logging
 import os
+import signal
 import sys
 
 import peewee
@@ -398,6 +399,7 @@ def background_job(root, thumbnail_dir, trickplay_dir, db_url, log_level, lock=N
     A database that cannot be written (read-only, locked for good) stops the scan with
     one line in the log: it ends where no client sees it, and the next scan starts over."""
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle: it stops us
     os.nice(19)  # a scan and its previews take what the cores have spare: segments come first
     give_freed_frames_back()  # preview sheets decode a 1080p frame per tile
     try:

@@ -33,6 +33,7 @@ import dataclasses
 import logging
 import multiprocessing
 import os
+import signal
 import time
 import traceback
 
@@ -214,6 +215,7 @@ def _serve(connection, state_class, quick):
     A ``quick`` worker makes copies and keeps their packets in the heap; the others
     decode, and give freed frames back (memory.py).
     """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle: it stops us
     if quick:
         keep_packets_in_the_heap()
     else:

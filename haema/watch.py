@@ -18,6 +18,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -121,6 +122,7 @@ def watch_job(root, thumbnail_dir, trickplay_dir, db_path, log_level, lock):
     numpy and stays small (about 20 MB against 75) for as long as the server runs.
     """
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle: it stops us
     _exit_with(multiprocessing.parent_process())
     package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     command = _rescan_command(root, thumbnail_dir, trickplay_dir, db_path, log_level)

@@ -378,3 +378,19 @@ def test_sigterm_finishes_the_request_in_flight_then_exits_0_with_no_workers_lef
         assert server.process.wait(30) == 0
     assert status == 200 and body[:1] == b"\x47"
     assert workers and not any(alive(pid) for pid in workers), "a worker outlived the server"
+
+
+def test_ctrl_c_stops_as_sigterm_does_with_no_traceback(tmp_path, clip):
+    """A terminal's Ctrl-C sends SIGINT to every process of the group: the server, its
+    encoders and its watcher. It printed four KeyboardInterrupt tracebacks."""
+    root = library(tmp_path / "media", clip, ["Interrupted"])
+    with running_server(root, str(tmp_path), extra=["--prefetch", "0", "--watch", "true"]) as server:
+        workers = children(server.process.pid)
+        assert len(workers) >= 2  # the encoders and the watcher
+        for pid in [server.process.pid, *workers]:
+            os.kill(pid, signal.SIGINT)
+        assert server.process.wait(30) == 0
+    log = server.log()
+    assert "SIGINT: finishing requests in flight" in log
+    assert "Traceback" not in log and "KeyboardInterrupt" not in log, log
+    assert not any(alive(pid) for pid in workers), "a worker outlived the server"
