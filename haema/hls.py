@@ -239,6 +239,15 @@ def plan_variants(info, max_height=1080):
     No rung is above the source. A source that is not H.264 always gets a rung at its
     own size (capped by ``max_height``), so players that cannot decode it (or that get
     no copy at all) still play it at full quality.
+
+    Beside a copy, no rung costs more bits per pixel than the copy, peak or average (the
+    encoder's maxrate is a rung's peak, so this is what it sends): a player choosing by
+    bandwidth must not leave the copy for a transcode that looks no better. GStreamer's
+    playbin went back and forth between an HEVC copy and the dearer transcode at its
+    size, each switch a change of codec, until it stalled for good. The rung at the
+    copy's size costs what the copy does: at that tie playbin keeps the copy, and Shaka,
+    which keeps one stream per size, the more efficient codec (the copy). (playbin3's
+    hlsdemux2 takes the transcode at the tie, as it did when the transcode was dearer.)
     """
     video = info.video
     width, height = _display_size(video)
@@ -247,11 +256,13 @@ def plan_variants(info, max_height=1080):
     muxed = _audio_codec(info) if kind == "mpegts" else None  # fMP4 audio is in renditions
     audio_bitrate = AUDIO_BITRATE if muxed else 0
     variants = []
+    copy = None
     if copy_container(info):
         bitrate = _source_bitrate(info, with_audio=kind == "mpegts")
         codec = _avc_codec(video) if video.codec == "h264" else video.codec_string
-        variants.append(Variant("original", True, width, height, int(bitrate * 1.5), bitrate, _join(codec, muxed),
-                                fps, kind, video.range))
+        copy = Variant("original", True, width, height, int(bitrate * 1.5), bitrate, _join(codec, muxed),
+                       fps, kind, video.range)
+        variants.append(copy)
     # rungs count the short side, as "1080p" does: a portrait 1080x1920 phone video is 1080p
     short = min(width, height)
     rungs = [r for r in LADDER if r < short and r <= max_height]
@@ -260,7 +271,11 @@ def plan_variants(info, max_height=1080):
     for rung in rungs:
         w, h = scaled_size(width, height, rung)
         average = _h264_bitrate(w, h, fps) + audio_bitrate
-        variants.append(Variant(f"{min(w, h)}p_h264", False, w, h, int(average * 1.6), average,
+        peak = int(average * 1.6)
+        if copy is not None:
+            share = (w * h) / (width * height)
+            peak, average = min(peak, int(copy.bandwidth * share)), min(average, int(copy.average_bandwidth * share))
+        variants.append(Variant(f"{min(w, h)}p_h264", False, w, h, peak, average,
                                 _join(f"avc1.6400{h264_level(w, h, fps):02x}", muxed), fps, kind))
     return variants
 

@@ -185,6 +185,27 @@ def test_non_copyable_source_gets_a_rung_at_its_own_size():
     assert (variants[0].width, variants[0].height) == (1280, 720)
 
 
+@pytest.mark.parametrize("codec, codec_string, bit_rate", [
+    ("hevc", "hvc1.2.4.L120.90", 2_000_000), ("av1", "av01.0.08M.10", 1_500_000), ("vp9", "vp09.00.40.08", 3_000_000),
+    ("h264", None, 1_000_000), ("h264", None, 40_000_000)])
+def test_no_rung_beside_a_copy_costs_more_bits_per_pixel_than_the_copy(codec, codec_string, bit_rate):
+    """A player choosing by bandwidth (GStreamer's playbin) took the dearer 1080p
+    transcode over the HEVC copy, back and forth, each time a change of codec, until it
+    stalled. The rung at the copy's size costs what the copy does (Shaka then keeps the
+    copy, the better codec); smaller rungs less, in proportion to their pixels."""
+    source = info(pix_fmt="yuv420p10le" if codec != "h264" else "yuv420p")
+    source = dataclasses.replace(source, video=dataclasses.replace(
+        source.video, codec=codec, codec_string=codec_string, bit_rate=bit_rate))
+    copy, *rungs = hls.plan_variants(source)
+    assert copy.name == "original" and rungs
+    for rung in rungs:
+        share = rung.width * rung.height / (copy.width * copy.height)
+        assert rung.bandwidth <= copy.bandwidth * share and rung.average_bandwidth <= copy.average_bandwidth * share
+    same_size = [rung for rung in rungs if (rung.width, rung.height) == (copy.width, copy.height)]
+    if codec != "h264":
+        assert [(r.bandwidth, r.average_bandwidth) for r in same_size] == [(copy.bandwidth, copy.average_bandwidth)]
+
+
 def test_odd_sizes_round_to_even_and_keep_the_aspect():
     variant = hls.plan_variants(info(638, 358, codec="mpeg4"))[0]
     assert (variant.width, variant.height) == (638, 358)
