@@ -52,3 +52,262 @@ def test_the_relaxed_policy_still_keeps_scripts_and_connections_on_this_server()
     assert directives["script-src"] == "'self' 'wasm-unsafe-eval'"  # no inline script, no eval, no CDN
     assert directives["connect-src"] == "'self'"
     assert directives["frame-ancestors"] == "'none'"
+
+
+# -- The family flow in Chromium against a real build ------------------------------
+
+BUILD = os.environ.get("HAEMA_JELLYFIN_WEB")
+ADA = ("ada", "ada's long secret")
+TICKS = 10_000_000  # Jellyfin counts time in 100 ns ticks
+VIDEO = "document.querySelector('video.htmlvideoplayer')"
+
+
+@pytest.fixture(scope="module")
+def family_library(tmp_path_factory):
+    """A film to direct-play (H.264/AAC MP4), a film for HLS (Matroska, two audio tracks and a
+    French .srt), and a show of two seasons, the first with two episodes."""
+    from .clips import make_clip
+
+    root = tmp_path_factory.mktemp("jellyfin-web") / "media"
+    (root / "Movies" / "Amélie (2001)").mkdir(parents=True)
+    make_clip(root / "Movies" / "Heat (1995).mp4", seconds=6, width=320, height=180, gop=24)
+    make_clip(root / "Movies" / "Amélie (2001)" / "Amélie (2001).mkv", seconds=8, width=320, height=180, gop=24,
+              audio_tracks=2)
+    (root / "Movies" / "Amélie (2001)" / "Amélie (2001).fr.srt").write_text(
+        "1\n00:00:00,000 --> 00:00:07,500\nBonjour\n\n", encoding="utf-8")
+    show = root / "Shows" / "Night Trains (2019)"
+    for season, episode, title, seconds in ((1, 1, "Departure", 4), (1, 2, "The Long Tunnel", 4),
+                                            (2, 1, "Return", 2)):
+        (show / f"Season 0{season}").mkdir(parents=True, exist_ok=True)
+        make_clip(show / f"Season 0{season}" / f"Night Trains - S0{season}E0{episode} - {title}.mp4",
+                  seconds=seconds, width=320, height=180, gop=24)
+    return root
+
+
+class Jellyfin:
+    """The Jellyfin API of a running server, as a client app speaks it (for ids and checks)."""
+
+    def __init__(self, url):
+        self.url, self.token, self.user_id = url, None, None
+
+    def call(self, path, method="GET", body=None):
+        import json
+        import urllib.request
+
+        header = 'MediaBrowser Client="pytest", Device="pytest", DeviceId="pytest-family", Version="1"'
+        if self.token:
+            header += f', Token="{self.token}"'
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.url + path, data=data, method=method,
+                                         headers={"Authorization": header, "Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            payload = response.read()
+        return json.loads(payload) if payload else None
+
+    def sign_in(self, name, password):
+        answer = self.call("/Users/AuthenticateByName", "POST", {"Username": name, "Pw": password})
+        self.token, self.user_id = answer["AccessToken"], answer["User"]["Id"]
+        return answer
+
+    def item(self, item_id):
+        return self.call(f"/Users/{self.user_id}/Items/{item_id}")
+
+    def find(self, name, kind):
+        found = self.call(f"/Users/{self.user_id}/Items?Recursive=true&IncludeItemTypes={kind}"
+                          f"&SearchTerm={urllib_quote(name)}")["Items"]
+        assert found, f"no {kind} named {name!r} in the Jellyfin API"
+        return found[0]
+
+
+def urllib_quote(text):
+    import urllib.parse
+
+    return urllib.parse.quote(text)
+
+
+@pytest.fixture
+def family(family_library, tmp_path):
+    from .server import add_user, running_server
+
+    if not os.path.isfile(os.path.join(BUILD, "index.html")):
+        pytest.fail(f"HAEMA_JELLYFIN_WEB={BUILD!r} has no index.html")
+    workdir = str(tmp_path / "server")
+    os.mkdir(workdir)
+    add_user(workdir, *ADA)
+    with running_server(family_library, workdir, user=ADA, extra=["--jellyfin-web", BUILD]) as server:
+        yield server
+
+
+@pytest.mark.skipif(not BUILD, reason="HAEMA_JELLYFIN_WEB is not set: point it at the dist folder of a "
+                    "jellyfin-web v10.10.x build (not kept in this repository: fetched code and its builds "
+                    "are not committed)")
+@pytest.mark.skipif(not os.path.exists("/usr/bin/chromium"), reason="no Chromium at /usr/bin/chromium")
+def test_family_flow_in_jellyfin_web(family):
+    """Sign in, the home rows, browse and search, a film played to the end by direct play, a film
+    over HLS with seek, audio and subtitle changes, stop and resume at the same second, then a
+    show's next episode, all through jellyfin-web's own pages."""
+    import json
+
+    from playwright.sync_api import sync_playwright
+
+    from .test_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT
+
+    server, api = family, Jellyfin(family.url)
+    server_id = api.sign_in(*ADA)["ServerId"]
+    heat, amelie = api.find("Heat", "Movie"), api.find("Amélie", "Movie")
+    series = api.find("Night Trains", "Series")
+    seasons = api.call(f"/Shows/{series['Id']}/Seasons?UserId={api.user_id}")["Items"]
+    episodes = api.call(f"/Shows/{series['Id']}/Episodes?UserId={api.user_id}")["Items"]
+    first, second = episodes[0], episodes[1]
+    # another of the family's players got half through Amélie and to the end of the first episode
+    for item, seconds in ((amelie, 3), (first, 4)):
+        api.call("/Sessions/Playing/Stopped", "POST", {"ItemId": item["Id"], "PositionTicks": seconds * TICKS})
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 720})
+            page.set_default_timeout(TIMEOUT)
+            sent, blocked = [], []
+            page.on("request", lambda request: sent.append((request.method, request.url, request.post_data)))
+            page.on("console", lambda msg: blocked.append(msg.text)
+                    if "Content Security Policy" in msg.text and "gstatic.com" not in msg.text else None)
+
+            def wait(condition):
+                from playwright.sync_api import TimeoutError
+
+                try:
+                    page.wait_for_function(f"() => ({condition})")
+                except TimeoutError:
+                    tail = "\n".join(server.log().splitlines()[-30:])
+                    asked = "\n".join(f"{m} {u}" for m, u, _ in sent[-30:])
+                    pytest.fail(f"timed out waiting for {condition}\nlast requests:\n{asked}\nserver log:\n{tail}")
+
+            def posted(path, item_id):
+                """Bodies of the POSTs to ``path`` about ``item_id``, in order."""
+                bodies = [json.loads(body) for method, url, body in sent
+                          if method == "POST" and url.split("?")[0].endswith(path) and body]
+                return [body for body in bodies if body.get("ItemId") == item_id]
+
+            def details(item_id):
+                page.goto(f"{server.url}/web/#/details?id={item_id}&serverId={server_id}")
+                page.wait_for_selector(".itemDetailPage:not(.hide) .mainDetailButtons .btnPlay")
+
+            def play_button():
+                return page.locator(".itemDetailPage:not(.hide) .mainDetailButtons .btnPlay").first
+
+            def osd(button):
+                """Show the player's controls and press one of them."""
+                page.mouse.move(640, 300)
+                page.mouse.move(650, 320)
+                page.locator(f".videoOsdBottom {button}").click()
+
+            # -- add the server (it is this origin) and sign in ---------------------------------
+            page.goto(server.url + "/web/")
+            page.wait_for_selector(".manualLoginForm:not(.hide), .visualLoginForm:not(.hide)")
+            if page.locator(".manualLoginForm.hide").count():
+                page.click(".btnManual")
+            page.fill("#txtManualName", ADA[0])
+            page.fill("#txtManualPassword", ADA[1])
+            page.click(".manualLoginForm button[type=submit]")
+
+            # -- the home rows --------------------------------------------------------------------
+            def row(title):
+                return f".homeSectionsContainer .verticalSection:has(h2.sectionTitle:text-is('{title}'))"
+
+            page.wait_for_selector(f"{row('Continue Watching')} .card[data-id='{amelie['Id']}']")
+            page.wait_for_selector(f"{row('Next Up')} .card[data-id='{second['Id']}']")
+            page.wait_for_selector(f"{row('Recently Added in Movies')} .card[data-id='{heat['Id']}']")
+
+            # -- browse Movies, a show's seasons, search --------------------------------------------
+            movies = next(view for view in api.call(f"/UserViews?userId={api.user_id}")["Items"]
+                          if view["CollectionType"] == "movies")
+            page.locator(f".homeSectionsContainer .card[data-id='{movies['Id']}']").first.click()
+            page.wait_for_selector(f".pageTabContent.is-active .card[data-id='{heat['Id']}']")
+            page.wait_for_selector(f".pageTabContent.is-active .card[data-id='{amelie['Id']}']")
+            page.goto(f"{server.url}/web/#/search.html?query=night")
+            page.locator(f"#searchPage .card[data-id='{series['Id']}']").first.click()
+            for season in seasons:
+                page.wait_for_selector(f".itemDetailPage:not(.hide) .childrenItemsContainer "
+                                       f"[data-id='{season['Id']}']")
+            page.locator(f".itemDetailPage:not(.hide) .childrenItemsContainer [data-id='{seasons[0]['Id']}']"
+                         ).first.click()
+            page.wait_for_selector(f".itemDetailPage:not(.hide) .childrenItemsContainer [data-id='{second['Id']}']")
+
+            # -- a film to the end, direct play, with a seek --------------------------------------
+            details(heat["Id"])
+            play_button().click()
+            wait(f"{VIDEO} && !{VIDEO}.paused && {VIDEO}.currentTime > 0.5")
+            osd_slider = ".videoOsdBottom .osdPositionSlider"
+            page.mouse.move(640, 300)
+            page.eval_on_selector(osd_slider, "s => { s.value = 70; s.dispatchEvent(new Event('change')); }")
+            wait(f"!{VIDEO} || {VIDEO}.currentTime >= 4")  # 70 % of 6 s, or already over
+            page.wait_for_selector(".itemDetailPage:not(.hide)")  # the end: back to the film's page
+            heat_urls = [url for _, url, _ in sent if heat["Id"] in url]
+            assert any(f"/Videos/{heat['Id']}/stream" in url and "Static=true" in url for url in heat_urls)
+            assert not any(".m3u8" in url for url in heat_urls), heat_urls
+            assert posted("/Sessions/Playing", heat["Id"])[0]["PlayMethod"] == "DirectPlay"
+            assert api.item(heat["Id"])["UserData"]["Played"] is True
+
+            # -- a film over HLS: resume, audio, subtitles, seek, stop, resume ----------------------
+            details(amelie["Id"])
+            assert play_button().get_attribute("title") == "Resume"  # 3 s, from the other player
+            play_button().click()
+            wait(f"{VIDEO} && !{VIDEO}.paused && {VIDEO}.currentTime > 0")
+            assert abs(page.evaluate(f"{VIDEO}.currentTime") - 3) < 1
+            start = posted("/Sessions/Playing", amelie["Id"])[0]
+            assert start["PlayMethod"] == "Transcode"  # jellyfin-web's word for HLS
+            assert any(".m3u8" in url for _, url, _ in sent)  # hls.js asked for Haema's playlists
+
+            audio = [s for s in amelie["MediaSources"][0]["MediaStreams"] if s["Type"] == "Audio"]
+            text = [s for s in amelie["MediaSources"][0]["MediaStreams"] if s["Type"] == "Subtitle"]
+            assert len(audio) == 2 and text, amelie["MediaSources"][0]["MediaStreams"]
+            infos_before = sum(1 for m, url, _ in sent if m == "POST" and "/PlaybackInfo" in url)
+            osd(".btnAudio")
+            page.click(f".actionSheet .actionSheetMenuItem[data-id='{audio[1]['Index']}']")
+            wait(f"{VIDEO} && !{VIDEO}.paused && {VIDEO}.currentTime > 0")
+            changed = [json.loads(body) for m, url, body in sent if m == "POST" and "/PlaybackInfo" in url][
+                infos_before:]
+            assert changed and changed[-1]["AudioStreamIndex"] == audio[1]["Index"]
+
+            osd(".btnSubtitles")
+            page.click(f".actionSheet .actionSheetMenuItem[data-id='{text[0]['Index']}']")
+            wait(f"[...{VIDEO}.textTracks].some(t => t.mode === 'showing' && t.cues && "
+                 "[...t.cues].some(c => c.text.includes('Bonjour')))")
+
+            page.mouse.move(640, 300)
+            page.eval_on_selector(osd_slider, "s => { s.value = 50; s.dispatchEvent(new Event('change')); }")
+            wait(f"{VIDEO}.currentTime >= 3.5 && !{VIDEO}.paused")
+            page.evaluate(f"{VIDEO}.pause()")
+            paused_at = page.evaluate(f"{VIDEO}.currentTime")
+            page.go_back()  # stop: leave the player
+            page.wait_for_selector(".itemDetailPage:not(.hide)")
+            wait("true")
+            stopped = posted("/Sessions/Playing/Stopped", amelie["Id"])
+            assert stopped and abs(stopped[-1]["PositionTicks"] / TICKS - paused_at) < 1
+            saved = api.item(amelie["Id"])["UserData"]["PlaybackPositionTicks"] / TICKS
+            assert abs(saved - paused_at) < 1
+
+            details(amelie["Id"])
+            assert play_button().get_attribute("title") == "Resume"
+            play_button().click()
+            wait(f"{VIDEO} && !{VIDEO}.paused && {VIDEO}.currentTime > 0")
+            assert int(page.evaluate(f"{VIDEO}.currentTime")) == int(saved)  # the same second
+            page.go_back()
+            page.wait_for_selector(".itemDetailPage:not(.hide)")
+
+            # -- the next episode -----------------------------------------------------------------
+            details(first["Id"])
+            play_button().click()
+            wait(f"{VIDEO} && !{VIDEO}.paused")
+            page.wait_for_function(
+                f"() => performance.getEntriesByType('resource').some(e => e.name.includes('/Items/{second['Id']}/PlaybackInfo'))")
+            wait(f"{VIDEO} && !{VIDEO}.paused && {VIDEO}.currentTime > 0")
+            assert posted("/Sessions/Playing", second["Id"]), "the next episode did not start"
+            assert blocked == [], blocked
+        finally:
+            browser.close()
+
+    # which way each film went, as the server saw it
+    log = server.log()
+    assert f"/Videos/{heat['Id']}/stream" in log or "DirectPlay" in log, log[-3000:]
