@@ -192,16 +192,26 @@ def test_family_flow_in_jellyfin_web(family):
 
             def details(item_id):
                 page.goto(f"{server.url}/web/#/details?id={item_id}&serverId={server_id}")
-                page.wait_for_selector(".itemDetailPage:not(.hide) .mainDetailButtons .btnPlay")
+                play_button().wait_for()
 
             def play_button():
-                return page.locator(".itemDetailPage:not(.hide) .mainDetailButtons .btnPlay").first
+                return page.locator(".itemDetailPage:not(.hide) .mainDetailButtons .btnPlay:visible").first
 
             def osd(button):
                 """Show the player's controls and press one of them."""
                 page.mouse.move(640, 300)
                 page.mouse.move(650, 320)
-                page.locator(f".videoOsdBottom {button}").click()
+                page.eval_on_selector(f".videoOsdBottom {button}", "b => b.click()")
+
+            def leave_player():
+                """Back, as a remote's Back button does, until the player page is left (each menu
+                opened on it added a history entry); leaving it stops playback."""
+                for _ in range(8):
+                    if "#/video" not in page.url:
+                        break
+                    page.evaluate("() => new Promise(done => { addEventListener('popstate', done, {once: true}); "
+                                  "history.back(); })")
+                page.wait_for_selector(".itemDetailPage:not(.hide)")
 
             # -- add the server (it is this origin) and sign in ---------------------------------
             page.goto(server.url + "/web/")
@@ -281,9 +291,8 @@ def test_family_flow_in_jellyfin_web(family):
             wait(f"{VIDEO}.currentTime >= 3.5 && !{VIDEO}.paused")
             page.evaluate(f"{VIDEO}.pause()")
             paused_at = page.evaluate(f"{VIDEO}.currentTime")
-            page.go_back()  # stop: leave the player
-            page.wait_for_selector(".itemDetailPage:not(.hide)")
-            wait("true")
+            with page.expect_request(lambda request: "/Sessions/Playing/Stopped" in request.url):
+                leave_player()  # stop
             stopped = posted("/Sessions/Playing/Stopped", amelie["Id"])
             assert stopped and abs(stopped[-1]["PositionTicks"] / TICKS - paused_at) < 1
             saved = api.item(amelie["Id"])["UserData"]["PlaybackPositionTicks"] / TICKS
@@ -294,8 +303,7 @@ def test_family_flow_in_jellyfin_web(family):
             play_button().click()
             wait(f"{VIDEO} && !{VIDEO}.paused && {VIDEO}.currentTime > 0")
             assert int(page.evaluate(f"{VIDEO}.currentTime")) == int(saved)  # the same second
-            page.go_back()
-            page.wait_for_selector(".itemDetailPage:not(.hide)")
+            leave_player()
 
             # -- the next episode -----------------------------------------------------------------
             details(first["Id"])
