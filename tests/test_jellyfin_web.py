@@ -93,6 +93,7 @@ class Jellyfin:
 
     def call(self, path, method="GET", body=None):
         import json
+        import urllib.error
         import urllib.request
 
         header = 'MediaBrowser Client="pytest", Device="pytest", DeviceId="pytest-family", Version="1"'
@@ -101,8 +102,11 @@ class Jellyfin:
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(self.url + path, data=data, method=method,
                                          headers={"Authorization": header, "Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=60) as response:
-            payload = response.read()
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                payload = response.read()
+        except urllib.error.HTTPError as error:
+            pytest.fail(f"the Jellyfin API answered {method} {path} with {error.code}: {error.read()[:300]!r}")
         return json.loads(payload) if payload else None
 
     def sign_in(self, name, password):
