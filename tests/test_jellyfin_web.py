@@ -321,6 +321,12 @@ def test_family_flow_in_jellyfin_web(family):
         finally:
             browser.close()
 
-    # which way each film went, as the server saw it
-    log = server.log()
-    assert f"/Videos/{heat['Id']}/stream" in log or "DirectPlay" in log, log[-3000:]
+    # which way each film went, as the server's log says it decided (one line per PlaybackInfo)
+    lines = server.log().lower().splitlines()
+
+    def decided(item, *words):
+        return any(word in line for line in lines if "playbackinfo" in line
+                   and (item["Id"].lower() in line or item["Name"].lower() in line) for word in words)
+
+    assert decided(heat, "directplay", "direct play"), "\n".join(lines[-40:])
+    assert decided(amelie, "hls") and not decided(amelie, "directplay", "direct play"), "\n".join(lines[-40:])
