@@ -15,7 +15,7 @@ import zlib
 import bottle
 import peewee
 
-from . import accounts, catalog, history, models, signing, storage
+from . import accounts, catalog, history, jellyfin, models, signing, storage
 from .errors import HaemaError, not_found
 from .gate import WEB_CLIENT_CSP, Gate, add_security_headers, client, end_session, identity, start_session
 from .library import Library
@@ -251,6 +251,8 @@ def create_app(config):
         def jellyfin_web_file(path="index.html"):
             bottle.request.environ["haema.csp"] = WEB_CLIENT_CSP
             return _static(path, config.jellyfin_web, cache="no-cache")
+
+    jellyfin.install(app, config, library, playback, gate.signer, sign_ins)  # Jellyfin apps (issue #29)
 
     if config.scan_on_start:
         scanner.start()
