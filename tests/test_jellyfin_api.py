@@ -1,6 +1,8 @@
 """The Jellyfin API (haema/jellyfin) through the real app: sign-in, browsing, PlaybackInfo,
 direct streams, subtitles, progress. Real clips, real SQLite, real scrypt at a test's cost;
 the PlaybackInfo decision is also tested as the pure function it is."""
+import urllib.parse
+
 import pytest
 
 from haema import accounts, models
@@ -40,7 +42,7 @@ def sign_in(site):
 
 
 def find(site, headers, name, kind):
-    found = site.get(f"/Items?Recursive=true&IncludeItemTypes={kind}&SearchTerm={name}", headers=headers).json
+    found = site.get(f"/Items?Recursive=true&IncludeItemTypes={kind}&SearchTerm={urllib.parse.quote(name)}", headers=headers).json
     assert found["TotalRecordCount"] == 1, found
     return found["Items"][0]
 
@@ -147,7 +149,7 @@ def test_views_items_seasons_episodes(site):
     assert episodes[0]["SeriesId"] == bad["Id"] and episodes[0]["SeasonId"] == seasons[1]["Id"]
     assert site.get(f"/Items/{seasons[1]['Id']}", headers=headers).json["Type"] == "Season"
     # search: accent-blind; unknown types are empty, not errors
-    assert find(site, headers, "amelie", "Movie")["Name"] == "Amélie"
+    assert find(site, headers, "amelie", "Movie")["Name"] == find(site, headers, "Amélie", "Movie")["Name"] == "Amélie"
     assert site.get("/Items?Recursive=true&IncludeItemTypes=Playlist&SearchTerm=a", headers=headers).json[
         "TotalRecordCount"] == 0
     assert site.get("/Persons?searchTerm=a", headers=headers).json["Items"] == []
@@ -253,6 +255,7 @@ def test_played_items_next_up_and_latest(site):
 def test_unsupported_paths_are_404_not_500(site):
     headers, _, _ = sign_in(site)
     site.get("/LiveTv/Channels", headers=headers, status=404)
+    site.get("/Items?SearchTerm=%E9", headers=headers, status=400)  # not UTF-8
     site.get("/socket?api_key=x", status=404)
     site.get("/Items/zzz", headers=headers, status=404)
     site.post_json("/Items/00000000000000000000000000000000/PlaybackInfo", {}, headers=headers, status=404)

@@ -485,8 +485,16 @@ def _token():
             or bottle.request.get_header("X-MediaBrowser-Token") or _query("api_key") or _query("apikey") or None)
 
 
+def _params():
+    """The query as text: Bottle keeps it as Latin-1 until asked, "Amélie" arrives as UTF-8."""
+    try:
+        return bottle.request.query.decode().allitems()
+    except UnicodeDecodeError:
+        raise HaemaError("the query string is not UTF-8") from None
+
+
 def _query(name):
-    for key, value in bottle.request.query.allitems():
+    for key, value in _params():
         if key.lower() == name:
             return value
     return None
@@ -495,7 +503,7 @@ def _query(name):
 def _list(name):
     """Comma-joined or repeated, lower-cased."""
     found = []
-    for key, value in bottle.request.query.allitems():
+    for key, value in _params():
         if key.lower() == name:
             found += [v.strip().lower() for v in value.split(",") if v.strip()]
     return tuple(found)
