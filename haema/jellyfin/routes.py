@@ -17,12 +17,12 @@ import urllib.parse
 
 import bottle
 
-from .. import accounts, catalog, history, probe
+from .. import accounts, catalog, history, probe, signing
 from ..errors import HaemaError, not_found
 from ..gate import client
 from ..models import Video
 from ..streaming import file_response
-from . import browse, decide, ids, items
+from . import browse, decide, ids, items, master
 
 log = logging.getLogger(__name__)
 
@@ -326,11 +326,14 @@ def install(app, config, library, playback, signer, sign_ins):
                                   copyable=probe.is_copyable(info))
         decision = decide.decide(facts, body.get("deviceprofile"), position)
         session = secrets.token_hex(16)
-        master = f"/api/v1/video/{video.id}/master.m3u8"
         query = {"PlaySessionId": session}
         if config.auth:
             query.update(urllib.parse.parse_qsl(signer.query(video.id, identity.user_id)))
-        url = f"{master}?{urllib.parse.urlencode(query)}"
+        if position is None or position == facts.default_audio:
+            url = f"/api/v1/video/{video.id}/master.m3u8?{urllib.parse.urlencode(query)}"
+        else:  # Haema's master, with the asked track as the one players start on
+            query["AudioPosition"] = position
+            url = f"/videos/{ids.of_item(video.id)}/master.m3u8?{urllib.parse.urlencode(query)}"
         log.info("jellyfin: PlaybackInfo %s (%s) → %s (%s)", items.title(video.show if video.show.kind == "movie"
                                                                           else video), ids.of_item(video.id),
                  decision.method, decision.reason)
@@ -338,6 +341,21 @@ def install(app, config, library, playback, signer, sign_ins):
         if asked is not None and any(s["Index"] == asked for s in audio_streams):
             source["DefaultAudioStreamIndex"] = asked
         return {"MediaSources": [source], "PlaySessionId": session}
+
+    @route("/videos/<item_id>/master.m3u8")
+    def master_playlist(item_id):
+        """The TranscodingUrl after an audio switch: signed like Haema's own (``u``, ``exp``, ``sig``)."""
+        video_id = ids.parse(item_id).id
+        query = ""
+        if config.auth:
+            grant = signer.check(video_id, _query("u"), _query("exp"), _query("sig"))
+            query = signer.query(video_id, grant.user_id)
+        position = _number(_query("audioposition")) or 0
+        video, text = playback.master(video_id)
+        text = master.with_default_audio(text, position, f"/api/v1/video/{video.id}/")
+        return bottle.HTTPResponse(signing.signed_playlist(text, query),
+                                   headers={"Content-Type": "application/vnd.apple.mpegurl",
+                                            "Cache-Control": "private, no-cache"})
 
     @route("/videos/<item_id>/stream")
     @route("/videos/<item_id>/stream.<ext>")
