@@ -120,7 +120,9 @@ class Jellyfin:
     def find(self, name, kind):
         found = self.call(f"/Users/{self.user_id}/Items?Recursive=true&IncludeItemTypes={kind}"
                           f"&SearchTerm={urllib_quote(name)}")["Items"]
-        assert found, f"no {kind} named {name!r} in the Jellyfin API"
+        everything = [item["Name"] for item in self.call(f"/Users/{self.user_id}/Items?Recursive=true"
+                                                            f"&IncludeItemTypes={kind}")["Items"]]
+        assert found, f"no {kind} named {name!r} in the Jellyfin API, which has {everything}"
         return found[0]
 
 
