@@ -261,3 +261,40 @@ def test_unsupported_paths_are_404_not_500(site):
     site.post_json("/Items/00000000000000000000000000000000/PlaybackInfo", {}, headers=headers, status=404)
     site.delete("/Videos/ActiveEncodings?deviceId=d1&PlaySessionId=x", headers=headers, status=204)
     site.get("/web/", status=404)  # no --jellyfin-web here: Haema's 404, not a Jellyfin route
+
+
+def test_another_audio_track_is_the_default_of_the_hls_master(make_app, tmp_path):
+    from .clips import make_clip
+    root = tmp_path / "two"
+    (root / "Movies").mkdir(parents=True)
+    make_clip(root / "Movies" / "Duo (2003).mp4", seconds=2.0, width=160, height=96, gop=12, audio_tracks=2)
+    site = make_app(root, auth=True)
+    with models.database.connection_context():
+        accounts.add_user("ada", PASSWORD, admin=True)
+    headers, _, _ = sign_in(site)
+    duo = find(site, headers, "Duo", "Movie")
+    first = site.post_json(f"/Items/{duo['Id']}/PlaybackInfo", {"DeviceProfile": CHROME_PROFILE},
+                           headers=headers).json["MediaSources"][0]
+    assert first["SupportsDirectPlay"]
+    second_audio = [s["Index"] for s in first["MediaStreams"] if s["Type"] == "Audio"][1]
+    switched = site.post_json(f"/Items/{duo['Id']}/PlaybackInfo",
+                              {"DeviceProfile": CHROME_PROFILE, "AudioStreamIndex": second_audio},
+                              headers=headers).json["MediaSources"][0]
+    assert not switched["SupportsDirectPlay"] and switched["DefaultAudioStreamIndex"] == second_audio
+    text = site.get(switched["TranscodingUrl"]).text  # signed: no header
+    audio = [line for line in text.splitlines() if line.startswith("#EXT-X-MEDIA:TYPE=AUDIO")]
+    assert audio and all(("DEFAULT=YES" in line) == ('URI="/api/v1/video/' in line and "/audio_1" in line)
+                         for line in audio), audio
+    variant = next(line for line in text.splitlines() if line and not line.startswith("#"))
+    assert variant.startswith("/api/v1/video/") and "sig=" in variant
+    assert site.get(variant).text.startswith("#EXTM3U")  # the variant's playlist, through Haema's own route
+
+
+def test_master_with_default_audio_is_pure_text():
+    from haema.jellyfin.master import with_default_audio
+    text = ('#EXTM3U\n#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aac",NAME="A",DEFAULT=YES,URI="audio_0/stream.m3u8"\n'
+            '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aac",NAME="B",DEFAULT=NO,URI="audio_1/stream.m3u8"\n'
+            '#EXT-X-STREAM-INF:BANDWIDTH=1,AUDIO="aac"\noriginal/stream.m3u8\n')
+    out = with_default_audio(text, 1, "/v/")
+    assert 'DEFAULT=NO,URI="/v/audio_0/' in out and 'DEFAULT=YES,URI="/v/audio_1/' in out
+    assert "\n/v/original/stream.m3u8\n" in out

@@ -348,8 +348,8 @@ def install(app, config, library, playback, signer, sign_ins):
         video_id = ids.parse(item_id).id
         query = ""
         if config.auth:
-            grant = signer.check(video_id, _query("u"), _query("exp"), _query("sig"))
-            query = signer.query(video_id, grant.user_id)
+            signer.check(video_id, _query("u"), _query("exp"), _query("sig"))
+            query = urllib.parse.urlencode({key: _query(key) for key in ("u", "exp", "sig")})
         position = _number(_query("audioposition")) or 0
         video, text = playback.master(video_id)
         text = master.with_default_audio(text, position, f"/api/v1/video/{video.id}/")
