@@ -288,6 +288,12 @@ def test_another_audio_track_is_the_default_of_the_hls_master(make_app, tmp_path
     variant = next(line for line in text.splitlines() if line and not line.startswith("#"))
     assert variant.startswith("/api/v1/video/") and "sig=" in variant
     assert site.get(variant).text.startswith("#EXTM3U")  # the variant's playlist, through Haema's own route
+    # Jellyfin's own HLS URL, as a client builds it: the token in the query
+    own = site.get(f"/Videos/{duo['Id']}/master.m3u8?api_key={headers['Authorization'].split('Token=')[1][1:-1]}"
+                   f"&AudioStreamIndex={second_audio}").text
+    assert [line for line in own.splitlines() if "DEFAULT=YES" in line and "TYPE=AUDIO" in line] == \
+        [line for line in audio if "DEFAULT=YES" in line]
+    site.get(f"/Videos/{duo['Id']}/master.m3u8", status=401)
 
 
 def test_master_with_default_audio_is_pure_text():

@@ -344,13 +344,19 @@ def install(app, config, library, playback, signer, sign_ins):
 
     @route("/videos/<item_id>/master.m3u8")
     def master_playlist(item_id):
-        """The TranscodingUrl after an audio switch: signed like Haema's own (``u``, ``exp``, ``sig``)."""
+        """The TranscodingUrl after an audio switch, signed like Haema's own (``u``, ``exp``, ``sig``);
+        also Jellyfin's own HLS URL for clients that build it themselves (``api_key``, ``AudioStreamIndex``:
+        the video is stream 0, the audio tracks come next)."""
         video_id = ids.parse(item_id).id
         query = ""
-        if config.auth:
+        if config.auth and _query("sig") is not None:
             signer.check(video_id, _query("u"), _query("exp"), _query("sig"))
             query = urllib.parse.urlencode({key: _query(key) for key in ("u", "exp", "sig")})
-        position = _number(_query("audioposition")) or 0
+        elif config.auth:
+            query = signer.query(video_id, who().user_id)
+        position = _number(_query("audioposition"))
+        if position is None:
+            position = max(0, (_number(_query("audiostreamindex")) or 1) - 1)
         video, text = playback.master(video_id)
         text = master.with_default_audio(text, position, f"/api/v1/video/{video.id}/")
         return bottle.HTTPResponse(signing.signed_playlist(text, query),
