@@ -192,6 +192,8 @@ def media_streams(info, video_guid, subtitle_query):
     subtitles += [(s.language, s.codec, False, False) for s in info.subtitles if s.text]
     for language, codec, forced, external in subtitles:
         index = len(streams)
+        # ASS/SSA arrive as WebVTT too: named so, a client does not hand them to libass
+        codec = "webvtt" if codec in ("ass", "ssa") else codec
         streams.append({"Type": "Subtitle", "Index": index, "Codec": codec, "Language": language,
                         "DisplayTitle": (language or "Unknown") + (" (forced)" if forced else ""),
                         "Title": None, "IsExternal": external, "IsDefault": False, "IsForced": forced,
