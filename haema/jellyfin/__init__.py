@@ -8,7 +8,11 @@ play and report progress, mapped onto Haema's catalog (no second model of the li
 - ``items``: BaseItemDto and friends as pure functions over catalog rows;
 - ``decide``: the PlaybackInfo decision (direct play, HLS copy, HLS transcode) as a pure
   function over the media facts and the client's DeviceProfile;
-- ``routes``: the HTTP layer, mounted on Haema's app by ``install``.
+- ``master``: Haema's master playlist with another audio track as the default;
+- ``params``: reading a Jellyfin request (token, query names in any case, bodies);
+- ``routes`` mounts them on Haema's app (``install``): ``system`` (server, sign-in, users,
+  sessions), ``browsing`` (views, items, home rows, images, played marks) and ``playing``
+  (PlaybackInfo, streams, subtitles, progress).
 """
 from .routes import install
 

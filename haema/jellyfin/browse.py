@@ -10,8 +10,6 @@ from .. import catalog, history
 from ..models import Progress, Show, fold
 from . import ids, items
 
-VIDEO_TYPES = {"movie", "episode"}
-OUR_TYPES = {"movie", "series", "season", "episode", "collectionfolder"}
 
 
 class Snapshot:
