@@ -199,7 +199,11 @@ def test_family_flow_in_jellyfin_web(family):
                 return [body for body in bodies if body.get("ItemId") == item_id]
 
             def details(item_id):
-                page.goto(f"{server.url}/web/#/details?id={item_id}&serverId={server_id}")
+                address = f"{server.url}/web/#/details?id={item_id}&serverId={server_id}"
+                if page.url == address:  # back from its player: the page shows the item as it was
+                    page.reload()
+                else:
+                    page.goto(address)
                 play_button().wait_for()
 
             def play_button():
@@ -284,7 +288,8 @@ def test_family_flow_in_jellyfin_web(family):
             assert len(audio) == 2 and text, amelie["MediaSources"][0]["MediaStreams"]
             infos_before = sum(1 for m, url, _ in sent if m == "POST" and "/PlaybackInfo" in url)
             osd(".btnAudio")
-            page.click(f".actionSheet .actionSheetMenuItem[data-id='{audio[1]['Index']}']")
+            with page.expect_request(lambda request: "/PlaybackInfo" in request.url):
+                page.click(f".actionSheet .actionSheetMenuItem[data-id='{audio[1]['Index']}']")
             wait(f"{VIDEO} && !{VIDEO}.paused && {VIDEO}.currentTime > 0")
             changed = [json.loads(body) for m, url, body in sent if m == "POST" and "/PlaybackInfo" in url][
                 infos_before:]
