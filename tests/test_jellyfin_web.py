@@ -200,10 +200,8 @@ def test_family_flow_in_jellyfin_web(family):
 
             def details(item_id):
                 address = f"{server.url}/web/#/details?id={item_id}&serverId={server_id}"
-                if page.url == address:  # back from its player: the page shows the item as it was
-                    page.reload()
-                else:
-                    page.goto(address)
+                page.goto(address)
+                page.reload()  # a page the player went back to keeps the item as it was before playing
                 play_button().wait_for()
 
             def play_button():
