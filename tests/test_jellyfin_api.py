@@ -1,6 +1,7 @@
 """The Jellyfin API (haema/jellyfin) through the real app: sign-in, browsing, PlaybackInfo,
 direct streams, subtitles, progress. Real clips, real SQLite, real scrypt at a test's cost;
 the PlaybackInfo decision is also tested as the pure function it is."""
+import re
 import urllib.parse
 
 import pytest
@@ -304,3 +305,30 @@ def test_master_with_default_audio_is_pure_text():
     out = with_default_audio(text, 1, "/v/")
     assert 'DEFAULT=NO,URI="/v/audio_0/' in out and 'DEFAULT=YES,URI="/v/audio_1/' in out
     assert "\n/v/original/stream.m3u8\n" in out
+
+
+# routes a client calls before it has a token (or, for images, never with one)
+JELLYFIN_PUBLIC = {
+    ("GET", "/system/info/public"), ("GET", "/system/ping"), ("POST", "/system/ping"), ("GET", "/users/public"),
+    ("GET", "/quickconnect/enabled"), ("GET", "/branding/configuration"), ("GET", "/branding/css"),
+    ("GET", "/branding/css.css"), ("POST", "/users/authenticatebyname"),
+    ("GET", "/items/<item_id>/images/<kind>"), ("GET", "/items/<item_id>/images/<kind>/<index:int>"),
+}
+
+
+def test_every_jellyfin_route_but_sign_in_and_images_asks_for_a_token(site):
+    """Generated from the route table, as test_auth's check of Haema's own routes."""
+    routes = [(r.method, r.rule) for r in site.app.routes if r.config.get("jellyfin")]
+    assert len(routes) > 60
+    guid = ids.of_item("0123456789abcdef")
+    for method, rule in routes:
+        if (method, rule) in JELLYFIN_PUBLIC:
+            continue
+        url = re.sub(r"<index:int>", "3", re.sub(r"<root:re:[^>]*>", "livetv", re.sub(r"<(\w+)>", guid, rule)))
+        url = url.replace("<rest:path>", "channels")
+        for headers in ({}, {"Authorization": HEADER.format("")}, {"X-Emby-Token": "not-a-token"}):
+            response = site.request(url, method=method, headers=headers, body=b"{}", expect_errors=True)
+            expected = 404 if rule.startswith(("/<root", "/socket")) else 401
+            if rule == "/videos/<item_id>/master.m3u8":
+                expected = 401  # no signature, no token
+            assert response.status_int == expected, (method, rule, headers, response.status, response.body)
