@@ -332,3 +332,14 @@ def test_every_jellyfin_route_but_sign_in_and_images_asks_for_a_token(site):
             if rule == "/videos/<item_id>/master.m3u8":
                 expected = 401  # no signature, no token
             assert response.status_int == expected, (method, rule, headers, response.status, response.body)
+
+
+def test_with_accounts_off_any_sign_in_is_the_household(app):
+    answer = app.post_json("/Users/AuthenticateByName", {"Username": "anyone", "Pw": ""}).json
+    assert answer["User"]["Name"] == "household" and answer["User"]["Policy"]["IsAdministrator"]
+    heat = app.get("/Items?Recursive=true&IncludeItemTypes=Movie&SearchTerm=Heat").json["Items"][0]
+    info = app.post_json(f"/Items/{heat['Id']}/PlaybackInfo", {}).json["MediaSources"][0]
+    assert info["SupportsDirectPlay"]  # no profile: taken for a plain browser
+    amelie = app.get("/Items?Recursive=true&IncludeItemTypes=Movie&SearchTerm=Amelie").json["Items"][0]
+    source = app.post_json(f"/Items/{amelie['Id']}/PlaybackInfo", {}).json["MediaSources"][0]
+    assert "sig=" not in source["TranscodingUrl"] and app.get(source["TranscodingUrl"]).text.startswith("#EXTM3U")
