@@ -211,6 +211,7 @@ def test_family_flow_in_jellyfin_web(family):
                 """Show the player's controls and press one of them."""
                 page.mouse.move(640, 300)
                 page.mouse.move(650, 320)
+                page.wait_for_selector(f".videoOsdBottom {button}:not(.hide)", state="attached")
                 page.eval_on_selector(f".videoOsdBottom {button}", "b => b.click()")
 
             def leave_player():
@@ -329,12 +330,13 @@ def test_family_flow_in_jellyfin_web(family):
         finally:
             browser.close()
 
-    # which way each film went, as the server's log says it decided (one line per PlaybackInfo)
+    # which way each film went, as the server's log says it decided: one line per PlaybackInfo,
+    # "jellyfin: PlaybackInfo Heat (<id>) → DirectPlay (mp4 h264/aac)"
     lines = server.log().lower().splitlines()
 
     def decided(item, *words):
         return any(word in line for line in lines if "playbackinfo" in line
                    and (item["Id"].lower() in line or item["Name"].lower() in line) for word in words)
 
-    assert decided(heat, "directplay", "direct play"), "\n".join(lines[-40:])
-    assert decided(amelie, "hls") and not decided(amelie, "directplay", "direct play"), "\n".join(lines[-40:])
+    assert decided(heat, "→ directplay"), "\n".join(lines[-40:])
+    assert decided(amelie, "→ hls") and not decided(amelie, "→ directplay"), "\n".join(lines[-40:])
