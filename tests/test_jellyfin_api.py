@@ -1,6 +1,7 @@
 """The Jellyfin API (haema/jellyfin) through the real app: sign-in, browsing, PlaybackInfo,
 direct streams, subtitles, progress. Real clips, real SQLite, real scrypt at a test's cost;
 the PlaybackInfo decision is also tested as the pure function it is."""
+import logging
 import re
 import urllib.parse
 
@@ -253,11 +254,14 @@ def test_played_items_next_up_and_latest(site):
     assert isinstance(latest, list) and {i["Type"] for i in latest} == {"Movie"}
 
 
-def test_unsupported_paths_are_404_not_500(site):
+def test_unsupported_paths_are_404_not_500(site, caplog):
+    caplog.set_level(logging.INFO)
     headers, _, _ = sign_in(site)
     site.get("/LiveTv/Channels", headers=headers, status=404)
     site.get("/Items?SearchTerm=%E9", headers=headers, status=400)  # not UTF-8
     site.get("/socket?api_key=x", status=404)
+    site.get("/Socket?api_key=y", status=404)
+    assert sum("/socket is not served" in r.getMessage() for r in caplog.records) == 1  # once, not per retry
     site.get("/Items/zzz", headers=headers, status=404)
     site.post_json("/Items/00000000000000000000000000000000/PlaybackInfo", {}, headers=headers, status=404)
     site.delete("/Videos/ActiveEncodings?deviceId=d1&PlaySessionId=x", headers=headers, status=204)
@@ -328,7 +332,7 @@ def test_every_jellyfin_route_but_sign_in_and_images_asks_for_a_token(site):
         url = url.replace("<rest:path>", "channels")
         for headers in ({}, {"Authorization": HEADER.format("")}, {"X-Emby-Token": "not-a-token"}):
             response = site.request(url, method=method, headers=headers, body=b"{}", expect_errors=True)
-            expected = 404 if rule.startswith(("/<root", "/socket")) else 401
+            expected = 404 if rule.startswith("/<root") else 401
             if rule == "/videos/<item_id>/master.m3u8":
                 expected = 401  # no signature, no token
             assert response.status_int == expected, (method, rule, headers, response.status, response.body)

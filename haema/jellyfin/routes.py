@@ -8,6 +8,7 @@ Routes are ``access="public"`` for Haema's gate and identify the caller themselv
 The routes live by concern in system.py, browsing.py and playing.py.
 """
 import hashlib
+import json
 import logging
 import os
 import urllib.parse
@@ -75,11 +76,17 @@ def install(app, config, library, playback, signer, sign_ins):
     browsing.add(app, ctx)
     playing.add(app, ctx)
 
-    @ctx.route("/<root:re:%s>/<rest:path>" % "|".join(sorted(ROOTS)), method=["GET", "POST", "DELETE"])
-    def unsupported(root, rest):
-        """Logged once per path (up to a thousand), so a client's needs show in the log."""
-        path = f"/{root}/{rest}"
+    roots = "|".join(sorted(ROOTS))
+
+    @ctx.route(f"/<root:re:{roots}>", method=["GET", "POST", "DELETE"])
+    @ctx.route(f"/<root:re:{roots}>/<rest:path>", method=["GET", "POST", "DELETE"])
+    def unsupported(root, rest=None):
+        """A 404 logged once per path (up to a thousand), so a client's needs show in the log without
+        a line each time it retries: the ``/socket`` WebSocket (not served; jellyfin-web retries every
+        few seconds and works without it), Live TV, music…"""
+        path = f"/{root}/{rest}" if rest else f"/{root}"
         if path not in unserved and len(unserved) < 1000:
             unserved.add(path)
             log.info("jellyfin: %s %s is not served (404)", bottle.request.method, path)
-        raise HaemaError("not served by Haema", 404)
+        return bottle.HTTPResponse(json.dumps({"error": "not served by Haema"}), status=404,
+                                   headers={"Content-Type": "application/json"})

@@ -3,7 +3,6 @@ for what Haema has nothing of (so clients carry on)."""
 import bottle
 
 from .. import accounts
-from ..errors import HaemaError
 from ..gate import client
 from . import ids, items, params
 
@@ -156,9 +155,4 @@ def add(app, ctx):
     def filters():
         who()
         return {"Genres": [], "Tags": [], "OfficialRatings": [], "Years": []}
-
-    @route("/socket")
-    def socket():
-        """No WebSocket: clients retry quietly and work without it."""
-        raise HaemaError("the Jellyfin WebSocket is not served", 404)
 
