@@ -250,6 +250,13 @@ def test_played_items_next_up_and_latest(site):
     up = site.get(f"/Shows/NextUp?UserId={user_id}&Limit=24", headers=headers).json["Items"]
     assert [(e["ParentIndexNumber"], e["IndexNumber"]) for e in up] == [(1, 2)]
     assert site.delete(f"/UserPlayedItems/{pilot['Id']}", headers=headers).json["Played"] is False
+    data = site.post_json(f"/UserItems/{pilot['Id']}/UserData", {"PlaybackPositionTicks": 5_000_000},
+                          headers=headers).json
+    assert data["PlaybackPositionTicks"] == 5_000_000 and not data["Played"]
+    assert site.post_json(f"/UserItems/{pilot['Id']}/UserData", {"Played": True}, headers=headers).json["Played"]
+    assert site.get(f"/Users/{user_id}/Items/{pilot['Id']}/UserData", headers=headers).json["Played"]
+    site.delete(f"/UserPlayedItems/{pilot['Id']}", headers=headers)
+    assert site.get("/Items/Counts", headers=headers).json["SeriesCount"] == 2
     latest = site.get(f"/Users/{user_id}/Items/Latest?Limit=16&ParentId={ids.MOVIES_VIEW}", headers=headers).json
     assert isinstance(latest, list) and {i["Type"] for i in latest} == {"Movie"}
 

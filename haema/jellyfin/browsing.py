@@ -148,6 +148,33 @@ def add(app, ctx):
             raise not_found("item")
         return found["UserData"]
 
+    @route("/useritems/<item_id>/userdata", method=["GET", "POST"])
+    @route("/users/<user_id>/items/<item_id>/userdata", method=["GET", "POST"])
+    def user_data(item_id, user_id=None):
+        """An item's UserData (the 10.9+ route); a POST sets ``Played`` or ``PlaybackPositionTicks``."""
+        identity = who()
+        ref = ids.parse(item_id)
+        if bottle.request.method == "POST":
+            body = params.body()
+            for video in _videos_of(snapshot(identity), ref):
+                if body.get("played") is True:
+                    history.save_progress(identity.user_id, video.id, {"position": video.duration})
+                elif body.get("played") is False:
+                    history.clear_progress(identity.user_id, video.id)
+                elif body.get("playbackpositionticks") is not None:
+                    seconds = items.played_position(body["playbackpositionticks"], video.duration)
+                    history.save_progress(identity.user_id, video.id, {"position": seconds})
+        found = snapshot(identity).get(ref)
+        if found is None:
+            raise not_found("item")
+        return found["UserData"]
+
+    @route("/items/counts")
+    def counts():
+        snap = snapshot(who())
+        movies, series, episodes = snap.movies(), snap.series(), snap.episodes()
+        return {"MovieCount": len(movies), "SeriesCount": len(series), "EpisodeCount": len(episodes),
+                "ItemCount": len(movies) + len(series) + len(episodes)}
 
     def _image_file(relpath, root):
         response = bottle.static_file(relpath, root=root)
