@@ -79,17 +79,24 @@ class Snapshot:
 
     # -- lists -----------------------------------------------------------------
 
-    def children(self, parent, recursive):
-        """What ``ParentId`` holds; without one, everything (recursive) or the views."""
+    def children(self, parent, recursive, types=()):
+        """What ``ParentId`` holds; without one, everything (recursive) or the views. ``types``
+        (lower-case Jellyfin types, empty for all): the kinds worth building, the rest are skipped."""
+        def wanted(kind):
+            return not types or kind in types
+
+        movies = self.movies if wanted("movie") else list
+        series = self.series if wanted("series") else list
+        episodes = self.episodes if wanted("episode") else (lambda *_: [])
         if parent is None:
-            return self.movies() + self.series() + self.episodes() if recursive else self.views()
+            return movies() + series() + episodes() if recursive else self.views()
         if parent.kind == "view":
             if parent.id == ids.MOVIES_VIEW:
-                return self.movies()
-            return self.series() + (self.episodes() if recursive else [])
+                return movies()
+            return series() + (episodes() if recursive else [])
         if parent.kind == "season":
-            return self.episodes(parent.id, parent.season)
-        return self.seasons(parent.id) + (self.episodes(parent.id) if recursive else [])
+            return episodes(parent.id, parent.season)
+        return (self.seasons(parent.id) if wanted("season") else []) + (episodes(parent.id) if recursive else [])
 
     def resume(self):
         """Started and unfinished videos, last watched first."""

@@ -28,9 +28,10 @@ def add(app, ctx):
         snap = snapshot(who())
         parent = params.parent()
         recursive = params.flag("recursive") or bool(params.query("searchterm"))
-        found = snap.children(parent, recursive)
+        types = params.listed("includeitemtypes")
+        found = snap.children(parent, recursive, types)
         if parent is None and not recursive and (params.listed("ids") or params.listed("includeitemtypes")):
-            found = snap.children(None, True)  # a lookup by ids or types means the whole library
+            found = snap.children(None, True, types)  # a lookup by ids or types means the whole library
         page, total = browse.select(found, params.items_query())
         return {"Items": page, "TotalRecordCount": total, "StartIndex": params.integer("startindex", 0)}
 
