@@ -47,6 +47,7 @@ class Config:
     add_user: str = None  # --add-user NAME: add an account and exit instead of serving
     admin: bool = False  # with add_user: the account may manage users
     watch: bool = True
+    jellyfin_web: str = None  # --jellyfin-web DIR: a built jellyfin-web (its dist folder), served at /web/
 
 
 def parse_size(text):
@@ -147,6 +148,8 @@ def build_parser():
     add("--add-user", metavar="NAME", help="add an account (password from stdin, or asked for) and exit")
     add("--admin", action="store_true", help="with --add-user: the account manages users")
     add("--watch", default="true", help="watch the library folder and index changes as they happen")
+    add("--jellyfin-web", metavar="DIR",
+        help="a built jellyfin-web (the dist folder of its npm build) to serve at /web/, as Jellyfin does")
     return parser
 
 
@@ -186,6 +189,10 @@ def _checked(ns):
         raise ConfigError(f"--cache / --scan-on-start / --auth / --watch: {error}") from None
     segment = _number("segment-duration", ns.segment_duration, float, 1.0, 30.0)
     transcoded = _number("transcode-segment-duration", ns.transcode_segment_duration, float, 0.5, 30.0)
+    jellyfin_web = os.path.abspath(os.path.expanduser(ns.jellyfin_web)) if ns.jellyfin_web else None
+    if jellyfin_web and not os.path.isfile(os.path.join(jellyfin_web, "index.html")):
+        raise ConfigError(f"--jellyfin-web {ns.jellyfin_web!r} has no index.html; "
+                          "point it at the dist folder of a jellyfin-web build")
     return Config(
         target_path=target,
         host=ns.host,
@@ -210,6 +217,7 @@ def _checked(ns):
         add_user=ns.add_user,
         admin=bool(ns.admin),
         watch=watch,
+        jellyfin_web=jellyfin_web,
     )
 
 

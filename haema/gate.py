@@ -47,6 +47,13 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",  # frame-ancestors for browsers without CSP level 2
 }
+# jellyfin-web (--jellyfin-web), served at /web/, is another project's code: React/emotion write
+# inline styles, libass and hls.js run WebAssembly and blob: workers, posters and subtitles come as
+# blob:/data: URLs. Only its files get this policy; scripts still come from this server alone.
+WEB_CLIENT_CSP = ("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+                  "img-src 'self' data: blob:; font-src 'self' data:; media-src 'self' blob:; "
+                  "worker-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+                  "form-action 'self'; frame-ancestors 'none'")
 
 
 class Gate:
@@ -133,6 +140,8 @@ def add_security_headers():
     """An ``after_request`` hook: every answer, the UI's pages first of all, gets these."""
     for name, value in SECURITY_HEADERS.items():
         bottle.response.set_header(name, value)
+    if "haema.csp" in bottle.request.environ:  # a route that serves another policy's pages (jellyfin-web)
+        bottle.response.set_header("Content-Security-Policy", bottle.request.environ["haema.csp"])
 
 
 def _session():

@@ -15,9 +15,9 @@ import zlib
 import bottle
 import peewee
 
-from . import accounts, catalog, history, models, signing, storage
+from . import accounts, catalog, history, jellyfin, models, signing, storage
 from .errors import HaemaError, not_found
-from .gate import Gate, add_security_headers, client, end_session, identity, start_session
+from .gate import WEB_CLIENT_CSP, Gate, add_security_headers, client, end_session, identity, start_session
 from .library import Library
 from .playback import Playback
 from .previews import Previews
@@ -240,6 +240,19 @@ def create_app(config):
     @app.get("/static/<path:path>", access="public")
     def ui_file(path):
         return _static(path, STATIC_DIR, cache="no-cache")
+
+    if config.jellyfin_web:  # Jellyfin's own web client, at the path where Jellyfin serves it
+        @app.get("/web", access="public")
+        def jellyfin_web_root():
+            bottle.redirect("/web/", 301)
+
+        @app.get("/web/", access="public")
+        @app.get("/web/<path:path>", access="public")
+        def jellyfin_web_file(path="index.html"):
+            bottle.request.environ["haema.csp"] = WEB_CLIENT_CSP
+            return _static(path, config.jellyfin_web, cache="no-cache")
+
+    jellyfin.install(app, config, library, playback, gate.signer, sign_ins)  # Jellyfin apps (issue #29)
 
     if config.scan_on_start:
         scanner.start()

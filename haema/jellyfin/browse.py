@@ -1,0 +1,195 @@
+"""The library as Jellyfin lists it: one snapshot of Haema's catalog per request, queried
+the way ``/Items`` asks (parent, types, search, filters, sort, paging).
+
+A snapshot is a fixed number of queries (shows, their videos, the user's progress,
+which shows have frames) whatever the library size; the query itself is pure."""
+import dataclasses
+import random
+
+from .. import catalog, history
+from ..models import Progress, Show, fold
+from . import ids, items
+
+
+
+class Snapshot:
+    def __init__(self, user_id, server_id):
+        self.user_id, self.server_id = user_id, server_id
+        self.shows = {s.id: s for s in Show.select().order_by(Show.sort_title, Show.year.asc(nulls="first"), Show.id)}
+        self.videos = catalog.videos_by_show(list(self.shows))
+        self.progress = Progress.of_videos(self.user_id, (v.id for vs in self.videos.values() for v in vs))
+        self.framed = {s for s, vs in self.videos.items() if any(v.frame for v in vs)}
+
+    # -- single items ----------------------------------------------------------
+
+    def movies(self):
+        return [self._movie(s) for s in self.shows.values() if s.kind == "movie" and self.videos.get(s.id)]
+
+    def series(self):
+        return [items.series_dto(s, self.videos[s.id], self.progress, self.server_id, s.id in self.framed)
+                for s in self.shows.values() if s.kind == "series" and self.videos.get(s.id)]
+
+    def seasons(self, show_id):
+        show = self.shows.get(show_id)
+        if show is None or show.kind != "series":
+            return []
+        numbers = sorted({v.season or 0 for v in self.videos[show_id]})
+        return [items.season_dto(show, n, [v for v in self.videos[show_id] if (v.season or 0) == n], self.progress,
+                                 self.server_id, show_id in self.framed) for n in numbers]
+
+    def episodes(self, show_id=None, season=None):
+        shows = [show_id] if show_id else [s.id for s in self.shows.values() if s.kind == "series"]
+        found = []
+        for sid in shows:
+            show = self.shows.get(sid)
+            if show is None or show.kind != "series":
+                continue
+            found += [self._episode(show, v) for v in self.videos[sid] if season is None or (v.season or 0) == season]
+        return found
+
+    def get(self, ref):
+        """The DTO of ``ref`` (ids.Ref), or None."""
+        if ref.kind == "view":
+            return self.view(ref.id)
+        if ref.kind == "season":
+            return next((s for s in self.seasons(ref.id) if s["IndexNumber"] == ref.season), None)
+        show = self.shows.get(ref.id)
+        if show is not None:
+            return self._movie(show) if show.kind == "movie" else next(
+                (s for s in self.series() if s["Id"] == ids.of_item(show.id)), None)
+        for sid, videos in self.videos.items():
+            for v in videos:
+                if v.id == ref.id:
+                    return self._episode(self.shows[sid], v)
+        return None
+
+    def view(self, guid):
+        count = len(self.movies()) if guid == ids.MOVIES_VIEW else len(self.series())
+        return items.view_dto(guid, self.server_id, count)
+
+    def views(self):
+        return [self.view(ids.MOVIES_VIEW), self.view(ids.SHOWS_VIEW)]
+
+    def _movie(self, show):
+        video = self.videos[show.id][0]
+        return items.movie_dto(show, video, self.progress.get(video.id), self.server_id, show.id in self.framed)
+
+    def _episode(self, show, video):
+        return items.episode_dto(show, video, self.progress.get(video.id), self.server_id, show.id in self.framed)
+
+    # -- lists -----------------------------------------------------------------
+
+    def children(self, parent, recursive, types=()):
+        """What ``ParentId`` holds; without one, everything (recursive) or the views. ``types``
+        (lower-case Jellyfin types, empty for all): the kinds worth building, the rest are skipped."""
+        def wanted(kind):
+            return not types or kind in types
+
+        movies = self.movies if wanted("movie") else list
+        series = self.series if wanted("series") else list
+        episodes = self.episodes if wanted("episode") else (lambda *_: [])
+        if parent is None:
+            return movies() + series() + episodes() if recursive else self.views()
+        if parent.kind == "view":
+            if parent.id == ids.MOVIES_VIEW:
+                return movies()
+            return series() + (episodes() if recursive else [])
+        if parent.kind == "season":
+            return episodes(parent.id, parent.season)
+        return (self.seasons(parent.id) if wanted("season") else []) + (episodes(parent.id) if recursive else [])
+
+    def resume(self):
+        """Started and unfinished videos, last watched first."""
+        started = [v for vs in self.videos.values() for v in vs
+                   if v.id in self.progress and not self.progress[v.id].finished and self.progress[v.id].position > 0]
+        started.sort(key=lambda v: self.progress[v.id].updated_at, reverse=True)
+        return [self.get(ids.Ref("item", v.id)) for v in started]
+
+    def next_up(self, series_id=None):
+        """Haema's own "what next" (history.continue_watching) for series; for one series
+        nobody started yet, its first episode."""
+        picks = [e for e in history.continue_watching(self.user_id) if e["type"] == "series" and e["episode"]]
+        found = [self.get(ids.Ref("item", e["video_id"])) for e in picks if e["next"] or not e["position"]]
+        if series_id:
+            found = [f for f in found if f and f["SeriesId"] == ids.of_item(series_id)]
+            if not found and not any(e["show"]["id"] == series_id for e in picks):
+                first = self.episodes(series_id)[:1]
+                found = [f for f in first if not f["UserData"]["Played"]]
+        return [f for f in found if f]
+
+    def latest(self, parent):
+        """Newest videos first, unplayed only (Jellyfin's HidePlayedInLatest)."""
+        pool = self.movies() if parent is None or parent.id == ids.MOVIES_VIEW else []
+        if parent is None or parent.id == ids.SHOWS_VIEW:
+            pool += self.episodes()
+        elif parent.kind != "view":
+            pool = self.children(parent, True)
+        pool = [i for i in pool if i["Type"] in ("Movie", "Episode") and not i["UserData"]["Played"]]
+        return sorted(pool, key=lambda i: i.get("DateCreated") or "", reverse=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class Query:
+    """``/Items`` parameters, already parsed (lists lower-cased)."""
+
+    include_types: tuple = ()
+    exclude_types: tuple = ()
+    media_types: tuple = ()
+    search: str = None
+    ids: tuple = ()
+    filters: tuple = ()  # isplayed, isunplayed, isresumable, isfolder, isnotfolder
+    is_played: bool = None
+    sort_by: tuple = ()
+    descending: bool = False
+    start: int = 0
+    limit: int = None
+
+
+def select(found, query):
+    """Filter, sort and page DTOs: ``(page, total)``."""
+    chosen = [i for i in found if _keep(i, query)]
+    for key in reversed(query.sort_by):
+        sorter = SORTS.get(key)
+        if sorter is not None:
+            chosen.sort(key=sorter, reverse=query.descending)
+        elif key == "random":
+            random.shuffle(chosen)
+    total = len(chosen)
+    end = None if query.limit is None else query.start + query.limit
+    return chosen[query.start:end], total
+
+
+def _keep(item, query):
+    kind = item["Type"].lower()
+    if query.include_types and kind not in query.include_types:
+        return False
+    if kind in query.exclude_types:
+        return False
+    if query.media_types and (item.get("MediaType") or "").lower() not in query.media_types:
+        return False
+    if query.ids and item["Id"] not in query.ids:
+        return False
+    if query.search and fold(query.search.strip()) not in fold(item["Name"]):
+        return False
+    data = item.get("UserData") or {}
+    played = bool(data.get("Played"))
+    if query.is_played is not None and played != query.is_played:
+        return False
+    checks = {"isplayed": played, "isunplayed": not played, "isfolder": item["IsFolder"],
+              "isnotfolder": not item["IsFolder"], "isresumable": data.get("PlaybackPositionTicks", 0) > 0,
+              "isfavorite": False, "isfavoriteorlikes": False}
+    return all(checks.get(f, True) for f in query.filters)
+
+
+SORTS = {
+    "sortname": lambda i: fold(i.get("SortName") or i["Name"]),
+    "name": lambda i: fold(i["Name"]),
+    "productionyear": lambda i: i.get("ProductionYear") or 0,
+    "premieredate": lambda i: i.get("PremiereDate") or "",
+    "datecreated": lambda i: i.get("DateCreated") or "",
+    "dateplayed": lambda i: (i.get("UserData") or {}).get("LastPlayedDate") or "",
+    "runtime": lambda i: i.get("RunTimeTicks") or 0,
+    "indexnumber": lambda i: i.get("IndexNumber") or 0,
+    "parentindexnumber": lambda i: i.get("ParentIndexNumber") or 0,
+    "aireddate": lambda i: (i.get("ParentIndexNumber") or 0, i.get("IndexNumber") or 0),
+}

@@ -1,0 +1,208 @@
+"""Jellyfin routes: views, item listings and single items, the home rows, images, played marks."""
+import bottle
+
+from .. import catalog, history, probe
+from ..errors import not_found
+from ..models import Video
+from . import browse, decide, ids, items, params
+
+EMPTY = {"Items": [], "TotalRecordCount": 0, "StartIndex": 0}
+
+
+def add(app, ctx):
+    """Add these routes to ``app``."""
+    route, who, snapshot = ctx.route, ctx.who, ctx.snapshot
+    library = ctx.library
+
+    # -- Browsing ----------------------------------------------------------------
+
+    @route("/userviews")
+    @route("/users/<user_id>/views")
+    def views(user_id=None):
+        found = snapshot(who()).views()
+        return {"Items": found, "TotalRecordCount": len(found), "StartIndex": 0}
+
+    @route("/items")
+    @route("/users/<user_id>/items")
+    def list_items(user_id=None):
+        snap = snapshot(who())
+        parent = params.parent()
+        recursive = params.flag("recursive") or bool(params.query("searchterm"))
+        types = params.listed("includeitemtypes")
+        found = snap.children(parent, recursive, types)
+        if parent is None and not recursive and (params.listed("ids") or params.listed("includeitemtypes")):
+            found = snap.children(None, True, types)  # a lookup by ids or types means the whole library
+        page, total = browse.select(found, params.items_query())
+        return {"Items": page, "TotalRecordCount": total, "StartIndex": params.integer("startindex", 0)}
+
+    @route("/items/resume")
+    @route("/users/<user_id>/items/resume")
+    def resume(user_id=None):
+        snap = snapshot(who())
+        media = params.listed("mediatypes")
+        if media and "video" not in media:
+            return EMPTY
+        found = snap.resume()
+        parent = params.parent()
+        if parent is not None:
+            allowed = {i["Id"] for i in snap.children(parent, True)}
+            found = [i for i in found if i["Id"] in allowed]
+        page, total = browse.select(found, params.items_query(sort=False))
+        return {"Items": page, "TotalRecordCount": total, "StartIndex": params.integer("startindex", 0)}
+
+    @route("/items/latest")
+    @route("/users/<user_id>/items/latest")
+    def latest(user_id=None):
+        found = snapshot(who()).latest(params.parent())
+        page, _ = browse.select(found, params.items_query(sort=False))
+        return params.as_json(page)
+
+    @route("/items/<item_id>")
+    @route("/users/<user_id>/items/<item_id>")
+    def item(item_id, user_id=None):
+        identity = who()
+        ref = ids.parse(item_id)
+        found = snapshot(identity).get(ref)
+        if found is None:
+            raise not_found("item")
+        if found.get("MediaType") == "Video":
+            video = catalog.get_video(ref.id)
+            streams = items.media_streams(video.info, found["Id"], ctx.api_key_query())
+            decision = decide.Decision("DirectPlay", "") if _direct_candidate(video) else decide.Decision(
+                "HLS transcode", "")
+            found["MediaStreams"] = streams
+            found["MediaSources"] = [items.media_source(video, video.info, decide.container_name(video.info.container),
+                                                        decision, streams, None)]
+            found["Chapters"], found["People"], found["Studios"], found["Taglines"] = [], [], [], []
+        return found
+
+    @route("/shows/nextup")
+    def next_up():
+        found = snapshot(who()).next_up(params.series_id(params.query("seriesid")))
+        page, total = browse.select(found, params.items_query(sort=False))
+        return {"Items": page, "TotalRecordCount": total, "StartIndex": params.integer("startindex", 0)}
+
+    @route("/shows/<series_id>/seasons")
+    def seasons(series_id):
+        found = snapshot(who()).seasons(params.series_id(series_id))
+        return {"Items": found, "TotalRecordCount": len(found), "StartIndex": 0}
+
+    @route("/shows/<series_id>/episodes")
+    def episodes(series_id):
+        snap = snapshot(who())
+        show_id = params.series_id(series_id)
+        season = None
+        if params.query("seasonid"):
+            ref = ids.parse(params.query("seasonid"))
+            season = ref.season if ref.kind == "season" else None
+        elif params.query("season"):
+            season = params.integer("season", 0)
+        found = snap.episodes(show_id, season)
+        start_at = params.query("startitemid")
+        if start_at:
+            guid = start_at.replace("-", "").lower()
+            at = next((n for n, e in enumerate(found) if e["Id"] == guid), 0)
+            found = found[at:]
+        page, total = browse.select(found, params.items_query(sort=False))
+        return {"Items": page, "TotalRecordCount": total, "StartIndex": params.integer("startindex", 0)}
+
+    @route("/items/<item_id>/images/<kind>")
+    @route("/items/<item_id>/images/<kind>/<index:int>")
+    def image(item_id, kind, index=0):
+        """Anonymous, as in Jellyfin: ``<img>`` sends no token. Served at its own size."""
+        ref = ids.parse(item_id)
+        if ref.kind not in ("item", "season"):
+            raise not_found("image")
+        video = None if ref.kind == "season" else Video.get_or_none(Video.id == ref.id)
+        if kind == "primary" and video is not None and video.show.kind == "series" and video.frame:
+            return _image_file(video.frame, library.thumbnail_dir)
+        show_id = video.show_id if video is not None else ref.id
+        if kind not in ("primary", "backdrop", "thumb"):
+            raise not_found("image")
+        place, relpath = catalog.artwork_path(show_id, "banner" if kind == "backdrop" else "thumbnail")
+        return _image_file(relpath, library.thumbnail_dir if place == "frames" else library.root)
+
+    # -- Marking played ------------------------------------------------------------
+
+    @route("/users/<user_id>/playeditems/<item_id>", method=["POST", "DELETE"])
+    @route("/userplayeditems/<item_id>", method=["POST", "DELETE"])
+    def played(item_id, user_id=None):
+        identity = who()
+        snap = snapshot(identity)
+        ref = ids.parse(item_id)
+        targets = _videos_of(snap, ref)
+        if not targets:
+            raise not_found("item")
+        for video in targets:
+            if bottle.request.method == "POST":
+                history.save_progress(identity.user_id, video.id, {"position": video.duration})
+            else:
+                history.clear_progress(identity.user_id, video.id)
+        return snapshot(identity).get(ref)["UserData"]
+
+    @route("/users/<user_id>/favoriteitems/<item_id>", method=["POST", "DELETE"])
+    @route("/userfavoriteitems/<item_id>", method=["POST", "DELETE"])
+    def favourite(item_id, user_id=None):
+        """Haema keeps no favourites: the item's data, unchanged."""
+        found = snapshot(who()).get(ids.parse(item_id))
+        if found is None:
+            raise not_found("item")
+        return found["UserData"]
+
+    @route("/useritems/<item_id>/userdata", method=["GET", "POST"])
+    @route("/users/<user_id>/items/<item_id>/userdata", method=["GET", "POST"])
+    def user_data(item_id, user_id=None):
+        """An item's UserData (the 10.9+ route); a POST sets ``Played`` or ``PlaybackPositionTicks``."""
+        identity = who()
+        ref = ids.parse(item_id)
+        if bottle.request.method == "POST":
+            body = params.body()
+            for video in _videos_of(snapshot(identity), ref):
+                if body.get("played") is True:
+                    history.save_progress(identity.user_id, video.id, {"position": video.duration})
+                elif body.get("played") is False:
+                    history.clear_progress(identity.user_id, video.id)
+                elif body.get("playbackpositionticks") is not None:
+                    seconds = items.played_position(body["playbackpositionticks"], video.duration)
+                    history.save_progress(identity.user_id, video.id, {"position": seconds})
+        found = snapshot(identity).get(ref)
+        if found is None:
+            raise not_found("item")
+        return found["UserData"]
+
+    @route("/items/counts")
+    def counts():
+        snap = snapshot(who())
+        movies, series, episodes = snap.movies(), snap.series(), snap.episodes()
+        return {"MovieCount": len(movies), "SeriesCount": len(series), "EpisodeCount": len(episodes),
+                "ItemCount": len(movies) + len(series) + len(episodes)}
+
+    def _image_file(relpath, root):
+        response = bottle.static_file(relpath, root=root)
+        if isinstance(response, bottle.HTTPError):
+            raise not_found("image")
+        response.set_header("Cache-Control", "public, max-age=86400")
+        return response
+
+
+def _direct_candidate(video):
+    info = video.info
+    default = probe.default_audio(info)
+    facts = decide.MediaFacts(decide.container_name(info.container), info.video.codec,
+                              tuple(t.codec for t in info.audio),
+                              info.audio.index(default) if default else -1, probe.is_copyable(info))
+    return decide.decide(facts, None).direct
+
+
+
+def _videos_of(snap, ref):
+    """The videos an item stands for: itself, or a series' or season's episodes."""
+    if ref.kind == "view":
+        return []
+    show_id = ref.id
+    videos = snap.videos.get(show_id)
+    if videos is None:
+        return [v for vs in snap.videos.values() for v in vs if v.id == ref.id]
+    if ref.kind == "season":
+        return [v for v in videos if (v.season or 0) == ref.season]
+    return videos

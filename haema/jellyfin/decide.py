@@ -1,0 +1,91 @@
+"""The PlaybackInfo decision: how a Jellyfin client should play one file.
+
+Pure: media facts and the client's DeviceProfile in, a ``Decision`` out. The order is
+Jellyfin's: direct play when the client decodes the container and both codecs as they
+are; else Haema's HLS, whose "original" variant copies the video when the client takes
+its codec over HLS ("HLS copy"), and whose ladder transcodes otherwise.
+"""
+import dataclasses
+
+# FFmpeg's format names as Jellyfin names containers (the first one a client may list)
+CONTAINERS = {"mov,mp4,m4a,3gp,3g2,mj2": "mp4", "matroska,webm": "mkv", "mpegts": "ts", "avi": "avi",
+              "webm": "webm", "flv": "flv", "asf": "asf", "mpeg": "mpeg"}
+# a client that sends no DeviceProfile (a GET PlaybackInfo) is taken for a plain browser
+BROWSER_PROFILE = {"DirectPlayProfiles": [{"Container": "mp4,m4v", "Type": "Video", "VideoCodec": "h264",
+                                           "AudioCodec": "aac,mp3"}],
+                   "TranscodingProfiles": [{"Container": "ts", "Type": "Video", "Protocol": "hls",
+                                            "VideoCodec": "h264", "AudioCodec": "aac"}]}
+
+
+@dataclasses.dataclass(frozen=True)
+class MediaFacts:
+    container: str  # Jellyfin's name: "mp4", "mkv"
+    video_codec: str
+    audio_codecs: tuple  # of every audio track, in MediaStreams order
+    default_audio: int  # position in ``audio_codecs`` of the track a player starts with (-1: none)
+    copyable: bool  # Haema's "original" variant copies the video (probe.is_copyable)
+
+
+@dataclasses.dataclass(frozen=True)
+class Decision:
+    method: str  # "DirectPlay", "HLS copy" or "HLS transcode"
+    reason: str
+
+    @property
+    def direct(self):
+        return self.method == "DirectPlay"
+
+
+def container_name(ffmpeg_format):
+    return CONTAINERS.get(ffmpeg_format, ffmpeg_format.split(",")[0])
+
+
+def decide(facts, profile, audio_position=None):
+    """``profile``: the DeviceProfile as sent (JSON), or None. ``audio_position``: the audio
+    track asked for (position among the audio tracks), None for the default one."""
+    profile = profile if isinstance(profile, dict) and profile else BROWSER_PROFILE
+    audio = facts.default_audio if audio_position is None else audio_position
+    audio_codec = facts.audio_codecs[audio] if 0 <= audio < len(facts.audio_codecs) else None
+    if audio != facts.default_audio and len(facts.audio_codecs) > 1:
+        reason = "another audio track than the file's default"  # a browser cannot switch tracks of a file
+    elif not _fits_direct(profile, facts.container, facts.video_codec, audio_codec):
+        reason = f"{facts.container} {facts.video_codec}/{audio_codec} not in the DirectPlayProfiles"
+    else:
+        return Decision("DirectPlay", f"{facts.container} {facts.video_codec}/{audio_codec}")
+    if facts.copyable and _fits_hls(profile, facts.video_codec):
+        return Decision("HLS copy", reason)
+    return Decision("HLS transcode", reason)
+
+
+def _fits_direct(profile, container, video_codec, audio_codec):
+    for entry in _entries(profile, "DirectPlayProfiles"):
+        if (_get(entry, "Type") or "Video").lower() != "video":
+            continue
+        if _listed(entry, "Container", container) and _listed(entry, "VideoCodec", video_codec) \
+                and (audio_codec is None or _listed(entry, "AudioCodec", audio_codec)):
+            return True
+    return False
+
+
+def _fits_hls(profile, video_codec):
+    return any((_get(entry, "Protocol") or "").lower() == "hls" and _listed(entry, "VideoCodec", video_codec)
+               for entry in _entries(profile, "TranscodingProfiles"))
+
+
+def _entries(profile, key):
+    value = _get(profile, key)
+    return [entry for entry in value if isinstance(entry, dict)] if isinstance(value, list) else []
+
+
+def _get(mapping, key):
+    """Clients send PascalCase or camelCase."""
+    return mapping.get(key, mapping.get(key[0].lower() + key[1:]))
+
+
+def _listed(entry, key, value):
+    """An empty or missing list allows anything, as in Jellyfin."""
+    names = [n.strip().lower() for n in str(_get(entry, key) or "").split(",") if n.strip()]
+    if not names:
+        return True
+    aliases = {"mp4": {"mp4", "m4v", "mov"}, "mkv": {"mkv", "matroska", "webm"}}.get(value, {value})
+    return bool(aliases & set(names))

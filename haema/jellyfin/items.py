@@ -1,0 +1,233 @@
+"""Jellyfin DTOs (BaseItemDto, UserDto, MediaSourceInfo…) as pure functions over Haema's rows.
+
+Field choices follow what jellyfin-web and the other clients read (see README, "Jellyfin
+apps"); times are ticks (10^7 per second), as Jellyfin counts them."""
+import datetime
+import hashlib
+
+from . import ids
+
+TICKS = 10_000_000
+VERSION = "10.10.7"  # what jellyfin-web 10.10 requires of a server (≥ 10.8)
+
+
+def ticks(seconds):
+    return int(round((seconds or 0) * TICKS))
+
+
+def title(row):
+    """A title from an .nfo file wins over the name in the folder tree (as catalog does)."""
+    return (row.details or {}).get("title") or row.title
+
+
+def image_tag(*parts):
+    return hashlib.md5("/".join(str(p) for p in parts).encode()).hexdigest()[:16]
+
+
+def public_info(server_id, name):
+    return {"Id": server_id, "ServerName": name, "Version": VERSION, "ProductName": "Jellyfin Server",
+            "LocalAddress": "", "OperatingSystem": "", "StartupWizardCompleted": True}
+
+
+def user_dto(identity, server_id):
+    admin = bool(identity.admin)
+    return {
+        "Id": ids.of_user(identity.user_id), "Name": identity.name, "ServerId": server_id,
+        "HasPassword": True, "HasConfiguredPassword": True, "HasConfiguredEasyPassword": False,
+        "EnableAutoLogin": False, "PrimaryImageTag": None, "LastLoginDate": None, "LastActivityDate": None,
+        "Configuration": {
+            "PlayDefaultAudioTrack": True, "AudioLanguagePreference": "", "SubtitleLanguagePreference": "",
+            "DisplayMissingEpisodes": False, "GroupedFolders": [], "SubtitleMode": "Default",
+            "DisplayCollectionsView": False, "EnableLocalPassword": False, "OrderedViews": [],
+            "LatestItemsExcludes": [], "MyMediaExcludes": [], "HidePlayedInLatest": True,
+            "RememberAudioSelections": True, "RememberSubtitleSelections": True,
+            "EnableNextEpisodeAutoPlay": True, "CastReceiverId": None,
+        },
+        "Policy": {
+            "IsAdministrator": admin, "IsHidden": False, "IsDisabled": False, "EnableMediaPlayback": True,
+            "EnableAudioPlaybackTranscoding": True, "EnableVideoPlaybackTranscoding": True,
+            "EnablePlaybackRemuxing": True, "EnableContentDownloading": False, "EnableContentDeletion": False,
+            "EnableRemoteControlOfOtherUsers": False, "EnableSharedDeviceControl": False,
+            "EnableLiveTvAccess": False, "EnableLiveTvManagement": False, "SyncPlayAccess": "None",
+            "EnableUserPreferenceAccess": True, "EnableSubtitleManagement": False, "EnableAllFolders": True,
+            "EnableRemoteAccess": True, "EnableAllDevices": True, "EnableAllChannels": False,
+            "EnabledFolders": [], "AuthenticationProviderId": "haema", "PasswordResetProviderId": "haema",
+        },
+    }
+
+
+def view_dto(guid, server_id, count):
+    movies = guid == ids.MOVIES_VIEW
+    return {"Id": guid, "Name": "Movies" if movies else "Shows", "ServerId": server_id, "Type": "CollectionFolder",
+            "CollectionType": "movies" if movies else "tvshows", "IsFolder": True, "ChildCount": count,
+            "ImageTags": {}, "BackdropImageTags": [], "LocationType": "FileSystem", "MediaType": "Unknown",
+            "UserData": _folder_user_data(guid, 0, 0)}
+
+
+def user_data(key, progress, duration):
+    """UserItemDataDto from Haema's Progress row (None: never watched)."""
+    if progress is None:
+        return {"Key": key, "ItemId": key, "PlaybackPositionTicks": 0, "PlayCount": 0, "IsFavorite": False,
+                "Played": False, "PlayedPercentage": 0}
+    finished = bool(progress.finished)
+    position = 0 if finished else ticks(progress.position)
+    return {"Key": key, "ItemId": key, "PlaybackPositionTicks": position, "PlayCount": 1 if finished else 0,
+            "IsFavorite": False, "Played": finished,
+            "PlayedPercentage": (100 * progress.position / duration) if duration and not finished else 0,
+            "LastPlayedDate": _iso(progress.updated_at)}
+
+
+def _folder_user_data(key, unplayed, total):
+    return {"Key": key, "ItemId": key, "PlaybackPositionTicks": 0, "PlayCount": 0, "IsFavorite": False,
+            "Played": total > 0 and unplayed == 0, "UnplayedItemCount": unplayed}
+
+
+def _iso(moment):
+    if moment is None:
+        return None
+    if isinstance(moment, (int, float)):
+        moment = datetime.datetime.fromtimestamp(moment, datetime.timezone.utc).replace(tzinfo=None)
+    return moment.isoformat(timespec="seconds") + ".0000000Z"
+
+
+def _year_fields(year):
+    return {"ProductionYear": year, "PremiereDate": f"{year}-01-01T00:00:00.0000000Z"} if year else {}
+
+
+def _images(primary_tag, backdrop_tag):
+    return {"ImageTags": {"Primary": primary_tag} if primary_tag else {},
+            "BackdropImageTags": [backdrop_tag] if backdrop_tag else [],
+            "PrimaryImageAspectRatio": 2 / 3 if primary_tag else None}
+
+
+def show_artwork(show, has_frame):
+    """(primary tag, backdrop tag) of a show: its poster (or a frame of a video) and its banner."""
+    primary = image_tag(show.id, show.thumbnail or "frame") if show.thumbnail or has_frame else None
+    return primary, image_tag(show.id, show.banner) if show.banner else None
+
+
+def movie_dto(show, video, progress, server_id, has_frame):
+    guid = ids.of_item(video.id)
+    primary, backdrop = show_artwork(show, has_frame)
+    return {
+        "Id": guid, "Name": title(show), "SortName": show.sort_title, "ServerId": server_id, "Type": "Movie",
+        "MediaType": "Video", "IsFolder": False, "LocationType": "FileSystem", "VideoType": "VideoFile",
+        "RunTimeTicks": ticks(video.duration), "DateCreated": _iso(video.mtime), "CanDelete": False,
+        "CanDownload": False, "PlayAccess": "Full", "Overview": (show.details or {}).get("plot"),
+        "Genres": (show.details or {}).get("genres") or [], "ParentId": ids.MOVIES_VIEW,
+        **_year_fields((show.details or {}).get("year") or show.year), **_images(primary, backdrop),
+        "UserData": user_data(guid, progress, video.duration),
+    }
+
+
+def series_dto(show, episodes, progress, server_id, has_frame):
+    guid = ids.of_item(show.id)
+    primary, backdrop = show_artwork(show, has_frame)
+    unplayed = sum(1 for v in episodes if not (progress.get(v.id) and progress[v.id].finished))
+    return {
+        "Id": guid, "Name": title(show), "SortName": show.sort_title, "ServerId": server_id, "Type": "Series",
+        "IsFolder": True, "LocationType": "FileSystem", "ChildCount": len({v.season for v in episodes}),
+        "RecursiveItemCount": len(episodes), "CanDelete": False, "PlayAccess": "Full",
+        "Overview": (show.details or {}).get("plot"), "Genres": (show.details or {}).get("genres") or [],
+        "DateCreated": _iso(max((v.mtime for v in episodes), default=None)), "ParentId": ids.SHOWS_VIEW,
+        **_year_fields((show.details or {}).get("year") or show.year), **_images(primary, backdrop),
+        "UserData": _folder_user_data(guid, unplayed, len(episodes)),
+    }
+
+
+def season_dto(show, season, episodes, progress, server_id, has_frame):
+    guid = ids.of_season(show.id, season)
+    primary, backdrop = show_artwork(show, has_frame)
+    unplayed = sum(1 for v in episodes if not (progress.get(v.id) and progress[v.id].finished))
+    return {
+        "Id": guid, "Name": f"Season {season}" if season else "Specials", "ServerId": server_id,
+        "Type": "Season", "IsFolder": True, "LocationType": "FileSystem", "IndexNumber": season or 0,
+        "SeriesId": ids.of_item(show.id), "SeriesName": title(show), "ParentId": ids.of_item(show.id),
+        "ChildCount": len(episodes), "SeriesPrimaryImageTag": primary, **_images(primary, backdrop),
+        "UserData": _folder_user_data(guid, unplayed, len(episodes)),
+    }
+
+
+def episode_dto(show, video, progress, server_id, has_frame):
+    guid = ids.of_item(video.id)
+    series_primary, backdrop = show_artwork(show, has_frame)
+    own = image_tag(video.id, video.frame) if video.frame else None
+    series_guid = ids.of_item(show.id)
+    return {
+        "Id": guid, "Name": title(video), "ServerId": server_id, "Type": "Episode", "MediaType": "Video",
+        "IsFolder": False, "LocationType": "FileSystem", "VideoType": "VideoFile",
+        "RunTimeTicks": ticks(video.duration), "DateCreated": _iso(video.mtime), "CanDelete": False,
+        "CanDownload": False, "PlayAccess": "Full", "Overview": (video.details or {}).get("plot"),
+        "IndexNumber": video.episode, "ParentIndexNumber": video.season or 0,
+        "SeriesId": series_guid, "SeriesName": title(show), "SeasonId": ids.of_season(show.id, video.season),
+        "SeasonName": f"Season {video.season}" if video.season else "Specials",
+        "ParentId": ids.of_season(show.id, video.season), "SeriesPrimaryImageTag": series_primary,
+        "ParentBackdropItemId": series_guid if backdrop else None,
+        "ParentBackdropImageTags": [backdrop] if backdrop else [],
+        **_images(own or series_primary, None),
+        "PrimaryImageAspectRatio": 16 / 9 if own else (2 / 3 if series_primary else None),
+        "UserData": user_data(guid, progress, video.duration),
+    }
+
+
+def media_streams(info, video_guid, subtitle_query):
+    """MediaStreams with ``Index`` = position in the list (clients index the list with it):
+    the video, the audio tracks, then the subtitles in the order Haema's HLS plan lists them
+    (sidecars, then embedded text tracks), delivered as WebVTT by URL."""
+    video = info.video
+    streams = [{"Type": "Video", "Index": 0, "Codec": video.codec, "Width": video.width, "Height": video.height,
+                "BitRate": video.bit_rate or None, "AverageFrameRate": video.fps, "RealFrameRate": video.fps,
+                "VideoRange": "SDR" if video.range == "SDR" else "HDR", "IsInterlaced": bool(video.interlaced),
+                "Profile": video.profile, "Level": video.level, "PixelFormat": video.pix_fmt, "IsDefault": True,
+                "IsExternal": False, "DisplayTitle": f"{video.height}p {video.codec.upper()}"}]
+    default_audio = next((t for t in info.audio if t.default), info.audio[0] if info.audio else None)
+    for track in info.audio:
+        streams.append({"Type": "Audio", "Index": len(streams), "Codec": track.codec, "Language": track.language,
+                        "Title": track.title, "Channels": track.channels, "SampleRate": track.sample_rate,
+                        "BitRate": track.bit_rate or None, "IsDefault": track is default_audio,
+                        "IsExternal": False, "IsForced": False,
+                        "DisplayTitle": " - ".join(p for p in (track.title or track.language, track.codec.upper(),
+                                                               f"{track.channels} ch") if p)})
+    subtitles = [(s.language, s.format, s.forced, True) for s in info.sidecars]
+    subtitles += [(s.language, s.codec, False, False) for s in info.subtitles if s.text]
+    for language, codec, forced, external in subtitles:
+        index = len(streams)
+        # ASS/SSA arrive as WebVTT too: named so, a client does not hand them to libass
+        codec = "webvtt" if codec in ("ass", "ssa") else codec
+        streams.append({"Type": "Subtitle", "Index": index, "Codec": codec, "Language": language,
+                        "DisplayTitle": (language or "Unknown") + (" (forced)" if forced else ""),
+                        "Title": None, "IsExternal": external, "IsDefault": False, "IsForced": forced,
+                        "IsTextSubtitleStream": True, "SupportsExternalStream": True, "DeliveryMethod": "External",
+                        "DeliveryUrl": f"/Videos/{video_guid}/{video_guid}/Subtitles/{index}/0/Stream.vtt"
+                                       f"{subtitle_query}",
+                        "IsExternalUrl": False})
+    return streams
+
+
+def media_source(video, info, container, decision, streams, transcoding_url):
+    """MediaSourceInfo; ``decision``: decide.Decision."""
+    guid = ids.of_item(video.id)
+    audio = [s for s in streams if s["Type"] == "Audio"]
+    source = {
+        "Id": guid, "Name": title(video), "Path": video.path, "Protocol": "File", "Type": "Default",
+        "Container": container, "Size": video.size, "IsRemote": False, "RequiresOpening": False,
+        "RequiresClosing": False, "RunTimeTicks": ticks(video.duration), "ETag": image_tag(video.id, video.version),
+        "VideoType": "VideoFile", "Bitrate": info.bit_rate or None, "MediaStreams": streams,
+        "MediaAttachments": [], "RequiredHttpHeaders": {}, "Formats": [], "IsInfiniteStream": False,
+        "SupportsDirectPlay": decision.direct, "SupportsDirectStream": decision.direct,
+        "SupportsTranscoding": True, "SupportsProbing": False,
+        "DefaultAudioStreamIndex": next((s["Index"] for s in audio if s["IsDefault"]), None),
+        "DefaultSubtitleStreamIndex": -1,
+    }
+    if not decision.direct:
+        source.update(TranscodingUrl=transcoding_url, TranscodingSubProtocol="hls", TranscodingContainer="ts")
+    return source
+
+
+def played_position(ticks_value, duration):
+    """Seconds from a client's PositionTicks, within the video (a browser's end can pass Haema's probed one)."""
+    try:
+        seconds = max(0.0, float(ticks_value or 0) / TICKS)
+    except (TypeError, ValueError):
+        seconds = 0.0
+    return min(seconds, duration)

@@ -1,0 +1,155 @@
+"""Jellyfin routes: PlaybackInfo, the file for direct play, HLS masters, subtitles, progress reports."""
+import logging
+import re
+import secrets
+import urllib.parse
+
+import bottle
+
+from .. import catalog, history, probe, signing
+from ..errors import not_found
+from ..streaming import file_response
+from . import decide, ids, items, master, params
+
+log = logging.getLogger(__name__)
+CONTENT_TYPES = {"mp4": "video/mp4", "mkv": "video/x-matroska", "webm": "video/webm", "ts": "video/mp2t"}
+
+
+def add(app, ctx):
+    """Add these routes to ``app``."""
+    route, who, config = ctx.route, ctx.who, ctx.config
+    library, playback, signer = ctx.library, ctx.playback, ctx.signer
+
+    # -- Playback ----------------------------------------------------------------
+
+    @route("/items/<item_id>/playbackinfo", method=["GET", "POST"])
+    def playback_info(item_id):
+        identity = who()
+        ref = ids.parse(item_id)
+        video = catalog.get_video(ref.id) if ref.kind == "item" else None
+        if video is None:
+            raise not_found("video")
+        body = params.body() if bottle.request.method == "POST" else {}
+        info = video.info
+        streams = items.media_streams(info, ids.of_item(video.id), ctx.api_key_query())
+        audio_streams = [s for s in streams if s["Type"] == "Audio"]
+        asked = params.number(body.get("audiostreamindex", params.query("audiostreamindex")))
+        position = next((n for n, s in enumerate(audio_streams) if s["Index"] == asked), None)
+        default = probe.default_audio(info)
+        facts = decide.MediaFacts(container=decide.container_name(info.container), video_codec=info.video.codec,
+                                  audio_codecs=tuple(t.codec for t in info.audio),
+                                  default_audio=info.audio.index(default) if default else -1,
+                                  copyable=probe.is_copyable(info))
+        decision = decide.decide(facts, body.get("deviceprofile"), position)
+        session = secrets.token_hex(16)
+        query = {"PlaySessionId": session}
+        if config.auth:
+            query.update(urllib.parse.parse_qsl(signer.query(video.id, identity.user_id)))
+        if position is None or position == facts.default_audio:
+            url = f"/api/v1/video/{video.id}/master.m3u8?{urllib.parse.urlencode(query)}"
+        else:  # Haema's master, with the asked track as the one players start on
+            query["AudioPosition"] = position
+            url = f"/videos/{ids.of_item(video.id)}/master.m3u8?{urllib.parse.urlencode(query)}"
+        log.info("jellyfin: PlaybackInfo %s (%s) → %s (%s)", items.title(video.show if video.show.kind == "movie"
+                                                                          else video), ids.of_item(video.id),
+                 decision.method, decision.reason)
+        source = items.media_source(video, info, facts.container, decision, streams, url)
+        if asked is not None and any(s["Index"] == asked for s in audio_streams):
+            source["DefaultAudioStreamIndex"] = asked
+        return {"MediaSources": [source], "PlaySessionId": session}
+
+    @route("/videos/<item_id>/master.m3u8")
+    def master_playlist(item_id):
+        """The TranscodingUrl after an audio switch, signed like Haema's own (``u``, ``exp``, ``sig``);
+        also Jellyfin's own HLS URL for clients that build it themselves (``api_key``, ``AudioStreamIndex``:
+        the video is stream 0, the audio tracks come next)."""
+        video_id = ids.parse(item_id).id
+        query = ""
+        if config.auth and params.query("sig") is not None:
+            signer.check(video_id, params.query("u"), params.query("exp"), params.query("sig"))
+            query = urllib.parse.urlencode({key: params.query(key) for key in ("u", "exp", "sig")})
+        elif config.auth:
+            query = signer.query(video_id, who().user_id)
+        position = params.number(params.query("audioposition"))
+        if position is None:
+            position = max(0, (params.number(params.query("audiostreamindex")) or 1) - 1)
+        video, text = playback.master(video_id)
+        text = master.with_default_audio(text, position, f"/api/v1/video/{video.id}/")
+        return bottle.HTTPResponse(signing.signed_playlist(text, query),
+                                   headers={"Content-Type": "application/vnd.apple.mpegurl",
+                                            "Cache-Control": "private, no-cache"})
+
+    @route("/videos/<item_id>/stream")
+    @route("/videos/<item_id>/stream.<ext>")
+    def stream(item_id, ext=None):
+        """The file itself, byte ranges included (direct play)."""
+        who()
+        ref = ids.parse(item_id)
+        video = catalog.get_video(ref.id)
+        path = library.resolve(video.path)
+        if path is None:
+            raise not_found("video file")
+        container = decide.container_name(video.info.container)
+        log.info("jellyfin: direct stream %s (%s)", ids.of_item(video.id), video.path)
+        return file_response(open(path, "rb"), {"Content-Type": CONTENT_TYPES.get(container,
+                                                                                  "application/octet-stream"),
+                                                "Cache-Control": "private, max-age=3600"})
+
+    @route("/videos/<item_id>/<source_id>/subtitles/<index:int>/stream.<fmt>")
+    @route("/videos/<item_id>/<source_id>/subtitles/<index:int>/<start>/stream.<fmt>")
+    def subtitle(item_id, source_id, index, fmt, start=None):
+        """A subtitle stream as WebVTT, or as the JSON track events jellyfin-web renders itself."""
+        who()
+        video = catalog.get_video(ids.parse(item_id).id)
+        position = index - 1 - len(video.info.audio)
+        if position < 0 or fmt not in ("vtt", "js"):
+            raise not_found("subtitles")
+        _, file = playback.subtitles(video.id, f"subtitles_{position}")
+        with file:
+            text = file.read().decode("utf-8")
+        if fmt == "vtt":
+            return bottle.HTTPResponse(text, headers={"Content-Type": "text/vtt; charset=utf-8"})
+        return {"TrackEvents": [{"Id": str(n + 1), "StartPositionTicks": items.ticks(cue[0]),
+                                 "EndPositionTicks": items.ticks(cue[1]), "Text": cue[2]}
+                                for n, cue in enumerate(_vtt_cues(text))]}
+
+    @route("/videos/activeencodings", method="DELETE")
+    def active_encodings():
+        """Haema's segments are shared and cached: nothing to stop per client."""
+        who()
+        return params.no_content()
+
+    # -- Progress ----------------------------------------------------------------
+
+    @route("/sessions/playing", method="POST")
+    @route("/sessions/playing/progress", method="POST")
+    @route("/sessions/playing/stopped", method="POST")
+    def playing():
+        identity = who()
+        body = params.body()
+        if body.get("itemid") and "positionticks" in body:
+            ref = ids.parse(str(body["itemid"]))
+            video = catalog.get_video(ref.id)
+            seconds = items.played_position(body["positionticks"], video.duration)
+            if seconds > 0 or bottle.request.path.endswith("/stopped"):
+                history.save_progress(identity.user_id, video.id, {"position": seconds})
+        return params.no_content()
+
+
+
+def _vtt_cues(text):
+    """``(start, end, text)`` of each cue of a WebVTT file, lines joined with ``\\N`` as Jellyfin does."""
+    cues = []
+    for block in re.split(r"\n\s*\n", text.replace("\r\n", "\n")):
+        lines = block.strip().split("\n")
+        for n, line in enumerate(lines):
+            if "-->" in line:
+                start, end = (part.strip().split(" ")[0] for part in line.split("-->", 1))
+                cues.append((_seconds(start), _seconds(end), "\\N".join(lines[n + 1:])))
+                break
+    return cues
+
+
+def _seconds(clock):
+    parts = [float(p) for p in clock.split(":")]
+    return sum(p * 60 ** n for n, p in enumerate(reversed(parts)))

@@ -1,0 +1,92 @@
+"""The Jellyfin routes, mounted on Haema's own Bottle app.
+
+Jellyfin's routing is case-insensitive and clients mix cases (``system/info/public``,
+``/System/Info/Public``): a ``before_request`` hook lower-cases the path of every request
+under a Jellyfin root before Bottle matches it, and the routes are written in lower case.
+Routes are ``access="public"`` for Haema's gate and identify the caller themselves
+(``Context.who``), from any of the places Jellyfin clients put their token (params.py).
+The routes live by concern in system.py, browsing.py and playing.py.
+"""
+import hashlib
+import json
+import logging
+import os
+import urllib.parse
+
+import bottle
+
+from .. import accounts
+from ..errors import HaemaError
+from . import browse, browsing, params, playing, system
+
+log = logging.getLogger(__name__)
+
+ROOTS = frozenset({
+    "system", "users", "quickconnect", "branding", "displaypreferences", "sessions", "userviews", "items",
+    "shows", "videos", "userplayeditems", "userfavoriteitems", "useritems", "persons", "artists", "genres",
+    "studios", "movies", "playback", "localization", "mediasegments", "socket", "livetv", "syncplay",
+    "playlists", "collections", "plugins", "scheduledtasks", "notifications", "auth", "trickplay",
+})
+
+
+class Context:
+    """What the routes share: Haema's parts, the server's id, and who is asking."""
+
+    def __init__(self, app, config, library, playback, signer, sign_ins):
+        self.app, self.config, self.library, self.playback = app, config, library, playback
+        self.signer, self.sign_ins = signer, sign_ins
+        self.server_id = hashlib.md5(f"haema-server:{os.path.realpath(config.target_path)}".encode()).hexdigest()
+
+    def route(self, path, method="GET"):
+        """Public to Haema's gate (``who`` checks Jellyfin's tokens); ``jellyfin=True`` marks the route
+        for the test that every Jellyfin route but sign-in and images asks for a token."""
+        return self.app.route(path, method=method, access="public", jellyfin=True)
+
+    def who(self):
+        """The Identity of the caller; 401 without a valid token."""
+        if not self.config.auth:
+            return accounts.HOUSEHOLD_IDENTITY
+        found = accounts.identify(params.token())
+        if found is None:
+            raise HaemaError("sign in first", 401)
+        return found
+
+    def snapshot(self, identity):
+        return browse.Snapshot(identity.user_id, self.server_id)
+
+    def api_key_query(self):
+        """``?api_key=…`` for URLs a client fetches without headers (subtitles)."""
+        token = params.token()
+        return f"?api_key={urllib.parse.quote(token)}" if self.config.auth and token else ""
+
+
+def install(app, config, library, playback, signer, sign_ins):
+    """Add the Jellyfin API to ``app`` (Haema's ``create_app`` calls this, after its own routes)."""
+    ctx = Context(app, config, library, playback, signer, sign_ins)
+    unserved = set()
+
+    def lower_path():
+        path = bottle.request.environ.get("PATH_INFO", "")
+        root = path.lstrip("/").split("/", 1)[0].lower()
+        if root in ROOTS:
+            bottle.request.environ["PATH_INFO"] = path.lower()
+    app.add_hook("before_request", lower_path)
+
+    system.add(app, ctx)
+    browsing.add(app, ctx)
+    playing.add(app, ctx)
+
+    roots = "|".join(sorted(ROOTS))
+
+    @ctx.route(f"/<root:re:{roots}>", method=["GET", "POST", "DELETE"])
+    @ctx.route(f"/<root:re:{roots}>/<rest:path>", method=["GET", "POST", "DELETE"])
+    def unsupported(root, rest=None):
+        """A 404 logged once per path (up to a thousand), so a client's needs show in the log without
+        a line each time it retries: the ``/socket`` WebSocket (not served; jellyfin-web retries every
+        few seconds and works without it), Live TV, music…"""
+        path = f"/{root}/{rest}" if rest else f"/{root}"
+        if path not in unserved and len(unserved) < 1000:
+            unserved.add(path)
+            log.info("jellyfin: %s %s is not served (404)", bottle.request.method, path)
+        return bottle.HTTPResponse(json.dumps({"error": "not served by Haema"}), status=404,
+                                   headers={"Content-Type": "application/json"})

@@ -1,0 +1,360 @@
+"""The Jellyfin API (haema/jellyfin) through the real app: sign-in, browsing, PlaybackInfo,
+direct streams, subtitles, progress. Real clips, real SQLite, real scrypt at a test's cost;
+the PlaybackInfo decision is also tested as the pure function it is."""
+import logging
+import re
+import urllib.parse
+
+import pytest
+
+from haema import accounts, models
+from haema.jellyfin import decide, ids
+
+PASSWORD = "ada's long secret"
+HEADER = 'MediaBrowser Client="Jellyfin%20Web", Device="pytest", DeviceId="d1", Version="10.10.7", Token="{}"'
+CHROME_PROFILE = {
+    "DirectPlayProfiles": [
+        {"Container": "webm", "Type": "Video", "VideoCodec": "vp8,vp9,av1", "AudioCodec": "vorbis,opus"},
+        {"Container": "mp4,m4v", "Type": "Video", "VideoCodec": "h264,vp9,av1", "AudioCodec": "aac,mp3,opus,flac"},
+        {"Container": "mkv", "Type": "Video", "VideoCodec": "h264,vp9,av1", "AudioCodec": "aac,mp3,opus,flac"}],
+    "TranscodingProfiles": [{"Container": "ts", "Type": "Video", "Protocol": "hls", "VideoCodec": "h264",
+                             "AudioCodec": "aac,mp3,mp2"}],
+}
+
+
+@pytest.fixture(autouse=True)
+def cheap_passwords(monkeypatch):
+    monkeypatch.setattr(accounts, "SCRYPT", {"n": 2 ** 4, "r": 8, "p": 1})
+
+
+@pytest.fixture
+def site(make_app, library_root):
+    app = make_app(library_root, auth=True)
+    with models.database.connection_context():
+        accounts.add_user("ada", PASSWORD, admin=True)
+    return app
+
+
+def sign_in(site):
+    """``(headers, user id, token)`` as jellyfin-web signs in (odd case on purpose)."""
+    answer = site.post_json("/Users/authenticatebyname", {"Username": "ada", "Pw": PASSWORD},
+                            headers={"Authorization": HEADER.format("")})
+    token = answer.json["AccessToken"]
+    return {"Authorization": HEADER.format(token)}, answer.json["User"]["Id"], token
+
+
+def find(site, headers, name, kind):
+    found = site.get(f"/Items?Recursive=true&IncludeItemTypes={kind}&SearchTerm={urllib.parse.quote(name)}",
+                     headers=headers).json
+    assert found["TotalRecordCount"] == 1, found
+    return found["Items"][0]
+
+
+# -- pure ------------------------------------------------------------------------
+
+
+def facts(container="mp4", video="h264", audio=("aac",), default=0, copyable=True):
+    return decide.MediaFacts(container, video, audio, default, copyable)
+
+
+def test_decision_direct_play_when_the_profile_decodes_container_and_codecs():
+    assert decide.decide(facts(), CHROME_PROFILE).method == "DirectPlay"
+    assert decide.decide(facts(container="mkv", audio=("opus",)), CHROME_PROFILE).method == "DirectPlay"
+
+
+def test_decision_hls_copy_when_only_the_audio_does_not_fit():
+    decision = decide.decide(facts(container="mkv", audio=("ac3",)), CHROME_PROFILE)
+    assert decision.method == "HLS copy" and "ac3" in decision.reason
+
+
+def test_decision_transcodes_what_hls_cannot_copy():
+    assert decide.decide(facts(container="mkv", video="hevc", copyable=False), CHROME_PROFILE).method == \
+        "HLS transcode"
+    assert decide.decide(facts(video="hevc"), CHROME_PROFILE).method == "HLS transcode"  # no hevc over HLS
+
+
+def test_decision_another_audio_track_leaves_direct_play():
+    two = facts(audio=("aac", "aac"))
+    assert decide.decide(two, CHROME_PROFILE, 0).method == "DirectPlay"
+    assert decide.decide(two, CHROME_PROFILE, 1).method == "HLS copy"
+
+
+def test_decision_without_a_profile_is_a_plain_browser_and_camel_case_is_read():
+    assert decide.decide(facts(), None).method == "DirectPlay"
+    camel = {"directPlayProfiles": [{"container": "mp4", "type": "Video", "videoCodec": "h264", "audioCodec": "aac"}]}
+    assert decide.decide(facts(), camel).method == "DirectPlay"
+    assert decide.container_name("matroska,webm") == "mkv"
+
+
+def test_ids_round_trip_and_accept_dashes():
+    guid = ids.of_item("0123456789abcdef")
+    dashed = f"{guid[:8]}-{guid[8:12]}-{guid[12:16]}-{guid[16:20]}-{guid[20:]}".upper()
+    assert ids.parse(dashed) == ids.Ref("item", "0123456789abcdef")
+    assert ids.parse(ids.of_season("0123456789abcdef", 2)) == ids.Ref("season", "0123456789abcdef", 2)
+    assert ids.parse(ids.MOVIES_VIEW).kind == "view"
+
+
+# -- system and sign-in ------------------------------------------------------------
+
+
+def test_public_info_and_sign_in(site):
+    public = site.get("/system/info/public").json
+    assert public["StartupWizardCompleted"] is True and tuple(map(int, public["Version"].split("."))) >= (10, 8)
+    assert site.get("/System/Info/Public").json == public
+    assert site.get("/Users/Public").json == []
+    assert site.get("/QuickConnect/Enabled").json is False
+    assert site.get("/Branding/Configuration").json["LoginDisclaimer"] == ""
+    headers, user_id, token = sign_in(site)
+    me = site.get(f"/Users/{user_id}", headers=headers).json
+    assert me["Id"] == user_id and me["ServerId"] == public["Id"] and me["Policy"]["EnableMediaPlayback"]
+    assert me["Configuration"]["RememberAudioSelections"] is True
+    for how in ({"X-Emby-Token": token}, {"X-MediaBrowser-Token": token},
+                {"X-Emby-Authorization": headers["Authorization"]}):
+        assert site.get("/Users/Me", headers=how).json["Name"] == "ada"
+    assert site.get(f"/System/Info?api_key={token}").json["Id"] == public["Id"]
+    site.get("/Users/Me", status=401)
+    site.get("/Users/Me", headers={"Authorization": HEADER.format("wrong")}, status=401)
+    site.post_json("/Users/AuthenticateByName", {"Username": "ada", "Pw": "nope"}, status=401)
+
+
+def test_preferences_capabilities_and_logout(site):
+    headers, user_id, _ = sign_in(site)
+    prefs = site.get(f"/DisplayPreferences/usersettings?userId={user_id}&client=emby", headers=headers).json
+    assert prefs["Id"] == "usersettings" and prefs["CustomPrefs"] == {}
+    site.post_json("/DisplayPreferences/usersettings?client=emby", dict(prefs, CustomPrefs={"a": "1"}),
+                   headers=headers, status=204)
+    assert site.get("/DisplayPreferences/usersettings?client=emby", headers=headers).json["CustomPrefs"] == {"a": "1"}
+    site.post_json("/Sessions/Capabilities/Full", {"PlayableMediaTypes": ["Video"]}, headers=headers, status=204)
+    site.post("/Sessions/Logout", headers=headers, status=204)
+    site.get("/Users/Me", headers=headers, status=401)
+
+
+# -- browsing --------------------------------------------------------------------
+
+
+def test_views_items_seasons_episodes(site):
+    headers, user_id, _ = sign_in(site)
+    views = site.get(f"/UserViews?userId={user_id}", headers=headers).json["Items"]
+    assert [(v["Name"], v["CollectionType"]) for v in views] == [("Movies", "movies"), ("Shows", "tvshows")]
+    movies = site.get(f"/Users/{user_id}/Items?ParentId={views[0]['Id']}&IncludeItemTypes=Movie&Recursive=true"
+                      "&SortBy=SortName,ProductionYear&SortOrder=Ascending", headers=headers).json
+    assert [m["Name"] for m in movies["Items"]] == ["Amélie", "Heat", "Rock 'n' $(Roll); & Friends #1"]
+    assert all(m["Type"] == "Movie" and m["MediaType"] == "Video" and m["ServerId"] for m in movies["Items"])
+    page = site.get(f"/items?parentId={views[0]['Id']}&includeItemTypes=Movie&startIndex=1&limit=1",
+                    headers=headers).json
+    assert page["TotalRecordCount"] == 3 and [m["Name"] for m in page["Items"]] == ["Heat"]
+    shows = site.get(f"/Items?ParentId={views[1]['Id']}&IncludeItemTypes=Series&Recursive=true",
+                     headers=headers).json["Items"]
+    bad = next(s for s in shows if s["Name"] == "Breaking Bad")
+    seasons = site.get(f"/Shows/{bad['Id']}/Seasons?userId={user_id}", headers=headers).json["Items"]
+    assert [s["IndexNumber"] for s in seasons] == [0, 1, 2]
+    episodes = site.get(f"/Shows/{bad['Id']}/Episodes?seasonId={seasons[1]['Id']}", headers=headers).json["Items"]
+    assert [(e["ParentIndexNumber"], e["IndexNumber"]) for e in episodes] == [(1, 1), (1, 2)]
+    assert episodes[0]["SeriesId"] == bad["Id"] and episodes[0]["SeasonId"] == seasons[1]["Id"]
+    assert site.get(f"/Items/{seasons[1]['Id']}", headers=headers).json["Type"] == "Season"
+    # search: accent-blind; unknown types are empty, not errors
+    assert find(site, headers, "amelie", "Movie")["Name"] == "Amélie"
+    assert find(site, headers, "Amélie", "Movie")["Name"] == "Amélie"
+    assert site.get("/Items?Recursive=true&IncludeItemTypes=Playlist&SearchTerm=a", headers=headers).json[
+        "TotalRecordCount"] == 0
+    assert site.get("/Persons?searchTerm=a", headers=headers).json["Items"] == []
+
+
+def test_full_item_has_streams_and_images_are_anonymous(site):
+    headers, user_id, token = sign_in(site)
+    amelie = find(site, headers, "Amélie", "Movie")
+    full = site.get(f"/Users/{user_id}/Items/{amelie['Id']}", headers=headers).json
+    kinds = [(s["Type"], s["Index"]) for s in full["MediaStreams"]]
+    assert kinds == [("Video", 0), ("Audio", 1), ("Subtitle", 2)]
+    assert full["MediaSources"][0]["Container"] == "mkv"
+    assert amelie["ImageTags"]["Primary"]
+    image = site.get(f"/Items/{amelie['Id']}/Images/Primary?maxWidth=300&tag={amelie['ImageTags']['Primary']}")
+    assert image.body.startswith(b"\xff\xd8")
+    site.get(f"/Items/{amelie['Id']}/Images/Backdrop/0", status=404)
+
+
+# -- playback --------------------------------------------------------------------
+
+
+def test_playback_info_direct_play_and_the_stream(site):
+    headers, user_id, token = sign_in(site)
+    heat = find(site, headers, "Heat", "Movie")
+    info = site.post_json(f"/Items/{heat['Id']}/PlaybackInfo",
+                          {"UserId": user_id, "DeviceProfile": CHROME_PROFILE, "SubtitleStreamIndex": "-1"},
+                          headers=headers).json
+    source = info["MediaSources"][0]
+    assert source["SupportsDirectPlay"] and source["Container"] == "mp4" and "TranscodingUrl" not in source
+    whole = site.get(f"/Videos/{heat['Id']}/stream.mp4?Static=true&mediaSourceId={source['Id']}&api_key={token}")
+    assert whole.content_type == "video/mp4"
+    part = site.get(f"/Videos/{heat['Id']}/stream?static=true&api_key={token}", headers={"Range": "bytes=0-99"},
+                    status=206)
+    assert part.body == whole.body[:100]
+    site.get(f"/Videos/{heat['Id']}/stream.mp4?Static=true", status=401)
+
+
+def test_playback_info_hls_master_and_subtitles_without_headers(site):
+    headers, user_id, token = sign_in(site)
+    amelie = find(site, headers, "Amélie", "Movie")
+    info = site.post_json(f"/Items/{amelie['Id']}/PlaybackInfo", {"DeviceProfile": CHROME_PROFILE},
+                          headers=headers).json
+    source = info["MediaSources"][0]
+    assert not source["SupportsDirectPlay"] and not source["SupportsDirectStream"]
+    assert source["TranscodingSubProtocol"] == "hls" and source["TranscodingUrl"].startswith("/api/v1/video/")
+    assert "PlaySessionId=" + info["PlaySessionId"] in source["TranscodingUrl"]
+    master = site.get(source["TranscodingUrl"])  # no header, no cookie: the URL is signed
+    assert master.text.startswith("#EXTM3U")
+    subtitle = next(s for s in source["MediaStreams"] if s["Type"] == "Subtitle")
+    assert subtitle["DeliveryMethod"] == "External" and "api_key=" in subtitle["DeliveryUrl"]
+    vtt = site.get(subtitle["DeliveryUrl"])
+    assert vtt.text.startswith("WEBVTT") and "Bonjour" in vtt.text
+    events = site.get(subtitle["DeliveryUrl"].replace(".vtt", ".js")).json["TrackEvents"]
+    assert [e["Text"] for e in events] == ["Bonjour"]
+    assert events[0]["EndPositionTicks"] > events[0]["StartPositionTicks"]
+
+
+# -- progress --------------------------------------------------------------------
+
+
+def test_progress_reports_write_haema_history_and_back(site):
+    headers, user_id, _ = sign_in(site)
+    heat = find(site, headers, "Heat", "Movie")
+    site.post_json("/Sessions/Playing", {"ItemId": heat["Id"], "PositionTicks": 0}, headers=headers, status=204)
+    site.post_json("/Sessions/Playing/Progress", {"ItemId": heat["Id"], "PositionTicks": 5_000_000,
+                                                  "EventName": "timeupdate"}, headers=headers, status=204)
+    site.post_json("/Sessions/Playing/Stopped", {"ItemId": heat["Id"], "PositionTicks": 7_000_000},
+                   headers=headers, status=204)
+    data = site.get(f"/Users/{user_id}/Items/{heat['Id']}", headers=headers).json["UserData"]
+    assert data["PlaybackPositionTicks"] == 7_000_000 and not data["Played"]
+    history = site.get("/api/v1/history", headers={"Authorization": "Bearer " + headers["Authorization"]
+                                                   .split('Token="')[1].rstrip('"')}).json
+    assert history[0]["video_id"] == ids.parse(heat["Id"]).id and history[0]["position"] == 0.7
+    resume = site.get(f"/Users/{user_id}/Items/Resume?MediaTypes=Video", headers=headers).json["Items"]
+    assert [i["Id"] for i in resume] == [heat["Id"]]
+    assert site.get(f"/Users/{user_id}/Items/Resume?MediaTypes=Audio", headers=headers).json["Items"] == []
+    # Haema's own player saves; Jellyfin sees it
+    token = headers["Authorization"].split('Token="')[1].rstrip('"')
+    site.put_json(f"/api/v1/video/{ids.parse(heat['Id']).id}/progress", {"position": 1.5},
+                  headers={"Authorization": f"Bearer {token}"})
+    data = site.get(f"/Items/{heat['Id']}", headers=headers).json["UserData"]
+    assert data["PlaybackPositionTicks"] == 15_000_000
+    # past the probed end (a browser's duration): clamped, and finished
+    site.post_json("/Sessions/Playing/Stopped", {"ItemId": heat["Id"], "PositionTicks": 999_000_000},
+                   headers=headers, status=204)
+    assert site.get(f"/Items/{heat['Id']}", headers=headers).json["UserData"]["Played"] is True
+
+
+def test_played_items_next_up_and_latest(site):
+    headers, user_id, _ = sign_in(site)
+    bad = find(site, headers, "Breaking Bad", "Series")
+    episodes = site.get(f"/Shows/{bad['Id']}/Episodes?userId={user_id}", headers=headers).json["Items"]
+    pilot = next(e for e in episodes if e["ParentIndexNumber"] == 1 and e["IndexNumber"] == 1)
+    first_up = site.get(f"/Shows/NextUp?SeriesId={bad['Id']}", headers=headers).json["Items"]
+    assert [e["Id"] for e in first_up] == [episodes[0]["Id"]]
+    assert site.post(f"/Users/{user_id}/PlayedItems/{pilot['Id']}", headers=headers).json["Played"] is True
+    up = site.get(f"/Shows/NextUp?UserId={user_id}&Limit=24", headers=headers).json["Items"]
+    assert [(e["ParentIndexNumber"], e["IndexNumber"]) for e in up] == [(1, 2)]
+    assert site.delete(f"/UserPlayedItems/{pilot['Id']}", headers=headers).json["Played"] is False
+    data = site.post_json(f"/UserItems/{pilot['Id']}/UserData", {"PlaybackPositionTicks": 5_000_000},
+                          headers=headers).json
+    assert data["PlaybackPositionTicks"] == 5_000_000 and not data["Played"]
+    assert site.post_json(f"/UserItems/{pilot['Id']}/UserData", {"Played": True}, headers=headers).json["Played"]
+    assert site.get(f"/Users/{user_id}/Items/{pilot['Id']}/UserData", headers=headers).json["Played"]
+    site.delete(f"/UserPlayedItems/{pilot['Id']}", headers=headers)
+    assert site.get("/Items/Counts", headers=headers).json["SeriesCount"] == 2
+    latest = site.get(f"/Users/{user_id}/Items/Latest?Limit=16&ParentId={ids.MOVIES_VIEW}", headers=headers).json
+    assert isinstance(latest, list) and {i["Type"] for i in latest} == {"Movie"}
+
+
+def test_unsupported_paths_are_404_not_500(site, caplog):
+    caplog.set_level(logging.INFO)
+    headers, _, _ = sign_in(site)
+    site.get("/LiveTv/Channels", headers=headers, status=404)
+    site.get("/Items?SearchTerm=%E9", headers=headers, status=400)  # not UTF-8
+    site.get("/socket?api_key=x", status=404)
+    site.get("/Socket?api_key=y", status=404)
+    assert sum("/socket is not served" in r.getMessage() for r in caplog.records) == 1  # once, not per retry
+    site.get("/Items/zzz", headers=headers, status=404)
+    site.post_json("/Items/00000000000000000000000000000000/PlaybackInfo", {}, headers=headers, status=404)
+    site.delete("/Videos/ActiveEncodings?deviceId=d1&PlaySessionId=x", headers=headers, status=204)
+    site.get("/web/", status=404)  # no --jellyfin-web here: Haema's 404, not a Jellyfin route
+
+
+def test_another_audio_track_is_the_default_of_the_hls_master(make_app, tmp_path):
+    from .clips import make_clip
+    root = tmp_path / "two"
+    (root / "Movies").mkdir(parents=True)
+    make_clip(root / "Movies" / "Duo (2003).mp4", seconds=2.0, width=160, height=96, gop=12, audio_tracks=2)
+    site = make_app(root, auth=True)
+    with models.database.connection_context():
+        accounts.add_user("ada", PASSWORD, admin=True)
+    headers, _, _ = sign_in(site)
+    duo = find(site, headers, "Duo", "Movie")
+    first = site.post_json(f"/Items/{duo['Id']}/PlaybackInfo", {"DeviceProfile": CHROME_PROFILE},
+                           headers=headers).json["MediaSources"][0]
+    assert first["SupportsDirectPlay"]
+    second_audio = [s["Index"] for s in first["MediaStreams"] if s["Type"] == "Audio"][1]
+    switched = site.post_json(f"/Items/{duo['Id']}/PlaybackInfo",
+                              {"DeviceProfile": CHROME_PROFILE, "AudioStreamIndex": second_audio},
+                              headers=headers).json["MediaSources"][0]
+    assert not switched["SupportsDirectPlay"] and switched["DefaultAudioStreamIndex"] == second_audio
+    text = site.get(switched["TranscodingUrl"]).text  # signed: no header
+    audio = [line for line in text.splitlines() if line.startswith("#EXT-X-MEDIA:TYPE=AUDIO")]
+    assert audio and all(("DEFAULT=YES" in line) == ('URI="/api/v1/video/' in line and "/audio_1" in line)
+                         for line in audio), audio
+    variant = next(line for line in text.splitlines() if line and not line.startswith("#"))
+    assert variant.startswith("/api/v1/video/") and "sig=" in variant
+    assert site.get(variant).text.startswith("#EXTM3U")  # the variant's playlist, through Haema's own route
+    # Jellyfin's own HLS URL, as a client builds it: the token in the query
+    own = site.get(f"/Videos/{duo['Id']}/master.m3u8?api_key={headers['Authorization'].split('Token=')[1][1:-1]}"
+                   f"&AudioStreamIndex={second_audio}").text
+    assert [line for line in own.splitlines() if "DEFAULT=YES" in line and "TYPE=AUDIO" in line] == \
+        [line for line in audio if "DEFAULT=YES" in line]
+    site.get(f"/Videos/{duo['Id']}/master.m3u8", status=401)
+
+
+def test_master_with_default_audio_is_pure_text():
+    from haema.jellyfin.master import with_default_audio
+    text = ('#EXTM3U\n#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aac",NAME="A",DEFAULT=YES,URI="audio_0/stream.m3u8"\n'
+            '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aac",NAME="B",DEFAULT=NO,URI="audio_1/stream.m3u8"\n'
+            '#EXT-X-STREAM-INF:BANDWIDTH=1,AUDIO="aac"\noriginal/stream.m3u8\n')
+    out = with_default_audio(text, 1, "/v/")
+    assert 'DEFAULT=NO,URI="/v/audio_0/' in out and 'DEFAULT=YES,URI="/v/audio_1/' in out
+    assert "\n/v/original/stream.m3u8\n" in out
+
+
+# routes a client calls before it has a token (or, for images, never with one)
+JELLYFIN_PUBLIC = {
+    ("GET", "/system/info/public"), ("GET", "/system/ping"), ("POST", "/system/ping"), ("GET", "/users/public"),
+    ("GET", "/quickconnect/enabled"), ("GET", "/branding/configuration"), ("GET", "/branding/css"),
+    ("GET", "/branding/css.css"), ("POST", "/users/authenticatebyname"),
+    ("GET", "/items/<item_id>/images/<kind>"), ("GET", "/items/<item_id>/images/<kind>/<index:int>"),
+}
+
+
+def test_every_jellyfin_route_but_sign_in_and_images_asks_for_a_token(site):
+    """Generated from the route table, as test_auth's check of Haema's own routes."""
+    routes = [(r.method, r.rule) for r in site.app.routes if r.config.get("jellyfin")]
+    assert len(routes) > 60
+    guid = ids.of_item("0123456789abcdef")
+    for method, rule in routes:
+        if (method, rule) in JELLYFIN_PUBLIC:
+            continue
+        url = re.sub(r"<index:int>", "3", re.sub(r"<root:re:[^>]*>", "livetv", re.sub(r"<(\w+)>", guid, rule)))
+        url = url.replace("<rest:path>", "channels")
+        for headers in ({}, {"Authorization": HEADER.format("")}, {"X-Emby-Token": "not-a-token"}):
+            response = site.request(url, method=method, headers=headers, body=b"{}", expect_errors=True)
+            expected = 404 if rule.startswith("/<root") else 401
+            if rule == "/videos/<item_id>/master.m3u8":
+                expected = 401  # no signature, no token
+            assert response.status_int == expected, (method, rule, headers, response.status, response.body)
+
+
+def test_with_accounts_off_any_sign_in_is_the_household(app):
+    answer = app.post_json("/Users/AuthenticateByName", {"Username": "anyone", "Pw": ""}).json
+    assert answer["User"]["Name"] == "household" and answer["User"]["Policy"]["IsAdministrator"]
+    heat = app.get("/Items?Recursive=true&IncludeItemTypes=Movie&SearchTerm=Heat").json["Items"][0]
+    info = app.post_json(f"/Items/{heat['Id']}/PlaybackInfo", {}).json["MediaSources"][0]
+    assert info["SupportsDirectPlay"]  # no profile: taken for a plain browser
+    amelie = app.get("/Items?Recursive=true&IncludeItemTypes=Movie&SearchTerm=Amelie").json["Items"][0]
+    source = app.post_json(f"/Items/{amelie['Id']}/PlaybackInfo", {}).json["MediaSources"][0]
+    assert "sig=" not in source["TranscodingUrl"] and app.get(source["TranscodingUrl"]).text.startswith("#EXTM3U")
