@@ -194,3 +194,24 @@ def test_a_file_copied_into_the_folder_appears_without_a_rescan(browser, server,
         assert "rescanning" in server.log()
     finally:
         context.close()
+
+
+def test_the_show_page_follows_the_folder(browser, server, library):
+    """An episode added to the folder appears on an open show page, and one removed goes
+    away, without a reload (the removed one stayed listed)."""
+    context, page = new_page(browser, server)
+    season = library / "Shows" / "Night Trains (2019)" / "Season 01"
+    extra = season / "Night Trains - S01E03 - Arrival.mp4"
+    try:
+        status, [show] = server.api("/api/v1/shows?search=night")
+        page.goto(f"{server.url}/#/show/{show['info']['id']}")
+        page.wait_for_selector("ol.episodes li:has-text('S01E02')")
+        shutil.copy(season / "Night Trains - S01E02 - The Long Tunnel.mp4", extra)
+        # the deadline is generous: this waits for the event, it does not time it
+        page.wait_for_selector("ol.episodes li:has-text('S01E03')", timeout=TIMEOUT)
+        extra.unlink()
+        page.wait_for_selector("ol.episodes li:has-text('S01E03')", state="detached", timeout=TIMEOUT)
+        assert page.locator("ol.episodes li:has-text('S01E02')").count() == 1
+    finally:
+        extra.unlink(missing_ok=True)
+        context.close()

@@ -1,5 +1,9 @@
 // Talking to Haema's JSON API, with errors turned into sentences a person can act on.
 
+// ms: how often a page asks again, so files added to or removed from the watched folder
+// show up (an unchanged answer is a 304)
+export const REFRESH_EVERY = 5000;
+
 export class ApiError extends Error {
   constructor(message, status) {
     super(message);

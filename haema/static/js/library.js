@@ -1,11 +1,10 @@
 // The library page: "Continue watching", "Recently added", then every film and series as a
 // poster grid that can be sorted and filtered by genre.
-import { api } from "./api.js";
+import { REFRESH_EVERY, api } from "./api.js";
 import { bar, h, message, minutes, poster } from "./dom.js";
 
 const search = document.getElementById("search");
 const TYPING_PAUSE = 150; // ms: search as you type without a request per key
-const REFRESH_EVERY = 5000; // ms: files added to the watched folder appear; an unchanged listing is a 304
 const RECENT = 12; // cards in the "Recently added" row
 const SORTS = {
   title: { label: "Title", compare: () => 0 }, // the server's order: titles without "The", accents folded

@@ -1,19 +1,42 @@
 // A film or a series: banner, the big play/resume button, episodes grouped by season.
-import { api } from "./api.js";
+import { REFRESH_EVERY, api } from "./api.js";
 import { bar, clock, h, message, minutes, poster, seasonName } from "./dom.js";
 
 const RESUME_FROM = 3; // s, as in the player: closer to the start plays from the start
 
+// The page follows the folder as the library page does: asked again every few seconds,
+// drawn again when the answer differs (an episode added or removed, progress saved).
 export async function showShow(view, { id }) {
-  let show;
-  try {
-    show = await api(`/shows/${id}`);
-  } catch (error) {
-    const text = error.status === 404 ? "This title is not in the library any more." : error.message;
-    view.append(message(text, { retry: error.status === 404 ? null : () => window.dispatchEvent(new HashChangeEvent("hashchange")) }),
-      h("a.button", { href: "#/" }, "Back to the library"));
-    return null;
+  let shown = null;
+  async function load() {
+    let show;
+    try {
+      show = await api(`/shows/${id}`);
+    } catch (error) {
+      if (shown === "") return;
+      shown = "";
+      const text = error.status === 404 ? "This title is not in the library any more." : error.message;
+      view.replaceChildren(message(text, { retry: error.status === 404 ? null : load }),
+        h("a.button", { href: "#/" }, "Back to the library"));
+      return;
+    }
+    const text = JSON.stringify(show);
+    if (text === shown) return;
+    shown = text;
+    view.replaceChildren();
+    draw(view, show);
   }
+  await load();
+  const refresh = setInterval(() => {
+    if (document.visibilityState === "visible") load();
+  }, REFRESH_EVERY);
+  return () => {
+    clearInterval(refresh);
+    document.title = "Haema";
+  };
+}
+
+function draw(view, show) {
   const info = show.info;
   document.title = `${info.title} · Haema`;
   const episodes = show.type === "series" ? show.episodes : [{ id: info.id, progress: show.progress }];
@@ -37,7 +60,6 @@ export async function showShow(view, { id }) {
             : null))),
     ...(show.type === "series" ? seasons(show.episodes) : []),
   );
-  return () => { document.title = "Haema"; };
 }
 
 // What the big button plays: the last watched episode if unfinished, else the one after it.
