@@ -152,6 +152,36 @@ def list_users():
     return [_account(user) for user in User.select().order_by(User.name)]
 
 
+def change_password(identity, current, password):
+    """A user's own new password, given the current one (a browser left signed in must
+    not be enough). Their other sessions end: whoever else held one is out."""
+    user = User.get_or_none(User.id == identity.user_id)
+    if user is None:
+        raise HaemaError("accounts are off (--auth false): there is no password to change", 404)
+    if not isinstance(current, str) or not verify_password(current, user.password):
+        log.warning("%s: a password change with a wrong current password", user.name)
+        raise HaemaError("the current password is wrong", 403)
+    _set_password(user, password, keep_session=identity.session_id)
+
+
+def reset_password(name, password):
+    """An admin's reset of someone's password: every session of theirs ends."""
+    user = User.get_or_none(User.name == name)
+    if user is None:
+        raise HaemaError(f"no user {name!r}", 404)
+    _set_password(user, password)
+
+
+def _set_password(user, password, keep_session=None):
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+        raise HaemaError(f"the password must have at least {MIN_PASSWORD} characters")
+    hashed = hash_password(password)
+    with database.atomic():
+        User.update(password=hashed).where(User.id == user.id).execute()
+        Session.delete().where(Session.user == user.id, Session.id != (keep_session or "")).execute()
+    log.info("new password for %s", user.name)
+
+
 def identity_of(user_id):
     """The Identity of a signed URL's user; None once the user is removed."""
     user = User.get_or_none(User.id == user_id)

@@ -201,6 +201,12 @@ def create_app(config):
     def me():
         return dict(_me(identity()), auth=config.auth)
 
+    @app.put("/api/v1/auth/password")
+    def change_password():
+        body = _json_object()
+        accounts.change_password(identity(), body.get("current"), body.get("password"))
+        bottle.response.status = 204
+
     @app.get("/api/v1/auth/verify", access="proxy")  # nginx auth_request, see signing.py
     def verify():
         bottle.response.status = 204
@@ -219,6 +225,11 @@ def create_app(config):
     @app.delete("/api/v1/users/<name>", access="admin")
     def remove_user(name):
         accounts.remove_user(name)
+        bottle.response.status = 204
+
+    @app.put("/api/v1/users/<name>/password", access="admin")
+    def reset_password(name):
+        accounts.reset_password(name, _json_object().get("password"))
         bottle.response.status = 204
 
     @app.get("/api/v1/sessions", access="admin")

@@ -209,6 +209,33 @@ def test_an_admin_lists_and_revokes_sessions(site):
     ada.delete(f"/api/v1/sessions/{bobs}", headers=ORIGIN, status=404)
 
 
+def test_a_user_changes_their_password_with_the_current_one_and_their_other_sessions_end(site):
+    bob, elsewhere = browser(site, "bob"), browser(site, "bob")
+    bob.put_json("/api/v1/auth/password", {"current": "not it", "password": "bob's new secret"},
+                 headers=ORIGIN, status=403)
+    bob.put_json("/api/v1/auth/password", {"current": PASSWORDS["bob"], "password": "short"}, headers=ORIGIN,
+                 status=400)
+    bob.put_json("/api/v1/auth/password", {"current": PASSWORDS["bob"], "password": "bob's new secret"},
+                 headers=ORIGIN, status=204)
+    bob.get("/api/v1/auth/me", status=200)  # this browser stays signed in
+    elsewhere.get("/api/v1/auth/me", status=401)  # the other one is out
+    site.post_json("/api/v1/auth/login", {"username": "bob", "password": PASSWORDS["bob"]}, status=401)
+    site.post_json("/api/v1/auth/login", {"username": "bob", "password": "bob's new secret"}, status=200)
+
+
+def test_an_admin_resets_a_users_password_and_ends_their_sessions(site):
+    ada, bob = browser(site, "ada"), browser(site, "bob")
+    bob.put_json("/api/v1/users/cy/password", {"password": "cy's new secret"}, headers=ORIGIN, status=403)
+    ada.put_json("/api/v1/users/nobody/password", {"password": "a long secret"}, headers=ORIGIN, status=404)
+    ada.put_json("/api/v1/users/bob/password", {"password": "bob's new secret"}, headers=ORIGIN, status=204)
+    bob.get("/api/v1/auth/me", status=401)
+    site.post_json("/api/v1/auth/login", {"username": "bob", "password": "bob's new secret"}, status=200)
+
+
+def test_with_accounts_off_there_is_no_password_to_change(app):
+    app.put_json("/api/v1/auth/password", {"current": "x", "password": "a long secret"}, headers=ORIGIN, status=404)
+
+
 def test_an_admin_adds_and_removes_users_but_not_the_last_admin(site):
     ada = browser(site, "ada")
     ada.post_json("/api/v1/users", {"username": "dee", "password": "dee's long secret"}, headers=ORIGIN, status=201)

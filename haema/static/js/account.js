@@ -3,6 +3,7 @@
 //   #/setup/<token>       the one-time link the server prints when it has no user yet
 //   #/users               admins: add and remove users, see and revoke sessions
 import { api } from "./api.js";
+import { librarySection } from "./admin.js";
 import { h, message } from "./dom.js";
 
 // Who is signed in: {name, admin, auth}, or null. Set by whoAmI() and by signing in or out.
@@ -131,8 +132,15 @@ export async function showUsers(view) {
         }
       },
     }, "Remove");
+    const reset = h("button.button", {
+      type: "button", "aria-label": `New password for ${user.name}`,
+      onclick: () => {
+        const password = prompt(`A new password for ${user.name} (8 characters or more). They are signed out everywhere.`);
+        if (password) act(() => post(`/users/${encodeURIComponent(user.name)}/password`, { password }, "PUT"));
+      },
+    }, "New password");
     return h("tr", {}, h("td", {}, user.name), h("td", {}, user.admin ? "admin" : "user"),
-      h("td", {}, user.created_at.slice(0, 10)), h("td", {}, user.name === me.name ? "" : remove));
+      h("td", {}, user.created_at.slice(0, 10)), h("td", {}, user.name === me.name ? "" : [reset, " ", remove]));
   }
 
   function sessionRow(session) {
@@ -165,6 +173,18 @@ export async function showUsers(view) {
     h("h2", {}, "Signed-in browsers and apps"),
     h("table", { id: "sessions" }, h("thead", {}, h("tr", {}, h("th", {}, "User"), h("th", {}, "Browser or app"),
       h("th", {}, "Address"), h("th", {}, "Last used (UTC)"), h("th"))), sessions)));
+  const own = form("own-password", "Your password", [
+    field("Current password", { name: "current", id: "current-password", type: "password",
+      autocomplete: "current-password", required: true }),
+    field("New password (8 characters or more)", { name: "password", id: "changed-password", type: "password",
+      autocomplete: "new-password", required: true, minLength: 8 }),
+  ], "Change password", async (data) => {
+    await post("/auth/password", { current: data.get("current"), password: data.get("password") }, "PUT");
+    own.reset();
+    own.querySelector(".status").replaceChildren(message("Changed. Your other browsers and apps are signed out.",
+      { kind: "info" }));
+  });
+  view.append(librarySection(), own);
   await refresh();
 }
 
