@@ -215,3 +215,19 @@ def test_the_show_page_follows_the_folder(browser, server, library):
     finally:
         extra.unlink(missing_ok=True)
         context.close()
+
+
+def test_an_episode_is_marked_watched_and_unwatched_by_hand(browser, server):
+    context, page = new_page(browser, server)
+    try:
+        status, [show] = server.api("/api/v1/shows?search=night")
+        second = show["episodes"][1]["id"]
+        page.goto(f"{server.url}/#/show/{show['info']['id']}")
+        page.click(f"button.watched[data-id='{second}'][aria-label='Mark watched']")
+        page.wait_for_selector(f"button.watched[data-id='{second}'][aria-label='Mark unwatched']")
+        assert server.api(f"/api/v1/video/{second}/progress")[1]["finished"] is True
+        page.click(f"button.watched[data-id='{second}']")
+        page.wait_for_selector(f"button.watched[data-id='{second}'][aria-label='Mark watched']")
+        assert server.api(f"/api/v1/video/{second}/progress")[1]["updated_at"] is None
+    finally:
+        context.close()

@@ -24,7 +24,7 @@ export async function showShow(view, { id }) {
     if (text === shown) return;
     shown = text;
     view.replaceChildren();
-    draw(view, show);
+    draw(view, show, load);
   }
   await load();
   const refresh = setInterval(() => {
@@ -36,7 +36,7 @@ export async function showShow(view, { id }) {
   };
 }
 
-function draw(view, show) {
+function draw(view, show, reload) {
   const info = show.info;
   document.title = `${info.title} · Haema`;
   const episodes = show.type === "series" ? show.episodes : [{ id: info.id, progress: show.progress }];
@@ -56,9 +56,10 @@ function draw(view, show) {
           info.plot ? h("p.plot", { id: "plot" }, info.plot) : null,
           target ? h("div.actions", {},
             h("a.button.primary", { href: `#/play/${target.episode.id}`, id: "play" }, playLabel(target, show.type)),
-            target.progress ? h("a.button", { href: `#/play/${target.episode.id}?from=start` }, "Start over") : null)
+            target.progress ? h("a.button", { href: `#/play/${target.episode.id}?from=start` }, "Start over") : null,
+            show.type === "movie" ? watchedToggle({ id: info.id, progress: show.progress }, reload) : null)
             : null))),
-    ...(show.type === "series" ? seasons(show.episodes) : []),
+    ...(show.type === "series" ? seasons(show.episodes, reload) : []),
   );
 }
 
@@ -87,7 +88,7 @@ function playLabel(target, type) {
   return `▶ Play${name}`;
 }
 
-function seasons(episodes) {
+function seasons(episodes, reload) {
   const groups = new Map();
   for (const episode of episodes) {
     if (!groups.has(episode.season)) groups.set(episode.season, []);
@@ -97,15 +98,38 @@ function seasons(episodes) {
   const order = [...groups.keys()].sort((a, b) => (a === 0) - (b === 0) || (a ?? 0) - (b ?? 0));
   return order.map((season) => h("section.season", {},
     h("h2", {}, seasonName(season)),
-    h("ol.episodes", {}, groups.get(season).map(episodeRow))));
+    h("ol.episodes", {}, groups.get(season).map((episode) => episodeRow(episode, reload)))));
 }
 
-function episodeRow(episode) {
+// Watched (saved as played to its end) or not (its progress forgotten), by hand: also
+// takes a video out of Continue watching.
+function watchedToggle(video, reload) {
+  const watched = Boolean(video.progress && video.progress.finished);
+  const label = watched ? "Mark unwatched" : "Mark watched";
+  return h("button.button.watched", {
+    type: "button", "aria-label": label, "data-id": video.id,
+    onclick: async (event) => {
+      event.currentTarget.disabled = true;
+      const path = `/video/${video.id}/progress`;
+      if (watched) {
+        await api(path, { method: "DELETE" });
+      } else {
+        const duration = video.duration ?? (await api(`/video/${video.id}`)).duration; // a film's page has none
+        await api(path, { method: "PUT", headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ position: duration }) });
+      }
+      await reload();
+    },
+  }, label);
+}
+
+function episodeRow(episode, reload) {
   const progress = episode.progress;
   let state = minutes(episode.duration);
   if (progress && progress.finished) state = `✓ Watched · ${state}`;
   else if (progress && progress.position > 0) state = `${clock(progress.position)} of ${clock(episode.duration)}`;
   return h("li", {},
+    watchedToggle(episode, reload),
     h("a.episode", { href: `#/play/${episode.id}`, "data-id": episode.id },
       h("span.index", {}, episode.index || ""),
       h("span.title", {}, episode.title),
