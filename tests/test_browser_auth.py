@@ -12,6 +12,7 @@ import pytest
 from .clips import make_clip
 from .server import add_user, running_server
 from .test_browser import CHROMIUM, CHROMIUM_ARGS, H264_AAC, TIMEOUT, wait_until
+from .test_browser_ux import browser, new_page  # noqa: F401 (browser: a fixture)
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no Chromium at {CHROMIUM}")
 
@@ -122,45 +123,40 @@ def test_sign_in_play_and_progress_is_saved_under_that_user_only(server):
     assert server.api("/api/v1/continue") == (200, [])
 
 
-def test_an_admin_sees_skipped_files_rescans_and_sets_passwords(server, tmp_path):
-    from playwright.sync_api import sync_playwright
+def test_an_admin_sees_skipped_files_rescans_and_sets_passwords(browser, server, tmp_path):
+    context, page = new_page(browser, server)
+    try:
+        errors = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(server.url + "/#/login")
+        page.fill("#username", ADA[0])
+        page.fill("#password", ADA[1])
+        page.click("form#login button[type=submit]")
+        page.wait_for_selector("#shows .card")
+        page.goto(server.url + "/#/users")
+        page.wait_for_selector("#scan-summary:has-text('Last scan')")
+        assert page.locator("#skipped tbody tr").count() == 0
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
-            page.set_default_timeout(TIMEOUT)
-            errors = []
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            page.goto(server.url + "/#/login")
-            page.fill("#username", ADA[0])
-            page.fill("#password", ADA[1])
-            page.click("form#login button[type=submit]")
-            page.wait_for_selector("#shows .card")
-            page.goto(server.url + "/#/users")
-            page.wait_for_selector("#scan-summary:has-text('Last scan')")
-            assert page.locator("#skipped tbody tr").count() == 0
+        # a file that cannot be played, then a scan from the page: listed with its reason
+        (tmp_path / "media" / "Movies" / "Broken (2020).mp4").write_bytes(b"not a video" * 100)
+        page.click("#rescan")
+        page.wait_for_selector("#skipped tbody tr:has-text('Movies/Broken (2020).mp4')")
+        assert page.locator("#skipped tbody tr td").nth(1).inner_text()
 
-            # a file that cannot be played, then a scan from the page: listed with its reason
-            (tmp_path / "media" / "Movies" / "Broken (2020).mp4").write_bytes(b"not a video" * 100)
-            page.click("#rescan")
-            page.wait_for_selector("#skipped tbody tr:has-text('Movies/Broken (2020).mp4')")
-            assert page.locator("#skipped tbody tr td").nth(1).inner_text()
-
-            # bob's password, set by the admin: bob signs in with the new one only
-            page.once("dialog", lambda dialog: dialog.accept("bob's new secret"))
-            page.click("button[aria-label='New password for bob']")
-            wait_until(page, server, "fetch('/api/v1/auth/login', {method: 'POST', credentials: 'omit', "
-                                     "headers: {'Content-Type': "
-                                     "'application/json'}, body: JSON.stringify({username: 'bob', password: "
-                                     "\"bob's new secret\"})}).then(r => r.status === 200)")
-            # and the admin's own, with the current one
-            page.fill("#current-password", ADA[1])
-            page.fill("#changed-password", "ada's new secret")
-            page.click("form#own-password button[type=submit]")
-            page.wait_for_selector("form#own-password .message.info")
-            assert errors == []
-        finally:
-            browser.close()
+        # bob's password, set by the admin: bob signs in with the new one only
+        page.once("dialog", lambda dialog: dialog.accept("bob's new secret"))
+        page.click("button[aria-label='New password for bob']")
+        wait_until(page, server, "fetch('/api/v1/auth/login', {method: 'POST', credentials: 'omit', "
+                                 "headers: {'Content-Type': "
+                                 "'application/json'}, body: JSON.stringify({username: 'bob', password: "
+                                 "\"bob's new secret\"})}).then(r => r.status === 200)")
+        # and the admin's own, with the current one
+        page.fill("#current-password", ADA[1])
+        page.fill("#changed-password", "ada's new secret")
+        page.click("form#own-password button[type=submit]")
+        page.wait_for_selector("form#own-password .message.info")
+        assert errors == []
+    finally:
+        context.close()
     assert server.api("/api/v1/auth/login", "POST", {"username": "bob", "password": BOB[1]})[0] == 401
     assert server.api("/api/v1/auth/login", "POST", {"username": "ada", "password": "ada's new secret"})[0] == 200
