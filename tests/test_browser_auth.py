@@ -160,3 +160,40 @@ def test_an_admin_sees_skipped_files_rescans_and_sets_passwords(browser, server,
         context.close()
     assert server.api("/api/v1/auth/login", "POST", {"username": "bob", "password": BOB[1]})[0] == 401
     assert server.api("/api/v1/auth/login", "POST", {"username": "ada", "password": "ada's new secret"})[0] == 200
+
+
+def test_the_header_and_the_admin_page_fit_a_phone(browser, server):
+    """At 390 px the search box was 34 px wide for an admin, "Sign out" wrapped, and the
+    sessions table ran off the screen with its Sign-out buttons."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT)
+    try:
+        for user in (BOB, ADA):
+            page.goto(server.url + "/#/login")
+            page.fill("#username", user[0])
+            page.fill("#password", user[1])
+            page.click("form#login button[type=submit]")
+            page.wait_for_selector("#shows .card")
+            assert page.locator("#search").bounding_box()["width"] >= 300, user
+            for button in page.locator("#account .button").all():
+                box = button.bounding_box()
+                assert box["height"] < 60 and box["x"] + box["width"] <= 390, button.inner_text()  # one line, on screen
+            page.click("#sign-out")
+            page.wait_for_selector("form#login")
+        page.fill("#username", ADA[0])
+        page.fill("#password", ADA[1])
+        page.click("form#login button[type=submit]")
+        page.wait_for_selector("#shows .card")
+        page.goto(server.url + "/#/users")
+        page.wait_for_selector("#sessions tbody tr")
+        for button in page.locator("#sessions .button, #users .button").all():
+            box = button.bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 390, button.inner_text()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        # this browser's session, by a name a person reads, in local time
+        row = page.locator("#sessions tbody tr:has-text('this one')").first
+        assert row.locator("td").nth(1).inner_text() == "Chrome on Linux"
+        assert "T" not in row.locator("td").nth(3).inner_text()
+    finally:
+        context.close()

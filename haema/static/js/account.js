@@ -147,8 +147,9 @@ export async function showUsers(view) {
     const revoke = h("button.button", {
       type: "button", onclick: () => act(() => api(`/sessions/${session.id}`, { method: "DELETE" })),
     }, "Sign out");
-    return h("tr", {}, h("td", {}, session.user), h("td", {}, session.agent.slice(0, 60)),
-      h("td", {}, session.address), h("td", {}, session.used_at.replace("T", " ").slice(0, 16)),
+    return h("tr", {}, h("td", {}, session.user), h("td", { title: session.agent }, deviceName(session.agent)),
+      h("td.address", {}, session.address),
+      h("td", {}, new Date(session.used_at).toLocaleString([], { dateStyle: "short", timeStyle: "short" })),
       h("td", {}, session.current ? "this one" : revoke));
   }
 
@@ -172,7 +173,7 @@ export async function showUsers(view) {
     add,
     h("h2", {}, "Signed-in browsers and apps"),
     h("table", { id: "sessions" }, h("thead", {}, h("tr", {}, h("th", {}, "User"), h("th", {}, "Browser or app"),
-      h("th", {}, "Address"), h("th", {}, "Last used (UTC)"), h("th"))), sessions)));
+      h("th.address", {}, "Address"), h("th", {}, "Last used"), h("th"))), sessions)));
   const own = form("own-password", "Your password", [
     field("Current password", { name: "current", id: "current-password", type: "password",
       autocomplete: "current-password", required: true }),
@@ -186,6 +187,22 @@ export async function showUsers(view) {
   });
   view.append(librarySection(), own);
   await refresh();
+}
+
+// "Chrome on Android", "Jellyfin Web on Linux", "Safari on iPhone": a User-Agent as a
+// person names the device; the whole string is the cell's tooltip.
+const BROWSERS = [["Jellyfin", /Jellyfin[- ]?([A-Za-z]+)?/], ["Edge", /Edg\//], ["Firefox", /Firefox\//],
+  ["Chrome", /Chrome\//], ["Safari", /Safari\//], ["GStreamer", /GStreamer/], ["VLC", /VLC/], ["curl", /curl\//],
+  ["Python", /python/i]];
+const SYSTEMS = [["iPhone", /iPhone/], ["iPad", /iPad/], ["Android", /Android/], ["Windows", /Windows/],
+  ["Mac", /Macintosh|Mac OS X/], ["ChromeOS", /CrOS/], ["Linux", /Linux/]];
+
+export function deviceName(agent) {
+  if (!agent) return "unknown";
+  const browser = BROWSERS.find(([, pattern]) => pattern.test(agent));
+  const system = SYSTEMS.find(([, pattern]) => pattern.test(agent));
+  const name = browser ? browser[0] : agent.split(/[/ ]/)[0];
+  return system ? `${name} on ${system[0]}` : name;
 }
 
 export async function signOut() {
