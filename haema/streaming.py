@@ -47,6 +47,10 @@ def file_response(file, headers):
         headers, **{"Content-Length": str(end - start), "Content-Range": f"bytes {start}-{end - 1}/{size}"}))
 
 
+# The environ key of ``SendfileHandler._upgrade``: absent under other WSGI servers (webtest)
+UPGRADE = "haema.upgrade"
+
+
 class SendfileHandler(WSGIHandler):
     """gevent's handler with a ``wsgi.file_wrapper`` whose bodies go out by
     ``socket.sendfile`` (cooperative in gevent: other clients are served meanwhile)."""
@@ -54,7 +58,17 @@ class SendfileHandler(WSGIHandler):
     def get_environ(self):
         environ = super().get_environ()
         environ["wsgi.file_wrapper"] = _wrap
+        environ[UPGRADE] = self._upgrade
         return environ
+
+    def _upgrade(self, headers, talk):
+        """Switch this connection to another protocol (a WebSocket, jellyfin/socket.py): send
+        ``101 Switching Protocols`` with ``headers``, then ``talk(reader, socket)`` until it
+        returns. No HTTP follows on this connection, and the app's own answer is not sent."""
+        self.close_connection = True
+        self.start_response("101 Switching Protocols", headers)
+        self.write(b"")  # the headers alone: gevent frames no body after a 101
+        talk(self.rfile, self.socket)
 
     def process_result(self):
         if not isinstance(self.result, FileRange):

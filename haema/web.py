@@ -384,6 +384,9 @@ def _database_connection(callback):
     return wrapper
 
 
+_database_connection.name = "database"  # a route open for hours skips it by name (jellyfin/ws.py)
+
+
 def _bottle_error(error):
     if error.status_code >= 500:
         log.error("%s %s failed: %s", bottle.request.method, bottle.request.path, error.exception or error.body,

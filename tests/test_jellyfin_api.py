@@ -270,9 +270,9 @@ def test_unsupported_paths_are_404_not_500(site, caplog):
     headers, _, _ = sign_in(site)
     site.get("/LiveTv/Channels", headers=headers, status=404)
     site.get("/Items?SearchTerm=%E9", headers=headers, status=400)  # not UTF-8
-    site.get("/socket?api_key=x", status=404)
-    site.get("/Socket?api_key=y", status=404)
-    assert sum("/socket is not served" in r.getMessage() for r in caplog.records) == 1  # once, not per retry
+    site.get("/LiveTv/Programs?api_key=x", status=404)
+    site.get("/livetv/programs?api_key=y", status=404)
+    assert sum("/livetv/programs is not served" in r.getMessage() for r in caplog.records) == 1  # once, not per retry
     site.get("/Items/zzz", headers=headers, status=404)
     site.post_json("/Items/00000000000000000000000000000000/PlaybackInfo", {}, headers=headers, status=404)
     site.delete("/Videos/ActiveEncodings?deviceId=d1&PlaySessionId=x", headers=headers, status=204)

@@ -2,8 +2,10 @@
 others are built on), driving a real running Haema: connect, sign in, views, browse, search,
 PlaybackInfo, the master playlist and a segment through TranscodingUrl, progress that Haema's
 own history shows, next up."""
+import queue
 import re
 import shutil
+import time
 import urllib.parse
 
 import pytest
@@ -33,11 +35,25 @@ def connect(server):
     state = client.auth.connect_to_address(server.url)
     assert state["State"] == CONNECTION_STATE.ServerSignIn, state  # found, not signed in yet
     assert client.auth.login(server.url, *ADA)["AccessToken"]
-    return client.jellyfin
+    return client
 
 
 def test_jellyfin_apiclient_python_full_flow(server):
-    api = connect(server)
+    client = connect(server)
+    api = client.jellyfin
+
+    # its WebSocket: connected, and the server's ForceKeepAlive started its keep-alive thread
+    events = queue.Queue()
+    client.callback = lambda name, data: events.put(name)
+    client.start_wsc()
+    try:
+        assert events.get(timeout=60) == "WebSocketConnect"
+        waited = time.monotonic()  # ForceKeepAlive makes no callback: its thread is what shows it came
+        while client.wsc.keepalive is None and time.monotonic() < waited + 60:
+            time.sleep(0.05)
+        assert client.wsc.keepalive.timeout == 60
+    finally:
+        client.wsc.stop_client()
     views = api.get_views()["Items"]
     assert {v["CollectionType"] for v in views} == {"movies", "tvshows"}
     movies_view = next(v for v in views if v["CollectionType"] == "movies")

@@ -5,7 +5,7 @@ Jellyfin's routing is case-insensitive and clients mix cases (``system/info/publ
 under a Jellyfin root before Bottle matches it, and the routes are written in lower case.
 Routes are ``access="public"`` for Haema's gate and identify the caller themselves
 (``Context.who``), from any of the places Jellyfin clients put their token (params.py).
-The routes live by concern in system.py, browsing.py and playing.py.
+The routes live by concern in system.py, browsing.py, playing.py and ws.py.
 """
 import hashlib
 import json
@@ -17,7 +17,7 @@ import bottle
 
 from .. import accounts
 from ..errors import HaemaError
-from . import browse, browsing, params, playing, system
+from . import browse, browsing, params, playing, system, ws
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +37,10 @@ class Context:
         self.signer, self.sign_ins = signer, sign_ins
         self.server_id = hashlib.md5(f"haema-server:{os.path.realpath(config.target_path)}".encode()).hexdigest()
 
-    def route(self, path, method="GET"):
+    def route(self, path, method="GET", **options):
         """Public to Haema's gate (``who`` checks Jellyfin's tokens); ``jellyfin=True`` marks the route
         for the test that every Jellyfin route but sign-in and images asks for a token."""
-        return self.app.route(path, method=method, access="public", jellyfin=True)
+        return self.app.route(path, method=method, access="public", jellyfin=True, **options)
 
     def who(self):
         """The Identity of the caller; 401 without a valid token."""
@@ -75,6 +75,7 @@ def install(app, config, library, playback, signer, sign_ins):
     system.add(app, ctx)
     browsing.add(app, ctx)
     playing.add(app, ctx)
+    ws.add(app, ctx)
 
     roots = "|".join(sorted(ROOTS))
 
@@ -82,8 +83,7 @@ def install(app, config, library, playback, signer, sign_ins):
     @ctx.route(f"/<root:re:{roots}>/<rest:path>", method=["GET", "POST", "DELETE"])
     def unsupported(root, rest=None):
         """A 404 logged once per path (up to a thousand), so a client's needs show in the log without
-        a line each time it retries: the ``/socket`` WebSocket (not served; jellyfin-web retries every
-        few seconds and works without it), Live TV, music…"""
+        a line each time it retries: Live TV, music, plugins…"""
         path = f"/{root}/{rest}" if rest else f"/{root}"
         if path not in unserved and len(unserved) < 1000:
             unserved.add(path)
