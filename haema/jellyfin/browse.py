@@ -18,7 +18,8 @@ class Snapshot:
         self.shows = {s.id: s for s in Show.select().order_by(Show.sort_title, Show.year.asc(nulls="first"), Show.id)}
         self.videos = catalog.videos_by_show(list(self.shows))
         self.progress = Progress.of_videos(self.user_id, (v.id for vs in self.videos.values() for v in vs))
-        self.framed = {s for s, vs in self.videos.items() if any(v.frame for v in vs)}
+        # a still of each show, for a show without a poster (catalog.artwork_path's choice too)
+        self.frames = {s: next((v.frame for v in vs if v.frame), None) for s, vs in self.videos.items()}
 
     # -- single items ----------------------------------------------------------
 
@@ -26,7 +27,7 @@ class Snapshot:
         return [self._movie(s) for s in self.shows.values() if s.kind == "movie" and self.videos.get(s.id)]
 
     def series(self):
-        return [items.series_dto(s, self.videos[s.id], self.progress, self.server_id, s.id in self.framed)
+        return [items.series_dto(s, self.videos[s.id], self.progress, self.server_id, self.frames.get(s.id))
                 for s in self.shows.values() if s.kind == "series" and self.videos.get(s.id)]
 
     def seasons(self, show_id):
@@ -35,7 +36,7 @@ class Snapshot:
             return []
         numbers = sorted({v.season or 0 for v in self.videos[show_id]})
         return [items.season_dto(show, n, [v for v in self.videos[show_id] if (v.season or 0) == n], self.progress,
-                                 self.server_id, show_id in self.framed) for n in numbers]
+                                 self.server_id, self.frames.get(show_id)) for n in numbers]
 
     def episodes(self, show_id=None, season=None):
         shows = [show_id] if show_id else [s.id for s in self.shows.values() if s.kind == "series"]
@@ -72,10 +73,10 @@ class Snapshot:
 
     def _movie(self, show):
         video = self.videos[show.id][0]
-        return items.movie_dto(show, video, self.progress.get(video.id), self.server_id, show.id in self.framed)
+        return items.movie_dto(show, video, self.progress.get(video.id), self.server_id, self.frames.get(show.id))
 
     def _episode(self, show, video):
-        return items.episode_dto(show, video, self.progress.get(video.id), self.server_id, show.id in self.framed)
+        return items.episode_dto(show, video, self.progress.get(video.id), self.server_id, self.frames.get(show.id))
 
     # -- lists -----------------------------------------------------------------
 

@@ -1,9 +1,8 @@
-"""Jellyfin routes: views, item listings and single items, the home rows, images, played marks."""
+"""Jellyfin routes: views, item listings and single items, the home rows, played marks."""
 import bottle
 
 from .. import catalog, history, probe
 from ..errors import not_found
-from ..models import Video
 from . import browse, decide, ids, items, params
 
 EMPTY = {"Items": [], "TotalRecordCount": 0, "StartIndex": 0}
@@ -12,7 +11,6 @@ EMPTY = {"Items": [], "TotalRecordCount": 0, "StartIndex": 0}
 def add(app, ctx):
     """Add these routes to ``app``."""
     route, who, snapshot = ctx.route, ctx.who, ctx.snapshot
-    library = ctx.library
 
     # -- Browsing ----------------------------------------------------------------
 
@@ -106,22 +104,6 @@ def add(app, ctx):
         page, total = browse.select(found, params.items_query(sort=False))
         return {"Items": page, "TotalRecordCount": total, "StartIndex": params.integer("startindex", 0)}
 
-    @route("/items/<item_id>/images/<kind>")
-    @route("/items/<item_id>/images/<kind>/<index:int>")
-    def image(item_id, kind, index=0):
-        """Anonymous, as in Jellyfin: ``<img>`` sends no token. Served at its own size."""
-        ref = ids.parse(item_id)
-        if ref.kind not in ("item", "season"):
-            raise not_found("image")
-        video = None if ref.kind == "season" else Video.get_or_none(Video.id == ref.id)
-        if kind == "primary" and video is not None and video.show.kind == "series" and video.frame:
-            return _image_file(video.frame, library.thumbnail_dir)
-        show_id = video.show_id if video is not None else ref.id
-        if kind not in ("primary", "backdrop", "thumb"):
-            raise not_found("image")
-        place, relpath = catalog.artwork_path(show_id, "banner" if kind == "backdrop" else "thumbnail")
-        return _image_file(relpath, library.thumbnail_dir if place == "frames" else library.root)
-
     # -- Marking played ------------------------------------------------------------
 
     @route("/users/<user_id>/playeditems/<item_id>", method=["POST", "DELETE"])
@@ -176,13 +158,6 @@ def add(app, ctx):
         movies, series, episodes = snap.movies(), snap.series(), snap.episodes()
         return {"MovieCount": len(movies), "SeriesCount": len(series), "EpisodeCount": len(episodes),
                 "ItemCount": len(movies) + len(series) + len(episodes)}
-
-    def _image_file(relpath, root):
-        response = bottle.static_file(relpath, root=root)
-        if isinstance(response, bottle.HTTPError):
-            raise not_found("image")
-        response.set_header("Cache-Control", "public, max-age=86400")
-        return response
 
 
 def _direct_candidate(video):

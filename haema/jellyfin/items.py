@@ -94,35 +94,50 @@ def _year_fields(year):
     return {"ProductionYear": year, "PremiereDate": f"{year}-01-01T00:00:00.0000000Z"} if year else {}
 
 
-def _images(primary_tag, backdrop_tag):
-    return {"ImageTags": {"Primary": primary_tag} if primary_tag else {},
-            "BackdropImageTags": [backdrop_tag] if backdrop_tag else [],
-            "PrimaryImageAspectRatio": 2 / 3 if primary_tag else None}
+def artwork(show, video, show_frame):
+    """``{Jellyfin image type: (place, relative path)}`` of an item, ``place`` being "library"
+    (the show's poster or banner) or "frames" (a still Haema made from a video). ``video``: the
+    film or episode, None for a series or season; ``show_frame``: a still of any of the show's
+    videos, or None. An episode is pictured by its own still first, anything else by its poster."""
+    poster = ("library", show.thumbnail) if show.thumbnail else None
+    banner = ("library", show.banner) if show.banner else None
+    own = ("frames", video.frame) if video is not None and video.frame else None
+    still = own or (("frames", show_frame) if show_frame else None)
+    episode = video is not None and show.kind == "series"
+    found = {"Primary": (own or poster or still) if episode else (poster or still),
+             "Backdrop": banner, "Banner": banner, "Thumb": own or banner or still}
+    return {kind: picture for kind, picture in found.items() if picture}
 
 
-def show_artwork(show, has_frame):
-    """(primary tag, backdrop tag) of a show: its poster (or a frame of a video) and its banner."""
-    primary = image_tag(show.id, show.thumbnail or "frame") if show.thumbnail or has_frame else None
-    return primary, image_tag(show.id, show.banner) if show.banner else None
+def artwork_tags(pictures):
+    """A tag per picture (clients put it in the image URL, so a changed picture is fetched anew)."""
+    return {kind: image_tag(*picture) for kind, picture in pictures.items()}
 
 
-def movie_dto(show, video, progress, server_id, has_frame):
+def _images(pictures):
+    """ImageTags, BackdropImageTags and the Primary picture's aspect (a poster's, or a still's)."""
+    tags = artwork_tags(pictures)
+    primary = pictures.get("Primary")
+    return {"ImageTags": {kind: tag for kind, tag in tags.items() if kind != "Backdrop"},
+            "BackdropImageTags": [tags["Backdrop"]] if "Backdrop" in tags else [],
+            "PrimaryImageAspectRatio": None if primary is None else 16 / 9 if primary[0] == "frames" else 2 / 3}
+
+
+def movie_dto(show, video, progress, server_id, show_frame):
     guid = ids.of_item(video.id)
-    primary, backdrop = show_artwork(show, has_frame)
     return {
         "Id": guid, "Name": title(show), "SortName": show.sort_title, "ServerId": server_id, "Type": "Movie",
         "MediaType": "Video", "IsFolder": False, "LocationType": "FileSystem", "VideoType": "VideoFile",
         "RunTimeTicks": ticks(video.duration), "DateCreated": _iso(video.mtime), "CanDelete": False,
         "CanDownload": False, "PlayAccess": "Full", "Overview": (show.details or {}).get("plot"),
         "Genres": (show.details or {}).get("genres") or [], "ParentId": ids.MOVIES_VIEW,
-        **_year_fields((show.details or {}).get("year") or show.year), **_images(primary, backdrop),
+        **_year_fields((show.details or {}).get("year") or show.year), **_images(artwork(show, video, show_frame)),
         "UserData": user_data(guid, progress, video.duration),
     }
 
 
-def series_dto(show, episodes, progress, server_id, has_frame):
+def series_dto(show, episodes, progress, server_id, show_frame):
     guid = ids.of_item(show.id)
-    primary, backdrop = show_artwork(show, has_frame)
     unplayed = sum(1 for v in episodes if not (progress.get(v.id) and progress[v.id].finished))
     return {
         "Id": guid, "Name": title(show), "SortName": show.sort_title, "ServerId": server_id, "Type": "Series",
@@ -130,28 +145,27 @@ def series_dto(show, episodes, progress, server_id, has_frame):
         "RecursiveItemCount": len(episodes), "CanDelete": False, "PlayAccess": "Full",
         "Overview": (show.details or {}).get("plot"), "Genres": (show.details or {}).get("genres") or [],
         "DateCreated": _iso(max((v.mtime for v in episodes), default=None)), "ParentId": ids.SHOWS_VIEW,
-        **_year_fields((show.details or {}).get("year") or show.year), **_images(primary, backdrop),
+        **_year_fields((show.details or {}).get("year") or show.year), **_images(artwork(show, None, show_frame)),
         "UserData": _folder_user_data(guid, unplayed, len(episodes)),
     }
 
 
-def season_dto(show, season, episodes, progress, server_id, has_frame):
+def season_dto(show, season, episodes, progress, server_id, show_frame):
     guid = ids.of_season(show.id, season)
-    primary, backdrop = show_artwork(show, has_frame)
+    pictures = artwork(show, None, show_frame)
     unplayed = sum(1 for v in episodes if not (progress.get(v.id) and progress[v.id].finished))
     return {
         "Id": guid, "Name": f"Season {season}" if season else "Specials", "ServerId": server_id,
         "Type": "Season", "IsFolder": True, "LocationType": "FileSystem", "IndexNumber": season or 0,
         "SeriesId": ids.of_item(show.id), "SeriesName": title(show), "ParentId": ids.of_item(show.id),
-        "ChildCount": len(episodes), "SeriesPrimaryImageTag": primary, **_images(primary, backdrop),
-        "UserData": _folder_user_data(guid, unplayed, len(episodes)),
+        "ChildCount": len(episodes), "SeriesPrimaryImageTag": artwork_tags(pictures).get("Primary"),
+        **_images(pictures), "UserData": _folder_user_data(guid, unplayed, len(episodes)),
     }
 
 
-def episode_dto(show, video, progress, server_id, has_frame):
+def episode_dto(show, video, progress, server_id, show_frame):
     guid = ids.of_item(video.id)
-    series_primary, backdrop = show_artwork(show, has_frame)
-    own = image_tag(video.id, video.frame) if video.frame else None
+    series = artwork_tags(artwork(show, None, show_frame))
     series_guid = ids.of_item(show.id)
     return {
         "Id": guid, "Name": title(video), "ServerId": server_id, "Type": "Episode", "MediaType": "Video",
@@ -161,12 +175,12 @@ def episode_dto(show, video, progress, server_id, has_frame):
         "IndexNumber": video.episode, "ParentIndexNumber": video.season or 0,
         "SeriesId": series_guid, "SeriesName": title(show), "SeasonId": ids.of_season(show.id, video.season),
         "SeasonName": f"Season {video.season}" if video.season else "Specials",
-        "ParentId": ids.of_season(show.id, video.season), "SeriesPrimaryImageTag": series_primary,
-        "ParentBackdropItemId": series_guid if backdrop else None,
-        "ParentBackdropImageTags": [backdrop] if backdrop else [],
-        **_images(own or series_primary, None),
-        "PrimaryImageAspectRatio": 16 / 9 if own else (2 / 3 if series_primary else None),
-        "UserData": user_data(guid, progress, video.duration),
+        "ParentId": ids.of_season(show.id, video.season), "SeriesPrimaryImageTag": series.get("Primary"),
+        "ParentBackdropItemId": series_guid if "Backdrop" in series else None,
+        "ParentBackdropImageTags": [series["Backdrop"]] if "Backdrop" in series else [],
+        "ParentThumbItemId": series_guid if "Thumb" in series else None,
+        "ParentThumbImageTag": series.get("Thumb"), "SeriesThumbImageTag": series.get("Thumb"),
+        **_images(artwork(show, video, show_frame)), "UserData": user_data(guid, progress, video.duration),
     }
 
 

@@ -5,7 +5,7 @@ Jellyfin's routing is case-insensitive and clients mix cases (``system/info/publ
 under a Jellyfin root before Bottle matches it, and the routes are written in lower case.
 Routes are ``access="public"`` for Haema's gate and identify the caller themselves
 (``Context.who``), from any of the places Jellyfin clients put their token (params.py).
-The routes live by concern in system.py, browsing.py, playing.py and ws.py.
+The routes live by concern in system.py, browsing.py, images.py, playing.py and ws.py.
 """
 import hashlib
 import json
@@ -17,7 +17,7 @@ import bottle
 
 from .. import accounts
 from ..errors import HaemaError
-from . import browse, browsing, params, playing, system, ws
+from . import browse, browsing, images, params, playing, system, ws
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,7 @@ def install(app, config, library, playback, signer, sign_ins):
 
     system.add(app, ctx)
     browsing.add(app, ctx)
+    images.add(app, ctx)
     playing.add(app, ctx)
     ws.add(app, ctx)
 
