@@ -11,8 +11,9 @@ play and report progress, mapped onto Haema's catalog (no second model of the li
 - ``master``: Haema's master playlist with another audio track as the default;
 - ``params``: reading a Jellyfin request (token, query names in any case, bodies);
 - ``routes`` mounts them on Haema's app (``install``): ``system`` (server, sign-in, users,
-  sessions), ``browsing`` (views, items, home rows, played marks), ``images``, ``playing``
-  (PlaybackInfo, streams, subtitles, progress) and ``ws`` (the ``/socket`` WebSocket).
+  preferences), ``browsing`` (views, items, home rows, played marks), ``images``, ``playing``
+  (PlaybackInfo, streams, subtitles), ``sessions`` (sessions, progress reports) and ``ws``
+  (the ``/socket`` WebSocket).
 """
 from .routes import install
 

@@ -1,4 +1,4 @@
-"""Jellyfin routes: PlaybackInfo, the file for direct play, HLS masters, subtitles, progress reports."""
+"""Jellyfin routes: PlaybackInfo, the file for direct play, HLS masters, subtitles."""
 import logging
 import re
 import secrets
@@ -6,7 +6,7 @@ import urllib.parse
 
 import bottle
 
-from .. import catalog, history, probe, signing
+from .. import catalog, probe, signing
 from ..errors import not_found
 from ..streaming import file_response
 from . import decide, ids, items, master, params
@@ -118,23 +118,6 @@ def add(app, ctx):
         """Haema's segments are shared and cached: nothing to stop per client."""
         who()
         return params.no_content()
-
-    # -- Progress ----------------------------------------------------------------
-
-    @route("/sessions/playing", method="POST")
-    @route("/sessions/playing/progress", method="POST")
-    @route("/sessions/playing/stopped", method="POST")
-    def playing():
-        identity = who()
-        body = params.body()
-        if body.get("itemid") and "positionticks" in body:
-            ref = ids.parse(str(body["itemid"]))
-            video = catalog.get_video(ref.id)
-            seconds = items.played_position(body["positionticks"], video.duration)
-            if seconds > 0 or bottle.request.path.endswith("/stopped"):
-                history.save_progress(identity.user_id, video.id, {"position": seconds})
-        return params.no_content()
-
 
 
 def _vtt_cues(text):

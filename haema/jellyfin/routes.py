@@ -5,7 +5,7 @@ Jellyfin's routing is case-insensitive and clients mix cases (``system/info/publ
 under a Jellyfin root before Bottle matches it, and the routes are written in lower case.
 Routes are ``access="public"`` for Haema's gate and identify the caller themselves
 (``Context.who``), from any of the places Jellyfin clients put their token (params.py).
-The routes live by concern in system.py, browsing.py, images.py, playing.py and ws.py.
+The routes live by concern in system.py, browsing.py, images.py, playing.py, sessions.py and ws.py.
 """
 import hashlib
 import json
@@ -17,7 +17,7 @@ import bottle
 
 from .. import accounts
 from ..errors import HaemaError
-from . import browse, browsing, images, params, playing, system, ws
+from . import browse, browsing, images, params, playing, sessions, system, ws
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,7 @@ class Context:
     def __init__(self, app, config, library, playback, signer, sign_ins):
         self.app, self.config, self.library, self.playback = app, config, library, playback
         self.signer, self.sign_ins = signer, sign_ins
+        self.live = sessions.Live()
         self.server_id = hashlib.md5(f"haema-server:{os.path.realpath(config.target_path)}".encode()).hexdigest()
 
     def route(self, path, method="GET", **options):
@@ -45,10 +46,12 @@ class Context:
     def who(self):
         """The Identity of the caller; 401 without a valid token."""
         if not self.config.auth:
+            self.live.seen(sessions.HOUSEHOLD, params.auth_fields())
             return accounts.HOUSEHOLD_IDENTITY
         found = accounts.identify(params.token())
         if found is None:
             raise HaemaError("sign in first", 401)
+        self.live.seen(found.session_id, params.auth_fields())
         return found
 
     def snapshot(self, identity):
@@ -76,6 +79,7 @@ def install(app, config, library, playback, signer, sign_ins):
     browsing.add(app, ctx)
     images.add(app, ctx)
     playing.add(app, ctx)
+    sessions.add(app, ctx)
     ws.add(app, ctx)
 
     roots = "|".join(sorted(ROOTS))

@@ -83,25 +83,6 @@ def add(app, ctx):
     def users():
         return params.as_json([items.user_dto(who(), server_id)])
 
-    @route("/sessions")
-    def sessions():
-        who()
-        return params.as_json([])
-
-    @route("/sessions/capabilities", method="POST")
-    @route("/sessions/capabilities/full", method="POST")
-    @route("/sessions/playing/ping", method="POST")
-    def capabilities():
-        who()
-        return params.no_content()
-
-    @route("/sessions/logout", method="POST")
-    def logout():
-        identity = who()
-        if identity.session_id:
-            accounts.close_session(identity.session_id)
-        return params.no_content()
-
     @route("/displaypreferences/<pref_id>")
     def display_preferences(pref_id):
         identity = who()
