@@ -25,7 +25,7 @@ import time
 import peewee
 
 from .errors import HaemaError
-from .models import HOUSEHOLD, Progress, Session, User, database
+from .models import HOUSEHOLD, DisplayPreference, Progress, Session, User, database
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +144,7 @@ def remove_user(name):
         if user.admin and User.select().where(User.admin == True).count() == 1:  # noqa: E712 (SQL)
             raise HaemaError("this is the only admin; make another admin first", 409)
         Progress.delete().where(Progress.user_id == user.id).execute()
+        DisplayPreference.delete().where(DisplayPreference.user_id == user.id).execute()
         user.delete_instance()  # sessions go with it (ON DELETE CASCADE)
     log.info("removed user %s", name)
 

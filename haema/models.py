@@ -224,3 +224,18 @@ def path_hash(relpath):
 
 def keyed_id(key, plain):
     return hmac.new(key, plain.encode(), hashlib.sha256).hexdigest()[:16]
+
+
+class DisplayPreference(BaseModel):
+    """A Jellyfin app's display preferences for a user (jellyfin/system.py): the JSON it sent,
+    for a preference id and a client. No foreign key, as in ``Progress``."""
+
+    user_id = peewee.IntegerField()
+    key = peewee.CharField()
+    client = peewee.CharField()
+    value = JSONField()
+    updated_at = peewee.DateTimeField(default=datetime.datetime.utcnow)
+
+    class Meta:
+        table_name = "display_preference"
+        primary_key = peewee.CompositeKey("user_id", "key", "client")

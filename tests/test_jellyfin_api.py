@@ -117,13 +117,22 @@ def test_public_info_and_sign_in(site):
     site.post_json("/Users/AuthenticateByName", {"Username": "ada", "Pw": "nope"}, status=401)
 
 
-def test_preferences_capabilities_and_logout(site):
+def test_preferences_capabilities_and_logout(site, make_app, library_root):
     headers, user_id, _ = sign_in(site)
     prefs = site.get(f"/DisplayPreferences/usersettings?userId={user_id}&client=emby", headers=headers).json
     assert prefs["Id"] == "usersettings" and prefs["CustomPrefs"] == {}
     site.post_json("/DisplayPreferences/usersettings?client=emby", dict(prefs, CustomPrefs={"a": "1"}),
                    headers=headers, status=204)
-    assert site.get("/DisplayPreferences/usersettings?client=emby", headers=headers).json["CustomPrefs"] == {"a": "1"}
+    site.post_json("/DisplayPreferences/usersettings?client=emby", dict(prefs, CustomPrefs={"a": "2", "é": "ü"}),
+                   headers=headers, status=204)
+    assert site.get("/DisplayPreferences/usersettings?client=emby", headers=headers).json["CustomPrefs"] == {
+        "a": "2", "é": "ü"}
+    assert site.get("/DisplayPreferences/usersettings?client=other", headers=headers).json["CustomPrefs"] == {}
+    # kept in the database: another app over it (a restart, another node) has them
+    again = make_app(library_root, auth=True, scan=False)
+    assert again.get("/DisplayPreferences/usersettings?client=emby", headers=headers).json["CustomPrefs"]["a"] == "2"
+    site.post("/DisplayPreferences/usersettings", b"[1]", headers=headers, status=400)
+    site.post("/DisplayPreferences/usersettings", b"{" + b" " * 70000 + b"}", headers=headers, status=413)
     site.post_json("/Sessions/Capabilities/Full", {"PlayableMediaTypes": ["Video"]}, headers=headers, status=204)
     site.post("/Sessions/Logout", headers=headers, status=204)
     site.get("/Users/Me", headers=headers, status=401)

@@ -70,7 +70,7 @@ def test_an_unreachable_postgresql_is_a_config_error_without_the_password():
 # -- Migrations ----------------------------------------------------------------
 
 
-MIGRATIONS = ["0001_initial", "0002_accounts", "0003_nfo_details", "0004_keyed_ids"]
+MIGRATIONS = ["0001_initial", "0002_accounts", "0003_nfo_details", "0004_keyed_ids", "0005_display_preferences"]
 
 
 def _applied(database):

@@ -1,19 +1,31 @@
-"""Jellyfin routes: the server, sign-in, users, preferences, sessions, and the empty answers
+"""Jellyfin routes: the server, sign-in, users, display preferences, and the empty answers
 for what Haema has nothing of (so clients carry on)."""
+import datetime
+
 import bottle
 
 from .. import accounts
+from ..errors import HaemaError
 from ..gate import client
+from ..models import DisplayPreference
 from . import ids, items, params
 
 EMPTY = {"Items": [], "TotalRecordCount": 0, "StartIndex": 0}
+LONGEST_PREFERENCES = 64 << 10  # bytes: jellyfin-web's are a few KB
+
+
+def default_preferences(pref_id, client_name):
+    """DisplayPreferencesDto of a user who saved none."""
+    return {"Id": pref_id, "CustomPrefs": {}, "SortBy": "SortName", "SortOrder": "Ascending",
+            "RememberIndexing": False, "RememberSorting": False, "ScrollDirection": "Horizontal",
+            "ShowBackdrop": True, "ShowSidebar": False, "Client": client_name, "PrimaryImageHeight": 250,
+            "PrimaryImageWidth": 250, "IndexBy": None, "ViewType": None}
 
 
 def add(app, ctx):
     """Add these routes to ``app``."""
     route, who, config = ctx.route, ctx.who, ctx.config
     server_id, sign_ins = ctx.server_id, ctx.sign_ins
-    preferences = {}  # (user id, id, client) → DisplayPreferencesDto, kept for the life of the process
 
     # -- System and sign-in ------------------------------------------------------
 
@@ -87,18 +99,26 @@ def add(app, ctx):
     def display_preferences(pref_id):
         identity = who()
         client_name = params.query("client") or "emby"
-        default = {"Id": pref_id, "CustomPrefs": {}, "SortBy": "SortName", "SortOrder": "Ascending",
-                   "RememberIndexing": False, "RememberSorting": False, "ScrollDirection": "Horizontal",
-                   "ShowBackdrop": True, "ShowSidebar": False, "Client": client_name, "PrimaryImageHeight": 250,
-                   "PrimaryImageWidth": 250, "IndexBy": None, "ViewType": None}
-        return preferences.get((identity.user_id, pref_id, client_name), default)
+        row = DisplayPreference.get_or_none(DisplayPreference.user_id == identity.user_id,
+                                            DisplayPreference.key == pref_id, DisplayPreference.client == client_name)
+        return row.value if row is not None else default_preferences(pref_id, client_name)
 
     @route("/displaypreferences/<pref_id>", method="POST")
     def save_display_preferences(pref_id):
+        """Kept in the database, as the app sent it (jellyfin-web keeps its settings and home
+        screen in ``CustomPrefs``)."""
         identity = who()
+        if len(bottle.request.body.read(LONGEST_PREFERENCES + 1)) > LONGEST_PREFERENCES:
+            raise HaemaError("display preferences of more than 64 KB", 413)
         body = params.raw_body()
-        if isinstance(body, dict):
-            preferences[identity.user_id, pref_id, params.query("client") or "emby"] = dict(body, Id=pref_id)
+        if not isinstance(body, dict):
+            raise HaemaError("send the display preferences as a JSON object")
+        client_name = params.query("client") or "emby"
+        value = dict(body, Id=pref_id, Client=client_name)
+        (DisplayPreference.insert(user_id=identity.user_id, key=pref_id, client=client_name, value=value)
+         .on_conflict(conflict_target=[DisplayPreference.user_id, DisplayPreference.key, DisplayPreference.client],
+                      update={DisplayPreference.value: value, DisplayPreference.updated_at: datetime.datetime.utcnow()})
+         .execute())
         return params.no_content()
 
     # -- What Haema has nothing for: empty answers, so clients carry on ------------
