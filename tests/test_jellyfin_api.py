@@ -94,6 +94,17 @@ def test_ids_round_trip_and_accept_dashes():
     assert ids.parse(ids.MOVIES_VIEW).kind == "view"
 
 
+def test_routed_path_ignores_case_and_a_base_path():
+    from haema.jellyfin.routes import routed_path
+    assert routed_path("/System/Info/Public") == "/system/info/public"
+    assert routed_path("/jellyfin/System/Info/Public") == "/system/info/public"
+    assert routed_path("/jellyfin/api/v1/video/0123456789abcdef/master.m3u8") == \
+        "/api/v1/video/0123456789abcdef/master.m3u8"
+    assert routed_path("/Jellyfin/web/index.html") == "/web/index.html"
+    for own in ("/", "/api/v1/library", "/static/js/app.js", "/web/items/x", "/favicon.ico", "/a/b/c"):
+        assert routed_path(own) is None, own
+
+
 # -- system and sign-in ------------------------------------------------------------
 
 
@@ -113,6 +124,7 @@ def test_public_info_and_sign_in(site):
         assert site.get("/Users/Me", headers=how).json["Name"] == "ada"
     assert site.get(f"/System/Info?api_key={token}").json["Id"] == public["Id"]
     site.get("/Users/Me", status=401)
+    assert site.get("/jellyfin/Users/Me", headers=headers).json["Name"] == "ada"  # a base path is ignored
     site.get("/Users/Me", headers={"Authorization": HEADER.format("wrong")}, status=401)
     site.post_json("/Users/AuthenticateByName", {"Username": "ada", "Pw": "nope"}, status=401)
 

@@ -2,7 +2,8 @@
 
 Jellyfin's routing is case-insensitive and clients mix cases (``system/info/public``,
 ``/System/Info/Public``): a ``before_request`` hook lower-cases the path of every request
-under a Jellyfin root before Bottle matches it, and the routes are written in lower case.
+under a Jellyfin root before Bottle matches it (``routed_path``), and the routes are written
+in lower case.
 Routes are ``access="public"`` for Haema's gate and identify the caller themselves
 (``Context.who``), from any of the places Jellyfin clients put their token (params.py).
 The routes live by concern in system.py, browsing.py, images.py, playing.py, sessions.py and ws.py.
@@ -27,6 +28,25 @@ ROOTS = frozenset({
     "studios", "movies", "playback", "localization", "mediasegments", "socket", "livetv", "syncplay",
     "playlists", "collections", "plugins", "scheduledtasks", "notifications", "auth", "trickplay",
 })
+
+
+HAEMA_ROOTS = frozenset({"api", "static", "web"})  # Haema's own first path segments (web.py)
+
+
+def routed_path(path):
+    """The path Bottle routes for a request of ``path``, or None to leave it: a Jellyfin path is
+    lower-cased (Jellyfin routes ignore case), and loses a base path that a client put first
+    (Haema given to it as ``http://host/jellyfin``), so ``/jellyfin/api/v1/…`` (a TranscodingUrl
+    the client prefixed) and ``/jellyfin/web/`` are Haema's own again."""
+    parts = path.lstrip("/").split("/")
+    if parts[0].lower() in ROOTS:
+        return path.lower()
+    if len(parts) < 2 or parts[0].lower() in HAEMA_ROOTS:
+        return None
+    rest = "/" + "/".join(parts[1:])
+    if parts[1].lower() in ROOTS:
+        return rest.lower()
+    return rest if parts[1] in HAEMA_ROOTS else None
 
 
 class Context:
@@ -68,12 +88,11 @@ def install(app, config, library, playback, signer, sign_ins):
     ctx = Context(app, config, library, playback, signer, sign_ins)
     unserved = set()
 
-    def lower_path():
-        path = bottle.request.environ.get("PATH_INFO", "")
-        root = path.lstrip("/").split("/", 1)[0].lower()
-        if root in ROOTS:
-            bottle.request.environ["PATH_INFO"] = path.lower()
-    app.add_hook("before_request", lower_path)
+    def jellyfin_path():
+        path = routed_path(bottle.request.environ.get("PATH_INFO", ""))
+        if path is not None:
+            bottle.request.environ["PATH_INFO"] = path
+    app.add_hook("before_request", jellyfin_path)
 
     system.add(app, ctx)
     browsing.add(app, ctx)
