@@ -79,6 +79,24 @@ def test_decision_another_audio_track_leaves_direct_play():
     assert decide.decide(two, CHROME_PROFILE, 1).method == "HLS copy"
 
 
+def test_decision_keeps_under_the_clients_bitrate():
+    heavy = decide.MediaFacts("mp4", "h264", ("aac",), 0, True, bitrate=20_000_000)
+    assert decide.decide(heavy, CHROME_PROFILE).method == "DirectPlay"
+    assert decide.decide(heavy, CHROME_PROFILE, max_bitrate="140000000").method == "DirectPlay"
+    low = decide.decide(heavy, CHROME_PROFILE, max_bitrate=1_500_000)
+    assert low.method == "HLS transcode" and "over the client's 1500 kb/s" in low.reason
+    assert decide.decide(heavy, dict(CHROME_PROFILE, MaxStreamingBitrate=8_000_000)).method == "HLS transcode"
+    assert decide.decide(heavy, CHROME_PROFILE, max_bitrate="nonsense").method == "DirectPlay"
+
+
+def test_endpoint_says_whether_a_client_is_in_the_network():
+    from haema.jellyfin.system import endpoint_info
+    assert endpoint_info("127.0.0.1") == {"IsLocal": True, "IsInNetwork": True}
+    assert endpoint_info("::ffff:192.168.1.20") == {"IsLocal": False, "IsInNetwork": True}
+    assert endpoint_info("fe80::1%eth0")["IsInNetwork"] and not endpoint_info("8.8.8.8")["IsInNetwork"]
+    assert endpoint_info("") == {"IsLocal": False, "IsInNetwork": False}
+
+
 def test_decision_without_a_profile_is_a_plain_browser_and_camel_case_is_read():
     assert decide.decide(facts(), None).method == "DirectPlay"
     camel = {"directPlayProfiles": [{"container": "mp4", "type": "Video", "videoCodec": "h264", "audioCodec": "aac"}]}
@@ -146,6 +164,13 @@ def test_preferences_capabilities_and_logout(site, make_app, library_root):
     site.post("/DisplayPreferences/usersettings", b"[1]", headers=headers, status=400)
     site.post("/DisplayPreferences/usersettings", b"{" + b" " * 70000 + b"}", headers=headers, status=413)
     site.post_json("/Sessions/Capabilities/Full", {"PlayableMediaTypes": ["Video"]}, headers=headers, status=204)
+    test = site.get("/Playback/BitrateTest?Size=200000", headers=headers)
+    assert len(test.body) == 200_000 and test.content_type == "application/octet-stream"
+    assert len(set(test.body[:65536])) > 200  # random: nothing to compress on the way
+    site.get("/Playback/BitrateTest?Size=0", headers=headers, status=400)
+    site.get("/Playback/BitrateTest?Size=100000001", headers=headers, status=400)
+    assert site.get("/System/Endpoint", headers=headers, extra_environ={"REMOTE_ADDR": "192.168.1.5"}).json == {
+        "IsLocal": False, "IsInNetwork": True}
     site.post("/Sessions/Logout", headers=headers, status=204)
     site.get("/Users/Me", headers=headers, status=401)
 

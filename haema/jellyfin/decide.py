@@ -24,6 +24,7 @@ class MediaFacts:
     audio_codecs: tuple  # of every audio track, in MediaStreams order
     default_audio: int  # position in ``audio_codecs`` of the track a player starts with (-1: none)
     copyable: bool  # Haema's "original" variant copies the video (probe.is_copyable)
+    bitrate: int = 0  # of the whole file, bits a second (0: unknown)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,12 +41,16 @@ def container_name(ffmpeg_format):
     return CONTAINERS.get(ffmpeg_format, ffmpeg_format.split(",")[0])
 
 
-def decide(facts, profile, audio_position=None):
+def decide(facts, profile, audio_position=None, max_bitrate=None):
     """``profile``: the DeviceProfile as sent (JSON), or None. ``audio_position``: the audio
-    track asked for (position among the audio tracks), None for the default one."""
+    track asked for (position among the audio tracks), None for the default one.
+    ``max_bitrate``: the client's limit (its request's MaxStreamingBitrate), else the profile's."""
     profile = profile if isinstance(profile, dict) and profile else BROWSER_PROFILE
     audio = facts.default_audio if audio_position is None else audio_position
     audio_codec = facts.audio_codecs[audio] if 0 <= audio < len(facts.audio_codecs) else None
+    limit = _positive(max_bitrate) or _positive(_get(profile, "MaxStreamingBitrate"))
+    if limit and facts.bitrate > limit:  # the file itself, or its copy, would not come through in time
+        return Decision("HLS transcode", f"{facts.bitrate // 1000} kb/s over the client's {limit // 1000} kb/s")
     if audio != facts.default_audio and len(facts.audio_codecs) > 1:
         reason = "another audio track than the file's default"  # a browser cannot switch tracks of a file
     elif not _fits_direct(profile, facts.container, facts.video_codec, audio_codec):
@@ -55,6 +60,15 @@ def decide(facts, profile, audio_position=None):
     if facts.copyable and _fits_hls(profile, facts.video_codec):
         return Decision("HLS copy", reason)
     return Decision("HLS transcode", reason)
+
+
+def _positive(value):
+    """A bitrate as clients send it (a number or a string of one); None if it is none."""
+    try:
+        number = int(float(value))
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if number > 0 else None
 
 
 def _fits_direct(profile, container, video_codec, audio_codec):

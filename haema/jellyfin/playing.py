@@ -1,5 +1,6 @@
 """Jellyfin routes: PlaybackInfo, the file for direct play, HLS masters, subtitles."""
 import logging
+import os
 import re
 import secrets
 import urllib.parse
@@ -7,12 +8,14 @@ import urllib.parse
 import bottle
 
 from .. import catalog, probe, signing
-from ..errors import not_found
+from ..errors import HaemaError, not_found
 from ..streaming import file_response
 from . import decide, ids, items, master, params
 
 log = logging.getLogger(__name__)
 CONTENT_TYPES = {"mp4": "video/mp4", "mkv": "video/x-matroska", "webm": "video/webm", "ts": "video/mp2t"}
+BITRATE_TEST_MOST = 100_000_000  # bytes, as Jellyfin allows
+RANDOM_BLOCK = os.urandom(1 << 16)  # a bitrate test repeats it: random, so no proxy can compress it
 
 
 def add(app, ctx):
@@ -39,8 +42,9 @@ def add(app, ctx):
         facts = decide.MediaFacts(container=decide.container_name(info.container), video_codec=info.video.codec,
                                   audio_codecs=tuple(t.codec for t in info.audio),
                                   default_audio=info.audio.index(default) if default else -1,
-                                  copyable=probe.is_copyable(info))
-        decision = decide.decide(facts, body.get("deviceprofile"), position)
+                                  copyable=probe.is_copyable(info), bitrate=info.bit_rate or 0)
+        decision = decide.decide(facts, body.get("deviceprofile"), position,
+                                 body.get("maxstreamingbitrate", params.query("maxstreamingbitrate")))
         session = secrets.token_hex(16)
         query = {"PlaySessionId": session}
         if config.auth:
@@ -112,6 +116,19 @@ def add(app, ctx):
         return {"TrackEvents": [{"Id": str(n + 1), "StartPositionTicks": items.ticks(cue[0]),
                                  "EndPositionTicks": items.ticks(cue[1]), "Text": cue[2]}
                                 for n, cue in enumerate(_vtt_cues(text))]}
+
+    @route("/playback/bitratetest")
+    def bitrate_test():
+        """``Size`` bytes that compress to nothing less, timed by a client off the local network
+        (System/Endpoint) to set its MaxStreamingBitrate."""
+        who()
+        size = params.integer("size", 102_400)
+        if not 0 < size <= BITRATE_TEST_MOST:
+            raise HaemaError(f"Size must be 1 to {BITRATE_TEST_MOST} bytes")
+        return bottle.HTTPResponse((RANDOM_BLOCK[:min(len(RANDOM_BLOCK), size - start)]
+                                    for start in range(0, size, len(RANDOM_BLOCK))),
+                                   headers={"Content-Type": "application/octet-stream", "Content-Length": str(size),
+                                            "Cache-Control": "no-store"})
 
     @route("/videos/activeencodings", method="DELETE")
     def active_encodings():
