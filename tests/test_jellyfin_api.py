@@ -112,6 +112,13 @@ def test_ids_round_trip_and_accept_dashes():
     assert ids.parse(ids.MOVIES_VIEW).kind == "view"
 
 
+def test_path_template_names_ids():
+    from haema.jellyfin.routes import path_template
+    assert path_template(f"/items/{ids.of_item('0123456789abcdef')}/instantmix") == "/items/{id}/instantmix"
+    assert path_template("/users/3f2504e0-4f89-11d3-9a0c-0305e82c3301/items/12") == "/users/{id}/items/{id}"
+    assert path_template("/livetv/channels") == "/livetv/channels"
+
+
 def test_routed_path_ignores_case_and_a_base_path():
     from haema.jellyfin.routes import routed_path
     assert routed_path("/System/Info/Public") == "/system/info/public"
@@ -319,6 +326,9 @@ def test_unsupported_paths_are_404_not_500(site, caplog):
     site.get("/LiveTv/Programs?api_key=x", status=404)
     site.get("/livetv/programs?api_key=y", status=404)
     assert sum("/livetv/programs is not served" in r.getMessage() for r in caplog.records) == 1  # once, not per retry
+    for item in (ids.of_item("0123456789abcdef"), ids.of_item("fedcba9876543210")):
+        site.get(f"/Items/{item}/InstantMix", headers=headers, status=404)
+    assert sum("/items/{id}/instantmix is not served" in r.getMessage() for r in caplog.records) == 1
     site.get("/Items/zzz", headers=headers, status=404)
     site.post_json("/Items/00000000000000000000000000000000/PlaybackInfo", {}, headers=headers, status=404)
     site.delete("/Videos/ActiveEncodings?deviceId=d1&PlaySessionId=x", headers=headers, status=204)

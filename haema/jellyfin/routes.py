@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import urllib.parse
 
 import bottle
@@ -47,6 +48,14 @@ def routed_path(path):
     if parts[1].lower() in ROOTS:
         return rest.lower()
     return rest if parts[1] in HAEMA_ROOTS else None
+
+
+ID_SEGMENT = re.compile(r"[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{16}|\d+")
+
+
+def path_template(path):
+    """``path`` with its ids and numbers as ``{id}``: ``/items/{id}/instantmix`` for every item."""
+    return "/".join("{id}" if ID_SEGMENT.fullmatch(part) else part for part in path.split("/"))
 
 
 class Context:
@@ -106,9 +115,9 @@ def install(app, config, library, playback, signer, sign_ins):
     @ctx.route(f"/<root:re:{roots}>", method=["GET", "POST", "DELETE"])
     @ctx.route(f"/<root:re:{roots}>/<rest:path>", method=["GET", "POST", "DELETE"])
     def unsupported(root, rest=None):
-        """A 404 logged once per path (up to a thousand), so a client's needs show in the log without
-        a line each time it retries: Live TV, music, plugins…"""
-        path = f"/{root}/{rest}" if rest else f"/{root}"
+        """A 404 logged once per path template (up to a thousand), so a client's needs show in the
+        log without a line each time it retries or for each item: Live TV, music, plugins…"""
+        path = path_template(f"/{root}/{rest}" if rest else f"/{root}")
         if path not in unserved and len(unserved) < 1000:
             unserved.add(path)
             log.info("jellyfin: %s %s is not served (404)", bottle.request.method, path)
