@@ -1,7 +1,8 @@
-"""What the Jellyfin API costs: ``Items`` (a page of a view) and ``PlaybackInfo`` with a
-library of 1,000 videos, as p50/p95 and as ratios against ``System/Info/Public`` measured in
-the same run; and a direct-play viewer's share of a core (the server's CPU time to send a whole
-file by 1 MiB ranges, over the file's duration).
+"""What the Jellyfin API costs: ``Items`` (a page of a view: again, as a client paging or a home
+screen asks, and right after a change to the library or history, when it is built anew) and
+``PlaybackInfo`` with a library of 1,000 videos, as p50/p95 and as ratios against
+``System/Info/Public`` measured in the same run; and a direct-play viewer's share of a core (the
+server's CPU time to send a whole file by 1 MiB ranges, over the file's duration).
 
     python scripts/bench_jellyfin.py [--videos 1000] [--requests 200]
 
@@ -48,11 +49,14 @@ def library(root, videos):
 
 
 def timed(client, cases, count):
-    """Seconds per request of each case ``(method, url, body, headers)``, taking turns in rounds of 10."""
+    """Seconds per request of each case ``(method, url, body, headers, before)``, taking turns in
+    rounds of 10; ``before``, if any, is called untimed before each request."""
     times = {name: [] for name in cases}
     for _ in range(max(1, count // 10)):
-        for name, (method, url, body, headers) in cases.items():
+        for name, (method, url, body, headers, before) in cases.items():
             for _ in range(10):
+                if before is not None:
+                    before()
                 started = time.perf_counter()
                 if method == "POST":
                     client.post_json(url, body, headers=headers)
@@ -90,12 +94,21 @@ def main():
             page = client.get(f"/Items?ParentId={ids.MOVIES_VIEW}&IncludeItemTypes=Movie&Recursive=true"
                               "&SortBy=SortName&Limit=100", headers=headers).json
             movie = page["Items"][0]
+            positions = iter(range(10 ** 9))
+
+            def change():
+                """A progress report: the library's generation moves on, so the next listing is built anew."""
+                client.post_json("/Sessions/Playing/Progress", {"ItemId": page["Items"][1]["Id"],
+                                                                "PositionTicks": 10 ** 7 + next(positions)},
+                                 headers=headers)
+            listing = (f"/Users/{signed['User']['Id']}/Items?ParentId={ids.MOVIES_VIEW}&IncludeItemTypes=Movie"
+                       "&Recursive=true&SortBy=SortName,ProductionYear&StartIndex=0&Limit=100")
             cases = {
-                "System/Info/Public": ("GET", "/System/Info/Public", None, {}),
-                "Items (100 of a view)": ("GET", f"/Users/{signed['User']['Id']}/Items?ParentId={ids.MOVIES_VIEW}"
-                                          "&IncludeItemTypes=Movie&Recursive=true&SortBy=SortName,ProductionYear"
-                                          "&StartIndex=0&Limit=100", None, headers),
-                "PlaybackInfo": ("POST", f"/Items/{movie['Id']}/PlaybackInfo", {"DeviceProfile": PROFILE}, headers),
+                "System/Info/Public": ("GET", "/System/Info/Public", None, {}, None),
+                "Items (100 of a view)": ("GET", listing, None, headers, None),
+                "Items, after a change": ("GET", listing, None, headers, change),
+                "PlaybackInfo": ("POST", f"/Items/{movie['Id']}/PlaybackInfo", {"DeviceProfile": PROFILE}, headers,
+                                 None),
             }
             times = timed(client, cases, args.requests)
             base = statistics.median(times["System/Info/Public"])

@@ -1,8 +1,11 @@
-"""The library as Jellyfin lists it: one snapshot of Haema's catalog per request, queried
-the way ``/Items`` asks (parent, types, search, filters, sort, paging).
+"""The library as Jellyfin lists it: a snapshot of Haema's catalog for a user, queried the
+way ``/Items`` asks (parent, types, search, filters, sort, paging).
 
-A snapshot is a fixed number of queries (shows, their videos, the user's progress,
-which shows have frames) whatever the library size; the query itself is pure."""
+A snapshot is a fixed number of queries (shows, their videos, the user's progress) whatever
+the library size, and is kept while nothing in the library or the user's history changes
+(routes.Context.snapshot): the lists of films, series and episodes it builds are kept with it,
+so a home screen's six requests and a client paging through a view build them once. Lists are
+shared: a route changes only what ``get`` returns, which is built anew each time."""
 import dataclasses
 import random
 
@@ -18,17 +21,23 @@ class Snapshot:
         self.shows = {s.id: s for s in Show.select().order_by(Show.sort_title, Show.year.asc(nulls="first"), Show.id)}
         self.videos = catalog.videos_by_show(list(self.shows))
         self.progress = Progress.of_videos(self.user_id, (v.id for vs in self.videos.values() for v in vs))
-        # a still of each show, for a show without a poster (catalog.artwork_path's choice too)
+        # a still of each show, for a show without a poster (items.artwork; images.py picks the same)
         self.frames = {s: next((v.frame for v in vs if v.frame), None) for s, vs in self.videos.items()}
+        self._movies = self._series = None
+        self._episodes = {}  # show id → its episodes' DTOs
 
     # -- single items ----------------------------------------------------------
 
     def movies(self):
-        return [self._movie(s) for s in self.shows.values() if s.kind == "movie" and self.videos.get(s.id)]
+        if self._movies is None:
+            self._movies = [self._movie(s) for s in self.shows.values() if s.kind == "movie" and self.videos.get(s.id)]
+        return list(self._movies)
 
     def series(self):
-        return [items.series_dto(s, self.videos[s.id], self.progress, self.server_id, self.frames.get(s.id))
-                for s in self.shows.values() if s.kind == "series" and self.videos.get(s.id)]
+        if self._series is None:
+            self._series = [self._one_series(s) for s in self.shows.values()
+                            if s.kind == "series" and self.videos.get(s.id)]
+        return list(self._series)
 
     def seasons(self, show_id):
         show = self.shows.get(show_id)
@@ -45,7 +54,9 @@ class Snapshot:
             show = self.shows.get(sid)
             if show is None or show.kind != "series":
                 continue
-            found += [self._episode(show, v) for v in self.videos[sid] if season is None or (v.season or 0) == season]
+            if sid not in self._episodes:
+                self._episodes[sid] = [self._episode(show, v) for v in self.videos[sid]]
+            found += [e for e in self._episodes[sid] if season is None or e["ParentIndexNumber"] == season]
         return found
 
     def get(self, ref):
@@ -56,8 +67,9 @@ class Snapshot:
             return next((s for s in self.seasons(ref.id) if s["IndexNumber"] == ref.season), None)
         show = self.shows.get(ref.id)
         if show is not None:
-            return self._movie(show) if show.kind == "movie" else next(
-                (s for s in self.series() if s["Id"] == ids.of_item(show.id)), None)
+            if show.kind == "movie":
+                return self._movie(show)
+            return self._one_series(show) if self.videos.get(show.id) else None
         for sid, videos in self.videos.items():
             for v in videos:
                 if v.id == ref.id:
@@ -74,6 +86,9 @@ class Snapshot:
     def _movie(self, show):
         video = self.videos[show.id][0]
         return items.movie_dto(show, video, self.progress.get(video.id), self.server_id, self.frames.get(show.id))
+
+    def _one_series(self, show):
+        return items.series_dto(show, self.videos[show.id], self.progress, self.server_id, self.frames.get(show.id))
 
     def _episode(self, show, video):
         return items.episode_dto(show, video, self.progress.get(video.id), self.server_id, self.frames.get(show.id))

@@ -8,6 +8,7 @@ Routes are ``access="public"`` for Haema's gate and identify the caller themselv
 (``Context.who``), from any of the places Jellyfin clients put their token (params.py).
 The routes live by concern in system.py, browsing.py, images.py, playing.py, sessions.py and ws.py.
 """
+import collections
 import hashlib
 import json
 import logging
@@ -19,6 +20,7 @@ import bottle
 
 from .. import accounts
 from ..errors import HaemaError
+from ..models import Generation
 from . import browse, browsing, images, params, playing, sessions, system, ws
 
 log = logging.getLogger(__name__)
@@ -31,6 +33,7 @@ ROOTS = frozenset({
 })
 
 
+SNAPSHOTS_KEPT = 8  # users whose catalog snapshot is kept (a household's few)
 HAEMA_ROOTS = frozenset({"api", "static", "web"})  # Haema's own first path segments (web.py)
 
 
@@ -65,6 +68,7 @@ class Context:
         self.app, self.config, self.library, self.playback = app, config, library, playback
         self.signer, self.sign_ins = signer, sign_ins
         self.live = sessions.Live()
+        self._snapshots = collections.OrderedDict()  # (generation, user id) → browse.Snapshot
         self.server_id = hashlib.md5(f"haema-server:{os.path.realpath(config.target_path)}".encode()).hexdigest()
 
     def route(self, path, method="GET", **options):
@@ -84,7 +88,14 @@ class Context:
         return found
 
     def snapshot(self, identity):
-        return browse.Snapshot(identity.user_id, self.server_id)
+        """The catalog as ``identity`` sees it, kept until the library or anyone's history changes
+        (models.Generation, which the database's triggers count), for the last few users."""
+        key = (Generation.current(), identity.user_id)
+        found = self._snapshots.pop(key, None) or browse.Snapshot(identity.user_id, self.server_id)
+        self._snapshots[key] = found
+        while len(self._snapshots) > SNAPSHOTS_KEPT:
+            self._snapshots.popitem(last=False)
+        return found
 
     def api_key_query(self):
         """``?api_key=…`` for URLs a client fetches without headers (subtitles)."""
