@@ -94,7 +94,10 @@ def add(app, ctx):
         if path is None:
             raise not_found("video file")
         container = decide.container_name(video.info.container)
-        log.info("jellyfin: direct stream %s (%s)", ids.of_item(video.id), video.path)
+        asked = bottle.request.get_header("Range", "")
+        # once a playback, not once a range: a TV may ask for a film in thousands of pieces
+        log.log(logging.INFO if not asked or asked.replace(" ", "").startswith("bytes=0-") else logging.DEBUG,
+                "jellyfin: direct stream %s (%s)", ids.of_item(video.id), video.path)
         return file_response(open(path, "rb"), {"Content-Type": CONTENT_TYPES.get(container,
                                                                                   "application/octet-stream"),
                                                 "Cache-Control": "private, max-age=3600"})
