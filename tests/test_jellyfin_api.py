@@ -1,6 +1,8 @@
 """The Jellyfin API (haema/jellyfin) through the real app: sign-in, browsing, PlaybackInfo,
 direct streams, subtitles, progress. Real clips, real SQLite, real scrypt at a test's cost;
 the PlaybackInfo decision is also tested as the pure function it is."""
+import collections
+import itertools
 import logging
 import re
 import urllib.parse
@@ -414,3 +416,32 @@ def test_with_accounts_off_any_sign_in_is_the_household(app):
     amelie = app.get("/Items?Recursive=true&IncludeItemTypes=Movie&SearchTerm=Amelie").json["Items"][0]
     source = app.post_json(f"/Items/{amelie['Id']}/PlaybackInfo", {}).json["MediaSources"][0]
     assert "sig=" not in source["TranscodingUrl"] and app.get(source["TranscodingUrl"]).text.startswith("#EXTM3U")
+
+
+ODD_BODIES = (b"[]", b'{"ItemId": "zz", "PositionTicks": "x", "Played": "yes", "AudioStreamIndex": "two", '
+              b'"MaxStreamingBitrate": [1], "DeviceProfile": {"DirectPlayProfiles": "x", "TranscodingProfiles": [1], '
+              b'"MaxStreamingBitrate": {}}}')
+ODD_QUERIES = ("", "?ParentId=zz&StartIndex=-1&Limit=0&SortBy=Nonsense&maxWidth=abc&Size=1&SeasonId=5ea5",
+               "?MediaTypes=Audio&Filters=IsFavorite,IsResumable&fillHeight=30&IncludeItemTypes=Episode&Recursive=true"
+               "&StartItemId=zz&AudioStreamIndex=9&Season=x&client=")
+
+
+def test_no_jellyfin_route_fails_on_odd_input(site, caplog):
+    """Every route, with a token, given ids of every kind and odd queries and bodies: answers, never a 500."""
+    headers, user_id, token = sign_in(site)
+    bad = find(site, headers, "Breaking Bad", "Series")
+    season = site.get(f"/Shows/{bad['Id']}/Seasons", headers=headers).json["Items"][0]["Id"]
+    heat = find(site, headers, "Heat", "Movie")["Id"]
+    guids = (heat, bad["Id"], season, ids.MOVIES_VIEW, "0" * 32, "not-an-id")
+    routes = [(r.method, r.rule) for r in site.app.routes if r.config.get("jellyfin")
+              and not r.rule.startswith("/<") and r.rule != "/sessions/logout"]  # the token must last
+    answers = collections.Counter()
+    for method, rule in routes:
+        for guid, query in itertools.product(guids, ODD_QUERIES):
+            url = re.sub(r"<index:int>", "7", re.sub(r"<(\w+)>", guid, rule)) + query
+            for body in ODD_BODIES if method == "POST" else (b"",):
+                response = site.request(url, method=method, headers=headers, body=body, expect_errors=True)
+                assert response.status_int < 500, (method, url, body, response.body)
+                answers[response.status_int] += 1
+    assert answers[200] > 900 and answers[404] > 300 and not answers[401] and sum(answers.values()) > 1500, answers
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
