@@ -397,7 +397,7 @@ def test_every_jellyfin_route_but_sign_in_and_images_asks_for_a_token(site):
     for method, rule in routes:
         if (method, rule) in JELLYFIN_PUBLIC:
             continue
-        url = re.sub(r"<index:int>", "3", re.sub(r"<root:re:[^>]*>", "livetv", re.sub(r"<(\w+)>", guid, rule)))
+        url = re.sub(r"<\w+:int>", "3", re.sub(r"<root:re:[^>]*>", "livetv", re.sub(r"<(\w+)>", guid, rule)))
         url = url.replace("<rest:path>", "channels")
         for headers in ({}, {"Authorization": HEADER.format("")}, {"X-Emby-Token": "not-a-token"}):
             response = site.request(url, method=method, headers=headers, body=b"{}", expect_errors=True)
@@ -438,7 +438,7 @@ def test_no_jellyfin_route_fails_on_odd_input(site, caplog):
     answers = collections.Counter()
     for method, rule in routes:
         for guid, query in itertools.product(guids, ODD_QUERIES):
-            url = re.sub(r"<index:int>", "7", re.sub(r"<(\w+)>", guid, rule)) + query
+            url = re.sub(r"<\w+:int>", "7", re.sub(r"<(\w+)>", guid, rule)) + query
             for body in ODD_BODIES if method == "POST" else (b"",):
                 response = site.request(url, method=method, headers=headers, body=body, expect_errors=True)
                 assert response.status_int < 500, (method, url, body, response.body)

@@ -161,3 +161,22 @@ def test_a_still_of_a_film_without_a_poster(make_app, tmp_path):
     solo = find(app, "Solo", "Movie")
     assert solo["PrimaryImageAspectRatio"] == 16 / 9 and solo["ImageTags"]["Thumb"] == solo["ImageTags"]["Primary"]
     assert size_of(app.get(f"/Items/{solo['Id']}/Images/Primary?maxWidth=100").body)[0] == 100
+
+
+def test_seek_previews_as_jellyfins_trickplay(app):
+    heat = find(app, "Heat", "Movie")
+    assert "Trickplay" not in heat  # a listing leaves it out unless Fields asks
+    full = app.get(f"/Items/{heat['Id']}").json
+    info = full["Trickplay"][heat["Id"]]
+    [(width, layout)] = info.items()
+    assert int(width) == layout["Width"] and layout["TileWidth"] * layout["TileHeight"] >= layout["ThumbnailCount"]
+    assert layout["Interval"] == 1000 and layout["ThumbnailCount"] == 2  # a 2 s clip: a preview a second
+    queue = app.get(f"/Items?Ids={heat['Id']}&Fields=Chapters,Trickplay").json["Items"]  # jellyfin-web's play queue
+    assert queue[0]["Trickplay"] == full["Trickplay"] and queue[0]["Chapters"] == [] and "MediaSources" not in queue[0]
+    assert "Trickplay" not in app.get(f"/Items?Ids={heat['Id']}").json["Items"][0]  # the shared listing is unchanged
+    sheet = app.get(f"/Videos/{heat['Id']}/Trickplay/{width}/0.jpg?MediaSourceId={heat['Id']}")
+    assert size_of(sheet.body) == (layout["Width"] * min(layout["TileWidth"], layout["ThumbnailCount"]),
+                                   layout["Height"])
+    assert sheet.body == app.get(f"/api/v1/video/{ids.parse(heat['Id']).id}/trickplay/0.jpg").body  # Haema's own
+    app.get(f"/Videos/{heat['Id']}/Trickplay/{int(width) + 2}/0.jpg", status=404)
+    app.get(f"/Videos/{heat['Id']}/Trickplay/{width}/1.jpg", status=404)

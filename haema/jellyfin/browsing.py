@@ -1,11 +1,13 @@
 """Jellyfin routes: views, item listings and single items, the home rows, played marks."""
 import bottle
 
-from .. import catalog, history, probe
+from .. import catalog, history, probe, trickplay
 from ..errors import not_found
+from ..models import Video
 from . import browse, decide, ids, items, params
 
 EMPTY = {"Items": [], "TotalRecordCount": 0, "StartIndex": 0}
+MEDIA_FIELDS = {"mediastreams", "mediasources", "trickplay", "chapters"}  # Fields that ``fielded`` adds
 
 
 def add(app, ctx):
@@ -31,7 +33,7 @@ def add(app, ctx):
         if parent is None and not recursive and (params.listed("ids") or params.listed("includeitemtypes")):
             found = snap.children(None, True, types)  # a lookup by ids or types means the whole library
         page, total = browse.select(found, params.items_query())
-        return {"Items": page, "TotalRecordCount": total, "StartIndex": params.integer("startindex", 0)}
+        return {"Items": fielded(page), "TotalRecordCount": total, "StartIndex": params.integer("startindex", 0)}
 
     @route("/items/resume")
     @route("/users/<user_id>/items/resume")
@@ -46,14 +48,14 @@ def add(app, ctx):
             allowed = {i["Id"] for i in snap.children(parent, True)}
             found = [i for i in found if i["Id"] in allowed]
         page, total = browse.select(found, params.items_query(sort=False))
-        return {"Items": page, "TotalRecordCount": total, "StartIndex": params.integer("startindex", 0)}
+        return {"Items": fielded(page), "TotalRecordCount": total, "StartIndex": params.integer("startindex", 0)}
 
     @route("/items/latest")
     @route("/users/<user_id>/items/latest")
     def latest(user_id=None):
         found = snapshot(who()).latest(params.parent())
         page, _ = browse.select(found, params.items_query(sort=False))
-        return params.as_json(page)
+        return params.as_json(fielded(page))
 
     @route("/items/<item_id>")
     @route("/users/<user_id>/items/<item_id>")
@@ -64,21 +66,15 @@ def add(app, ctx):
         if found is None:
             raise not_found("item")
         if found.get("MediaType") == "Video":
-            video = catalog.get_video(ref.id)
-            streams = items.media_streams(video.info, found["Id"], ctx.api_key_query())
-            decision = decide.Decision("DirectPlay", "") if _direct_candidate(video) else decide.Decision(
-                "HLS transcode", "")
-            found["MediaStreams"] = streams
-            found["MediaSources"] = [items.media_source(video, video.info, decide.container_name(video.info.container),
-                                                        decision, streams, None)]
-            found["Chapters"], found["People"], found["Studios"], found["Taglines"] = [], [], [], []
+            found.update(media_fields(catalog.get_video(ref.id), found["Id"], ctx.api_key_query()))
+            found["People"], found["Studios"], found["Taglines"] = [], [], []
         return found
 
     @route("/shows/nextup")
     def next_up():
         found = snapshot(who()).next_up(params.series_id(params.query("seriesid")))
         page, total = browse.select(found, params.items_query(sort=False))
-        return {"Items": page, "TotalRecordCount": total, "StartIndex": params.integer("startindex", 0)}
+        return {"Items": fielded(page), "TotalRecordCount": total, "StartIndex": params.integer("startindex", 0)}
 
     @route("/shows/<series_id>/seasons")
     def seasons(series_id):
@@ -102,7 +98,21 @@ def add(app, ctx):
             at = next((n for n, e in enumerate(found) if e["Id"] == guid), 0)
             found = found[at:]
         page, total = browse.select(found, params.items_query(sort=False))
-        return {"Items": page, "TotalRecordCount": total, "StartIndex": params.integer("startindex", 0)}
+        return {"Items": fielded(page), "TotalRecordCount": total, "StartIndex": params.integer("startindex", 0)}
+
+    def fielded(page):
+        """The page with the fields ``Fields`` asks that a listing leaves out (the files' streams,
+        sources and seek previews: jellyfin-web's play queue asks ``Fields=Chapters,Trickplay``),
+        read for the page's videos alone; the listing's own DTOs are shared, so these are copies."""
+        asked = set(params.listed("fields")) & MEDIA_FIELDS
+        wanted = [ids.parse(i["Id"]).id for i in page if i.get("MediaType") == "Video"]
+        if not asked or not wanted:
+            return page
+        videos = {v.id: v for v in Video.select().where(Video.id.in_(wanted))}
+        query = ctx.api_key_query()
+        return [dict(i, **{key: value for key, value in media_fields(video, i["Id"], query).items()
+                           if key.lower() in asked})
+                if (video := videos.get(ids.parse(i["Id"]).id)) is not None else i for i in page]
 
     # -- Marking played ------------------------------------------------------------
 
@@ -158,6 +168,17 @@ def add(app, ctx):
         movies, series, episodes = snap.movies(), snap.series(), snap.episodes()
         return {"MovieCount": len(movies), "SeriesCount": len(series), "EpisodeCount": len(episodes),
                 "ItemCount": len(movies) + len(series) + len(episodes)}
+
+
+def media_fields(video, guid, subtitle_query):
+    """What an item of a video carries beyond a listing's fields: MediaStreams, MediaSources
+    (as a plain browser would play it: PlaybackInfo decides for a client), Trickplay, Chapters."""
+    streams = items.media_streams(video.info, guid, subtitle_query)
+    decision = decide.Decision("DirectPlay", "") if _direct_candidate(video) else decide.Decision("HLS transcode", "")
+    return {"MediaStreams": streams, "Chapters": [],
+            "MediaSources": [items.media_source(video, video.info, decide.container_name(video.info.container),
+                                                decision, streams, None)],
+            "Trickplay": items.trickplay_info(guid, trickplay.video_layout(video.info))}
 
 
 def _direct_candidate(video):

@@ -1,4 +1,5 @@
-"""Jellyfin routes: an item's pictures (Primary, Backdrop, Banner, Thumb), at the size asked.
+"""Jellyfin routes: an item's pictures (Primary, Backdrop, Banner, Thumb), at the size asked,
+and its seek-preview sheets (Trickplay).
 
 Anonymous, as in Jellyfin: an ``<img>`` sends no token. Which of Haema's pictures stands for
 which type is ``items.artwork``'s choice (the same that gave the item its ImageTags). A
@@ -10,7 +11,7 @@ import os
 
 import bottle
 
-from .. import catalog, imaging
+from .. import catalog, imaging, trickplay
 from ..errors import not_found
 from ..models import Show, Video
 from . import ids, items, params
@@ -34,6 +35,7 @@ def requested_quality():
 
 def add(app, ctx):
     """Add these routes to ``app``."""
+    add_trickplay(app, ctx)
     route, library = ctx.route, ctx.library
     cache_dir = os.path.join(ctx.config.cache_path, "images")
     unreadable = set()
@@ -65,6 +67,20 @@ def add(app, ctx):
                 log.info("jellyfin: %s is no picture the encoder reads; sent as it is", relpath)
                 return _send(relpath, root)
         return _send(name, cache_dir)
+
+
+def add_trickplay(app, ctx):
+    """Seek-preview sheets, as Jellyfin serves its own (``items.trickplay_info`` describes them)."""
+
+    @ctx.route("/videos/<item_id>/trickplay/<width:int>/<number:int>.jpg")
+    def trickplay_sheet(item_id, width, number):
+        """Made on demand if the background pass has not reached the video (previews.py); the
+        client sends its token (``api_key``)."""
+        ctx.who()
+        video = catalog.get_video(ids.parse(item_id).id)
+        if width != trickplay.video_layout(video.info).tile_width:
+            raise not_found("seek previews of that width")
+        return _send(ctx.previews.sheet(video.id, number), ctx.previews.trickplay_dir)
 
 
 def _picture(ref, kind, index):

@@ -218,6 +218,16 @@ def media_streams(info, video_guid, subtitle_query):
     return streams
 
 
+def trickplay_info(guid, layout):
+    """The item's ``Trickplay``: Haema's seek-preview sheets (trickplay.Layout) as Jellyfin
+    describes its own, keyed by media source and by tile width; ``TileWidth``/``TileHeight``
+    count tiles, ``Interval`` is in milliseconds. Sheets are at ``Videos/{id}/Trickplay/{width}/{n}.jpg``."""
+    return {guid: {str(layout.tile_width): {
+        "Width": layout.tile_width, "Height": layout.tile_height, "TileWidth": layout.columns,
+        "TileHeight": layout.rows, "ThumbnailCount": layout.tiles, "Interval": int(layout.interval * 1000),
+        "Bandwidth": 0}}}
+
+
 def media_source(video, info, container, decision, streams, transcoding_url):
     """MediaSourceInfo; ``decision``: decide.Decision."""
     guid = ids.of_item(video.id)

@@ -21,6 +21,7 @@ import bottle
 from .. import accounts
 from ..errors import HaemaError
 from ..models import Generation
+from ..previews import Previews
 from . import browse, browsing, images, params, playing, sessions, system, ws
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ class Context:
         self.app, self.config, self.library, self.playback = app, config, library, playback
         self.signer, self.sign_ins = signer, sign_ins
         self.live = sessions.Live()
+        self.previews = Previews(config.target_path, library.trickplay_dir, playback.pool)
         self._snapshots = collections.OrderedDict()  # (generation, user id) → browse.Snapshot
         self.server_id = hashlib.md5(f"haema-server:{os.path.realpath(config.target_path)}".encode()).hexdigest()
 
