@@ -81,6 +81,12 @@ def test_decision_another_audio_track_leaves_direct_play():
     assert decide.decide(two, CHROME_PROFILE, 1).method == "HLS copy"
 
 
+def test_decision_follows_the_requests_switches():
+    assert decide.decide(facts(), CHROME_PROFILE, direct=False).method == "HLS copy"
+    assert decide.decide(facts(), CHROME_PROFILE, direct=False, copy=False).method == "HLS transcode"
+    assert decide.decide(facts(), CHROME_PROFILE, copy=False).method == "DirectPlay"
+
+
 def test_decision_keeps_under_the_clients_bitrate():
     heavy = decide.MediaFacts("mp4", "h264", ("aac",), 0, True, bitrate=20_000_000)
     assert decide.decide(heavy, CHROME_PROFILE).method == "DirectPlay"
@@ -239,6 +245,9 @@ def test_playback_info_direct_play_and_the_stream(site):
                           headers=headers).json
     source = info["MediaSources"][0]
     assert source["SupportsDirectPlay"] and source["Container"] == "mp4" and "TranscodingUrl" not in source
+    retry = site.post_json(f"/Items/{heat['Id']}/PlaybackInfo?EnableDirectPlay=false",
+                           {"DeviceProfile": CHROME_PROFILE, "AllowVideoStreamCopy": False}, headers=headers).json
+    assert not retry["MediaSources"][0]["SupportsDirectPlay"] and retry["MediaSources"][0]["TranscodingUrl"]
     whole = site.get(f"/Videos/{heat['Id']}/stream.mp4?Static=true&mediaSourceId={source['Id']}&api_key={token}")
     assert whole.content_type == "video/mp4"
     part = site.get(f"/Videos/{heat['Id']}/stream?static=true&api_key={token}", headers={"Range": "bytes=0-99"},
@@ -323,11 +332,11 @@ def test_played_items_next_up_and_latest(site):
 def test_unsupported_paths_are_404_not_500(site, caplog):
     caplog.set_level(logging.INFO)
     headers, _, _ = sign_in(site)
-    site.get("/LiveTv/Channels", headers=headers, status=404)
+    assert site.get("/LiveTv/Programs/Recommended?IsAiring=true", headers=headers).json["Items"] == []  # home page
     site.get("/Items?SearchTerm=%E9", headers=headers, status=400)  # not UTF-8
-    site.get("/LiveTv/Programs?api_key=x", status=404)
-    site.get("/livetv/programs?api_key=y", status=404)
-    assert sum("/livetv/programs is not served" in r.getMessage() for r in caplog.records) == 1  # once, not per retry
+    site.get("/LiveTv/Recordings?api_key=x", status=404)
+    site.get("/livetv/recordings?api_key=y", status=404)
+    assert sum("/livetv/recordings is not served" in r.getMessage() for r in caplog.records) == 1  # once, not per retry
     for item in (ids.of_item("0123456789abcdef"), ids.of_item("fedcba9876543210")):
         site.get(f"/Items/{item}/InstantMix", headers=headers, status=404)
     assert sum("/items/{id}/instantmix is not served" in r.getMessage() for r in caplog.records) == 1
@@ -398,7 +407,7 @@ def test_every_jellyfin_route_but_sign_in_and_images_asks_for_a_token(site):
         if (method, rule) in JELLYFIN_PUBLIC:
             continue
         url = re.sub(r"<\w+:int>", "3", re.sub(r"<root:re:[^>]*>", "livetv", re.sub(r"<(\w+)>", guid, rule)))
-        url = url.replace("<rest:path>", "channels")
+        url = url.replace("<rest:path>", "recordings")
         for headers in ({}, {"Authorization": HEADER.format("")}, {"X-Emby-Token": "not-a-token"}):
             response = site.request(url, method=method, headers=headers, body=b"{}", expect_errors=True)
             expected = 404 if rule.startswith("/<root") else 401

@@ -41,23 +41,27 @@ def container_name(ffmpeg_format):
     return CONTAINERS.get(ffmpeg_format, ffmpeg_format.split(",")[0])
 
 
-def decide(facts, profile, audio_position=None, max_bitrate=None):
+def decide(facts, profile, audio_position=None, max_bitrate=None, direct=True, copy=True):
     """``profile``: the DeviceProfile as sent (JSON), or None. ``audio_position``: the audio
     track asked for (position among the audio tracks), None for the default one.
-    ``max_bitrate``: the client's limit (its request's MaxStreamingBitrate), else the profile's."""
+    ``max_bitrate``: the client's limit (its request's MaxStreamingBitrate), else the profile's.
+    ``direct``/``copy``: false when the request says ``EnableDirectPlay``/``AllowVideoStreamCopy``
+    false (a TV app retrying after its player failed on the file)."""
     profile = profile if isinstance(profile, dict) and profile else BROWSER_PROFILE
     audio = facts.default_audio if audio_position is None else audio_position
     audio_codec = facts.audio_codecs[audio] if 0 <= audio < len(facts.audio_codecs) else None
     limit = _positive(max_bitrate) or _positive(_get(profile, "MaxStreamingBitrate"))
     if limit and facts.bitrate > limit:  # the file itself, or its copy, would not come through in time
         return Decision("HLS transcode", f"{facts.bitrate // 1000} kb/s over the client's {limit // 1000} kb/s")
-    if audio != facts.default_audio and len(facts.audio_codecs) > 1:
+    if not direct:
+        reason = "the client asked for no direct play"
+    elif audio != facts.default_audio and len(facts.audio_codecs) > 1:
         reason = "another audio track than the file's default"  # a browser cannot switch tracks of a file
     elif not _fits_direct(profile, facts.container, facts.video_codec, audio_codec):
         reason = f"{facts.container} {facts.video_codec}/{audio_codec} not in the DirectPlayProfiles"
     else:
         return Decision("DirectPlay", f"{facts.container} {facts.video_codec}/{audio_codec}")
-    if facts.copyable and _fits_hls(profile, facts.video_codec):
+    if copy and facts.copyable and _fits_hls(profile, facts.video_codec):
         return Decision("HLS copy", reason)
     return Decision("HLS transcode", reason)
 

@@ -44,7 +44,8 @@ def add(app, ctx):
                                   default_audio=info.audio.index(default) if default else -1,
                                   copyable=probe.is_copyable(info), bitrate=info.bit_rate or 0)
         decision = decide.decide(facts, body.get("deviceprofile"), position,
-                                 body.get("maxstreamingbitrate", params.query("maxstreamingbitrate")))
+                                 body.get("maxstreamingbitrate", params.query("maxstreamingbitrate")),
+                                 direct=_allowed(body, "enabledirectplay"), copy=_allowed(body, "allowvideostreamcopy"))
         session = secrets.token_hex(16)
         query = {"PlaySessionId": session}
         if config.auth:
@@ -138,6 +139,12 @@ def add(app, ctx):
         """Haema's segments are shared and cached: nothing to stop per client."""
         who()
         return params.no_content()
+
+
+def _allowed(body, name):
+    """A PlaybackInfo switch, in the body or the query, true unless it is said false."""
+    value = body.get(name, params.query(name))
+    return str(value).lower() != "false" if value is not None else True
 
 
 def _vtt_cues(text):

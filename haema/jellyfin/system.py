@@ -137,6 +137,9 @@ def add(app, ctx):
 
     # -- What Haema has nothing for: empty answers, so clients carry on ------------
 
+    @route("/livetv/programs")
+    @route("/livetv/programs/recommended")
+    @route("/livetv/channels")
     @route("/items/<item_id>/similar")
     @route("/users/<user_id>/items/<item_id>/intros")
     @route("/items/<item_id>/intros")
