@@ -254,6 +254,9 @@ def test_playback_info_direct_play_and_the_stream(site):
                     status=206)
     assert part.body == whole.body[:100]
     site.get(f"/Videos/{heat['Id']}/stream.mp4?Static=true", status=401)
+    download = site.get(f"/Items/{heat['Id']}/Download?api_key={token}")
+    assert download.body == whole.body and download.headers["Content-Disposition"] == \
+        "attachment; filename*=UTF-8''Heat%20%281995%29.mp4"
 
 
 def test_playback_info_hls_master_and_subtitles_without_headers(site):
@@ -294,6 +297,7 @@ def test_progress_reports_write_haema_history_and_back(site):
     assert history[0]["video_id"] == ids.parse(heat["Id"]).id and history[0]["position"] == 0.7
     resume = site.get(f"/Users/{user_id}/Items/Resume?MediaTypes=Video", headers=headers).json["Items"]
     assert [i["Id"] for i in resume] == [heat["Id"]]
+    assert site.get(f"/UserItems/Resume?userId={user_id}", headers=headers).json["Items"] == resume  # 10.9's route
     assert site.get(f"/Users/{user_id}/Items/Resume?MediaTypes=Audio", headers=headers).json["Items"] == []
     # Haema's own player saves; Jellyfin sees it
     token = headers["Authorization"].split('Token="')[1].rstrip('"')

@@ -36,6 +36,7 @@ def add(app, ctx):
         return {"Items": fielded(page), "TotalRecordCount": total, "StartIndex": params.integer("startindex", 0)}
 
     @route("/items/resume")
+    @route("/useritems/resume")
     @route("/users/<user_id>/items/resume")
     def resume(user_id=None):
         snap = snapshot(who())
@@ -134,8 +135,10 @@ def add(app, ctx):
 
     @route("/users/<user_id>/favoriteitems/<item_id>", method=["POST", "DELETE"])
     @route("/userfavoriteitems/<item_id>", method=["POST", "DELETE"])
+    @route("/useritems/<item_id>/rating", method=["POST", "DELETE"])
+    @route("/users/<user_id>/items/<item_id>/rating", method=["POST", "DELETE"])
     def favourite(item_id, user_id=None):
-        """Haema keeps no favourites: the item's data, unchanged."""
+        """Haema keeps no favourites or likes: the item's data, unchanged."""
         found = snapshot(who()).get(ids.parse(item_id))
         if found is None:
             raise not_found("item")

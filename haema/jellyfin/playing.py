@@ -86,8 +86,9 @@ def add(app, ctx):
 
     @route("/videos/<item_id>/stream")
     @route("/videos/<item_id>/stream.<ext>")
+    @route("/items/<item_id>/download")
     def stream(item_id, ext=None):
-        """The file itself, byte ranges included (direct play)."""
+        """The file itself, byte ranges included (direct play, and an app's download for later)."""
         who()
         ref = ids.parse(item_id)
         video = catalog.get_video(ref.id)
@@ -99,9 +100,12 @@ def add(app, ctx):
         # once a playback, not once a range: a TV may ask for a film in thousands of pieces
         log.log(logging.INFO if not asked or asked.replace(" ", "").startswith("bytes=0-") else logging.DEBUG,
                 "jellyfin: direct stream %s (%s)", ids.of_item(video.id), video.path)
-        return file_response(open(path, "rb"), {"Content-Type": CONTENT_TYPES.get(container,
-                                                                                  "application/octet-stream"),
-                                                "Cache-Control": "private, max-age=3600"})
+        headers = {"Content-Type": CONTENT_TYPES.get(container, "application/octet-stream"),
+                   "Cache-Control": "private, max-age=3600"}
+        if bottle.request.path.endswith("/download"):
+            name = os.path.basename(video.path)
+            headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{urllib.parse.quote(name)}"
+        return file_response(open(path, "rb"), headers)
 
     @route("/videos/<item_id>/<source_id>/subtitles/<index:int>/stream.<fmt>")
     @route("/videos/<item_id>/<source_id>/subtitles/<index:int>/<start>/stream.<fmt>")

@@ -137,6 +137,7 @@ def add(app, ctx):
 
     # -- What Haema has nothing for: empty answers, so clients carry on ------------
 
+    @route("/items/suggestions")
     @route("/livetv/programs")
     @route("/livetv/programs/recommended")
     @route("/livetv/channels")
