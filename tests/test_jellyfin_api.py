@@ -350,6 +350,30 @@ def test_unsupported_paths_are_404_not_500(site, caplog):
     site.get("/web/", status=404)  # no --jellyfin-web here: Haema's 404, not a Jellyfin route
 
 
+def test_a_limited_client_gets_the_variants_under_its_limit(make_app, tmp_path):
+    from .clips import make_clip
+    root = tmp_path / "big"
+    (root / "Movies").mkdir(parents=True)
+    make_clip(root / "Movies" / "Wide (2004).mp4", seconds=2.0, width=1280, height=720, gop=24)
+    site = make_app(root, auth=True)
+    with models.database.connection_context():
+        accounts.add_user("ada", PASSWORD, admin=True)
+    headers, _, _ = sign_in(site)
+    wide = find(site, headers, "Wide", "Movie")
+    whole = site.get(f"/Videos/{wide['Id']}/master.m3u8", headers=headers).text
+    variants = [line for line in whole.splitlines() if line.startswith("#EXT-X-STREAM-INF")]
+    assert len(variants) > 1  # a copy and smaller rungs
+    source = site.post_json(f"/Items/{wide['Id']}/PlaybackInfo", {"DeviceProfile": CHROME_PROFILE,
+                                                                  "MaxStreamingBitrate": 1000}, headers=headers).json
+    source = source["MediaSources"][0]
+    assert not source["SupportsDirectPlay"] and "MaxStreamingBitrate=1000" in source["TranscodingUrl"]
+    limited = site.get(source["TranscodingUrl"]).text  # signed: no header
+    kept = [line for line in limited.splitlines() if line.startswith("#EXT-X-STREAM-INF")]
+    assert len(kept) == 1 and kept[0] in variants and "RESOLUTION=1280x720" not in kept[0]
+    assert site.get(next(line for line in limited.splitlines() if line and not line.startswith("#"))).text.startswith(
+        "#EXTM3U")
+
+
 def test_another_audio_track_is_the_default_of_the_hls_master(make_app, tmp_path):
     from .clips import make_clip
     root = tmp_path / "two"
@@ -391,6 +415,19 @@ def test_master_with_default_audio_is_pure_text():
     out = with_default_audio(text, 1, "/v/")
     assert 'DEFAULT=NO,URI="/v/audio_0/' in out and 'DEFAULT=YES,URI="/v/audio_1/' in out
     assert "\n/v/original/stream.m3u8\n" in out
+
+
+def test_master_within_bitrate_keeps_the_variants_under_the_limit():
+    from haema.jellyfin.master import within_bitrate
+    text = ('#EXTM3U\n#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aac",NAME="A",URI="audio_0/stream.m3u8"\n'
+            '#EXT-X-STREAM-INF:BANDWIDTH=9000000,AVERAGE-BANDWIDTH=6000000,AUDIO="aac"\noriginal/stream.m3u8\n'
+            '#EXT-X-STREAM-INF:BANDWIDTH=4000000,AVERAGE-BANDWIDTH=3000000,AUDIO="aac"\n720/stream.m3u8\n'
+            '#EXT-X-STREAM-INF:BANDWIDTH=1200000,AUDIO="aac"\n360/stream.m3u8\n')
+    assert within_bitrate(text, 8_000_000) == text  # averages count, as Jellyfin compares a file's
+    four = within_bitrate(text, 4_000_000)
+    assert "original/" not in four and "720/stream.m3u8" in four and "360/" in four and 'URI="audio_0' in four
+    assert [line for line in within_bitrate(text, 1000).splitlines() if not line.startswith("#")] == \
+        ["360/stream.m3u8"]  # always one left to play
 
 
 # routes a client calls before it has a token (or, for images, never with one)

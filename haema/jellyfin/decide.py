@@ -31,6 +31,7 @@ class MediaFacts:
 class Decision:
     method: str  # "DirectPlay", "HLS copy" or "HLS transcode"
     reason: str
+    max_bitrate: int = None  # the client's limit (bits a second) that HLS variants must keep under, if any
 
     @property
     def direct(self):
@@ -52,7 +53,8 @@ def decide(facts, profile, audio_position=None, max_bitrate=None, direct=True, c
     audio_codec = facts.audio_codecs[audio] if 0 <= audio < len(facts.audio_codecs) else None
     limit = _positive(max_bitrate) or _positive(_get(profile, "MaxStreamingBitrate"))
     if limit and facts.bitrate > limit:  # the file itself, or its copy, would not come through in time
-        return Decision("HLS transcode", f"{facts.bitrate // 1000} kb/s over the client's {limit // 1000} kb/s")
+        return Decision("HLS transcode", f"{facts.bitrate // 1000} kb/s over the client's {limit // 1000} kb/s",
+                        limit)
     if not direct:
         reason = "the client asked for no direct play"
     elif audio != facts.default_audio and len(facts.audio_codecs) > 1:
@@ -62,8 +64,8 @@ def decide(facts, profile, audio_position=None, max_bitrate=None, direct=True, c
     else:
         return Decision("DirectPlay", f"{facts.container} {facts.video_codec}/{audio_codec}")
     if copy and facts.copyable and _fits_hls(profile, facts.video_codec):
-        return Decision("HLS copy", reason)
-    return Decision("HLS transcode", reason)
+        return Decision("HLS copy", reason, limit)
+    return Decision("HLS transcode", reason, limit)
 
 
 def _positive(value):

@@ -50,11 +50,14 @@ def add(app, ctx):
         query = {"PlaySessionId": session}
         if config.auth:
             query.update(urllib.parse.parse_qsl(signer.query(video.id, identity.user_id)))
-        if position is None or position == facts.default_audio:
-            url = f"/api/v1/video/{video.id}/master.m3u8?{urllib.parse.urlencode(query)}"
-        else:  # Haema's master, with the asked track as the one players start on
+        if position not in (None, facts.default_audio):  # the asked track as the one players start on
             query["AudioPosition"] = position
+        if decision.max_bitrate and not decision.direct:  # the variants under the client's limit only
+            query["MaxStreamingBitrate"] = decision.max_bitrate
+        if "AudioPosition" in query or "MaxStreamingBitrate" in query:  # Haema's master, as master.py changes it
             url = f"/videos/{ids.of_item(video.id)}/master.m3u8?{urllib.parse.urlencode(query)}"
+        else:
+            url = f"/api/v1/video/{video.id}/master.m3u8?{urllib.parse.urlencode(query)}"
         log.info("jellyfin: PlaybackInfo %s (%s) → %s (%s)", items.title(video.show if video.show.kind == "movie"
                                                                           else video), ids.of_item(video.id),
                  decision.method, decision.reason)
@@ -65,9 +68,9 @@ def add(app, ctx):
 
     @route("/videos/<item_id>/master.m3u8")
     def master_playlist(item_id):
-        """The TranscodingUrl after an audio switch, signed like Haema's own (``u``, ``exp``, ``sig``);
-        also Jellyfin's own HLS URL for clients that build it themselves (``api_key``, ``AudioStreamIndex``:
-        the video is stream 0, the audio tracks come next)."""
+        """The TranscodingUrl after an audio switch or under a bitrate limit, signed like Haema's own
+        (``u``, ``exp``, ``sig``); also Jellyfin's own HLS URL for clients that build it themselves
+        (``api_key``, ``AudioStreamIndex``: the video is stream 0, the audio tracks come next)."""
         video_id = ids.parse(item_id).id
         query = ""
         if config.auth and params.query("sig") is not None:
@@ -80,6 +83,9 @@ def add(app, ctx):
             position = max(0, (params.number(params.query("audiostreamindex")) or 1) - 1)
         video, text = playback.master(video_id)
         text = master.with_default_audio(text, position, f"/api/v1/video/{video.id}/")
+        limit = params.number(params.query("maxstreamingbitrate"))
+        if limit:
+            text = master.within_bitrate(text, limit)
         return bottle.HTTPResponse(signing.signed_playlist(text, query),
                                    headers={"Content-Type": "application/vnd.apple.mpegurl",
                                             "Cache-Control": "private, no-cache"})
