@@ -162,6 +162,14 @@ def test_public_info_and_sign_in(site):
     site.post_json("/Users/AuthenticateByName", {"Username": "ada", "Pw": "nope"}, status=401)
 
 
+def test_sign_in_has_haemas_brakes_on_guessing(site):
+    for _ in range(5):
+        site.post_json("/Users/AuthenticateByName", {"Username": "ada", "Pw": "guess"}, status=401)
+    refused = site.post_json("/Users/AuthenticateByName", {"Username": "ada", "Pw": PASSWORD}, status=429)
+    assert "too many failed sign-ins" in refused.json["error"]
+    site.post_json("/Users/AuthenticateByName", {"Username": "ada"}, status=400)  # no password at all
+
+
 def test_preferences_capabilities_and_logout(site, make_app, library_root):
     headers, user_id, _ = sign_in(site)
     prefs = site.get(f"/DisplayPreferences/usersettings?userId={user_id}&client=emby", headers=headers).json
