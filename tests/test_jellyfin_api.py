@@ -112,6 +112,21 @@ def test_decision_without_a_profile_is_a_plain_browser_and_camel_case_is_read():
     assert decide.container_name("matroska,webm") == "mkv"
 
 
+def test_cues_as_subrip_and_track_events():
+    from haema.jellyfin import cues
+    found = cues.of_webvtt("WEBVTT\n\nNOTE x\n\n1\n00:00.500 --> 00:02.000 align:start\n<i>Bonjour</i>\nà tous\n\n"
+                           "01:02:03.004 --> 01:02:04.000\nFin\n\nbad --> times\nx\n")
+    assert found == [cues.Cue(0.5, 2.0, ("<i>Bonjour</i>", "à tous")), cues.Cue(3723.004, 3724.0, ("Fin",))]
+    assert cues.as_srt(found) == ("1\n00:00:00,500 --> 00:00:02,000\n<i>Bonjour</i>\nà tous\n\n"
+                                  "2\n01:02:03,004 --> 01:02:04,000\nFin\n\n")
+    assert cues.track_events(found)["TrackEvents"][0] == {"Id": "1", "StartPositionTicks": 5_000_000,
+                                                          "EndPositionTicks": 20_000_000,
+                                                          "Text": "<i>Bonjour</i>\\Nà tous"}
+    assert decide.subtitle_format({"SubtitleProfiles": [{"Format": "vtt", "Method": "External"}]}) == "vtt"
+    assert decide.subtitle_format({"subtitleProfiles": [{"format": "subrip", "method": "External"}]}) == "srt"
+    assert decide.subtitle_format(None) == "vtt"
+
+
 def test_ids_round_trip_and_accept_dashes():
     guid = ids.of_item("0123456789abcdef")
     dashed = f"{guid[:8]}-{guid[8:12]}-{guid[12:16]}-{guid[16:20]}-{guid[20:]}".upper()
@@ -285,6 +300,15 @@ def test_playback_info_hls_master_and_subtitles_without_headers(site):
     events = site.get(subtitle["DeliveryUrl"].replace(".vtt", ".js")).json["TrackEvents"]
     assert [e["Text"] for e in events] == ["Bonjour"]
     assert events[0]["EndPositionTicks"] > events[0]["StartPositionTicks"]
+    # a player that takes SubRip and not WebVTT (its SubtitleProfiles) gets .srt
+    srt_only = dict(CHROME_PROFILE, SubtitleProfiles=[{"Format": "srt", "Method": "External"},
+                                                      {"Format": "ass", "Method": "Embed"}])
+    srt_source = site.post_json(f"/Items/{amelie['Id']}/PlaybackInfo", {"DeviceProfile": srt_only},
+                                headers=headers).json["MediaSources"][0]
+    srt_url = next(s for s in srt_source["MediaStreams"] if s["Type"] == "Subtitle")["DeliveryUrl"]
+    assert "/Stream.srt?api_key=" in srt_url
+    srt = site.get(srt_url)
+    assert srt.content_type == "application/x-subrip" and srt.text.startswith("1\n00:00:00,500 --> 00:00:01,500\n")
 
 
 # -- progress --------------------------------------------------------------------

@@ -77,6 +77,14 @@ def _positive(value):
     return number if number > 0 else None
 
 
+def subtitle_format(profile):
+    """The file format to deliver text subtitles in (every one is delivered External, as a
+    file): "vtt" unless the client's SubtitleProfiles take SubRip and not WebVTT."""
+    formats = {str(_get(entry, "Format") or "").lower() for entry in _entries(profile or {}, "SubtitleProfiles")
+               if str(_get(entry, "Method") or "").lower() == "external"}
+    return "srt" if formats & {"srt", "subrip"} and not formats & {"vtt", "webvtt"} else "vtt"
+
+
 def _fits_direct(profile, container, video_codec, audio_codec):
     for entry in _entries(profile, "DirectPlayProfiles"):
         if (_get(entry, "Type") or "Video").lower() != "video":

@@ -1,7 +1,6 @@
 """Jellyfin routes: PlaybackInfo, the file for direct play, HLS masters, subtitles."""
 import logging
 import os
-import re
 import secrets
 import urllib.parse
 
@@ -10,7 +9,7 @@ import bottle
 from .. import catalog, probe, signing
 from ..errors import HaemaError, not_found
 from ..streaming import file_response
-from . import decide, ids, items, master, params
+from . import cues, decide, ids, items, master, params
 
 log = logging.getLogger(__name__)
 CONTENT_TYPES = {"mp4": "video/mp4", "mkv": "video/x-matroska", "webm": "video/webm", "ts": "video/mp2t"}
@@ -61,6 +60,11 @@ def add(app, ctx):
         log.info("jellyfin: PlaybackInfo %s (%s) → %s (%s)", items.title(video.show if video.show.kind == "movie"
                                                                           else video), ids.of_item(video.id),
                  decision.method, decision.reason)
+        if decide.subtitle_format(body.get("deviceprofile")) == "srt":
+            for stream in streams:
+                if stream["Type"] == "Subtitle":
+                    stream["DeliveryUrl"] = stream["DeliveryUrl"].replace("/Stream.vtt", "/Stream.srt")
+                    stream["Codec"] = "srt"
         source = items.media_source(video, info, facts.container, decision, streams, url)
         if asked is not None and any(s["Index"] == asked for s in audio_streams):
             source["DefaultAudioStreamIndex"] = asked
@@ -116,20 +120,21 @@ def add(app, ctx):
     @route("/videos/<item_id>/<source_id>/subtitles/<index:int>/stream.<fmt>")
     @route("/videos/<item_id>/<source_id>/subtitles/<index:int>/<start>/stream.<fmt>")
     def subtitle(item_id, source_id, index, fmt, start=None):
-        """A subtitle stream as WebVTT, or as the JSON track events jellyfin-web renders itself."""
+        """A subtitle stream as WebVTT, SubRip, or the JSON track events jellyfin-web renders itself."""
         who()
         video = catalog.get_video(ids.parse(item_id).id)
         position = index - 1 - len(video.info.audio)
-        if position < 0 or fmt not in ("vtt", "js"):
+        if position < 0 or fmt not in ("vtt", "srt", "js"):
             raise not_found("subtitles")
         _, file = playback.subtitles(video.id, f"subtitles_{position}")
         with file:
             text = file.read().decode("utf-8")
         if fmt == "vtt":
             return bottle.HTTPResponse(text, headers={"Content-Type": "text/vtt; charset=utf-8"})
-        return {"TrackEvents": [{"Id": str(n + 1), "StartPositionTicks": items.ticks(cue[0]),
-                                 "EndPositionTicks": items.ticks(cue[1]), "Text": cue[2]}
-                                for n, cue in enumerate(_vtt_cues(text))]}
+        if fmt == "srt":
+            return bottle.HTTPResponse(cues.as_srt(cues.of_webvtt(text)),
+                                       headers={"Content-Type": "application/x-subrip; charset=utf-8"})
+        return cues.track_events(cues.of_webvtt(text))
 
     @route("/playback/bitratetest")
     def bitrate_test():
@@ -155,21 +160,3 @@ def _allowed(body, name):
     """A PlaybackInfo switch, in the body or the query, true unless it is said false."""
     value = body.get(name, params.query(name))
     return str(value).lower() != "false" if value is not None else True
-
-
-def _vtt_cues(text):
-    """``(start, end, text)`` of each cue of a WebVTT file, lines joined with ``\\N`` as Jellyfin does."""
-    cues = []
-    for block in re.split(r"\n\s*\n", text.replace("\r\n", "\n")):
-        lines = block.strip().split("\n")
-        for n, line in enumerate(lines):
-            if "-->" in line:
-                start, end = (part.strip().split(" ")[0] for part in line.split("-->", 1))
-                cues.append((_seconds(start), _seconds(end), "\\N".join(lines[n + 1:])))
-                break
-    return cues
-
-
-def _seconds(clock):
-    parts = [float(p) for p in clock.split(":")]
-    return sum(p * 60 ** n for n, p in enumerate(reversed(parts)))
