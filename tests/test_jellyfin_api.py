@@ -276,6 +276,7 @@ def test_playback_info_direct_play_and_the_stream(site):
     part = site.get(f"/Videos/{heat['Id']}/stream?static=true&api_key={token}", headers={"Range": "bytes=0-99"},
                     status=206)
     assert part.body == whole.body[:100]
+    assert site.get(source["DirectStreamUrl"]).body == whole.body  # no header: the token is in it
     site.get(f"/Videos/{heat['Id']}/stream.mp4?Static=true", status=401)
     download = site.get(f"/Items/{heat['Id']}/Download?api_key={token}")
     assert download.body == whole.body and download.headers["Content-Disposition"] == \
