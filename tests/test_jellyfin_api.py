@@ -112,6 +112,15 @@ def test_decision_without_a_profile_is_a_plain_browser_and_camel_case_is_read():
     assert decide.container_name("matroska,webm") == "mkv"
 
 
+def test_transcoding_url_is_haemas_master_unless_the_client_needs_it_changed():
+    from haema.jellyfin.playing import transcoding_url
+    plain = transcoding_url("0123456789abcdef", "s1", "u=1&exp=2&sig=x", None, None)
+    assert plain == "/api/v1/video/0123456789abcdef/master.m3u8?PlaySessionId=s1&u=1&exp=2&sig=x"
+    changed = transcoding_url("0123456789abcdef", "s1", "", 1, 8_000_000)
+    assert changed == (f"/videos/{ids.of_item('0123456789abcdef')}/master.m3u8?PlaySessionId=s1&AudioPosition=1"
+                       "&MaxStreamingBitrate=8000000")
+
+
 def test_cues_as_subrip_and_track_events():
     from haema.jellyfin import cues
     found = cues.of_webvtt("WEBVTT\n\nNOTE x\n\n1\n00:00.500 --> 00:02.000 align:start\n<i>Bonjour</i>\nà tous\n\n"

@@ -1,7 +1,7 @@
 """Jellyfin routes: views, item listings and single items, the home rows, played marks."""
 import bottle
 
-from .. import catalog, history, probe, trickplay
+from .. import catalog, history, trickplay
 from ..errors import not_found
 from ..models import Video
 from . import browse, decide, ids, items, params
@@ -185,13 +185,7 @@ def media_fields(video, guid, subtitle_query):
 
 
 def _direct_candidate(video):
-    info = video.info
-    default = probe.default_audio(info)
-    facts = decide.MediaFacts(decide.container_name(info.container), info.video.codec,
-                              tuple(t.codec for t in info.audio),
-                              info.audio.index(default) if default else -1, probe.is_copyable(info))
-    return decide.decide(facts, None).direct
-
+    return decide.decide(decide.facts_of(video.info), None).direct
 
 
 def _videos_of(snap, ref):

@@ -7,6 +7,8 @@ its codec over HLS ("HLS copy"), and whose ladder transcodes otherwise.
 """
 import dataclasses
 
+from .. import probe
+
 # FFmpeg's format names as Jellyfin names containers (the first one a client may list)
 CONTAINERS = {"mov,mp4,m4a,3gp,3g2,mj2": "mp4", "matroska,webm": "mkv", "mpegts": "ts", "avi": "avi",
               "webm": "webm", "flv": "flv", "asf": "asf", "mpeg": "mpeg"}
@@ -36,6 +38,15 @@ class Decision:
     @property
     def direct(self):
         return self.method == "DirectPlay"
+
+
+def facts_of(info):
+    """The MediaFacts of a probed file (probe.MediaInfo)."""
+    default = probe.default_audio(info)
+    return MediaFacts(container=container_name(info.container), video_codec=info.video.codec,
+                      audio_codecs=tuple(t.codec for t in info.audio),
+                      default_audio=info.audio.index(default) if default else -1,
+                      copyable=probe.is_copyable(info), bitrate=info.bit_rate or 0)
 
 
 def container_name(ffmpeg_format):

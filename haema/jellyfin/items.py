@@ -228,8 +228,9 @@ def trickplay_info(guid, layout):
         "Bandwidth": 0}}}
 
 
-def media_source(video, info, container, decision, streams, transcoding_url):
-    """MediaSourceInfo; ``decision``: decide.Decision."""
+def media_source(video, info, container, decision, streams, transcoding_url, direct_url=None):
+    """MediaSourceInfo; ``decision``: decide.Decision; ``direct_url``: the file's URL with the
+    token, for players that take a URL as it is."""
     guid = ids.of_item(video.id)
     audio = [s for s in streams if s["Type"] == "Audio"]
     source = {
@@ -245,7 +246,17 @@ def media_source(video, info, container, decision, streams, transcoding_url):
     }
     if not decision.direct:
         source.update(TranscodingUrl=transcoding_url, TranscodingSubProtocol="hls", TranscodingContainer="ts")
+    elif direct_url:
+        source["DirectStreamUrl"] = direct_url
     return source
+
+
+def with_subtitle_format(streams, fmt):
+    """``streams`` with their subtitles delivered as ``fmt`` ("vtt" or "srt", decide.subtitle_format)."""
+    if fmt == "vtt":
+        return streams
+    return [dict(s, Codec=fmt, DeliveryUrl=s["DeliveryUrl"].replace("/Stream.vtt", f"/Stream.{fmt}"))
+            if s["Type"] == "Subtitle" else s for s in streams]
 
 
 def played_position(ticks_value, duration):

@@ -6,7 +6,7 @@ import urllib.parse
 
 import bottle
 
-from .. import catalog, probe, signing
+from .. import catalog, signing
 from ..errors import HaemaError, not_found
 from ..streaming import file_response
 from . import cues, decide, ids, items, master, params
@@ -26,52 +26,35 @@ def add(app, ctx):
 
     @route("/items/<item_id>/playbackinfo", method=["GET", "POST"])
     def playback_info(item_id):
+        """How this client should play the video: decide.decide over the file and the request."""
         identity = who()
         ref = ids.parse(item_id)
         video = catalog.get_video(ref.id) if ref.kind == "item" else None
         if video is None:
             raise not_found("video")
         body = params.body() if bottle.request.method == "POST" else {}
-        info = video.info
-        streams = items.media_streams(info, ids.of_item(video.id), ctx.api_key_query())
-        audio_streams = [s for s in streams if s["Type"] == "Audio"]
+        guid, token = ids.of_item(video.id), ctx.api_key_query()
+        streams = items.media_streams(video.info, guid, token)
         asked = params.number(body.get("audiostreamindex", params.query("audiostreamindex")))
-        position = next((n for n, s in enumerate(audio_streams) if s["Index"] == asked), None)
-        default = probe.default_audio(info)
-        facts = decide.MediaFacts(container=decide.container_name(info.container), video_codec=info.video.codec,
-                                  audio_codecs=tuple(t.codec for t in info.audio),
-                                  default_audio=info.audio.index(default) if default else -1,
-                                  copyable=probe.is_copyable(info), bitrate=info.bit_rate or 0)
-        decision = decide.decide(facts, body.get("deviceprofile"), position,
+        audio = [s["Index"] for s in streams if s["Type"] == "Audio"]
+        position = audio.index(asked) if asked in audio else None
+        facts = decide.facts_of(video.info)
+        profile = body.get("deviceprofile")
+        decision = decide.decide(facts, profile, position,
                                  body.get("maxstreamingbitrate", params.query("maxstreamingbitrate")),
                                  direct=_allowed(body, "enabledirectplay"), copy=_allowed(body, "allowvideostreamcopy"))
         session = secrets.token_hex(16)
-        query = {"PlaySessionId": session}
-        if config.auth:
-            query.update(urllib.parse.parse_qsl(signer.query(video.id, identity.user_id)))
-        if position not in (None, facts.default_audio):  # the asked track as the one players start on
-            query["AudioPosition"] = position
-        if decision.max_bitrate and not decision.direct:  # the variants under the client's limit only
-            query["MaxStreamingBitrate"] = decision.max_bitrate
-        if "AudioPosition" in query or "MaxStreamingBitrate" in query:  # Haema's master, as master.py changes it
-            url = f"/videos/{ids.of_item(video.id)}/master.m3u8?{urllib.parse.urlencode(query)}"
-        else:
-            url = f"/api/v1/video/{video.id}/master.m3u8?{urllib.parse.urlencode(query)}"
+        signed = signer.query(video.id, identity.user_id) if config.auth else ""
         log.info("jellyfin: PlaybackInfo %s (%s) → %s (%s)", items.title(video.show if video.show.kind == "movie"
-                                                                          else video), ids.of_item(video.id),
+                                                                          else video), guid,
                  decision.method, decision.reason)
-        if decide.subtitle_format(body.get("deviceprofile")) == "srt":
-            for stream in streams:
-                if stream["Type"] == "Subtitle":
-                    stream["DeliveryUrl"] = stream["DeliveryUrl"].replace("/Stream.vtt", "/Stream.srt")
-                    stream["Codec"] = "srt"
-        source = items.media_source(video, info, facts.container, decision, streams, url)
-        if decision.direct:  # for players that take the URL as it is (with the token: they send no header)
-            guid = ids.of_item(video.id)
-            token = ctx.api_key_query().replace("?", "&")
-            source["DirectStreamUrl"] = (f"/Videos/{guid}/stream.{facts.container}?Static=true"
-                                         f"&MediaSourceId={guid}{token}")
-        if asked is not None and any(s["Index"] == asked for s in audio_streams):
+        source = items.media_source(
+            video, video.info, facts.container, decision,
+            items.with_subtitle_format(streams, decide.subtitle_format(profile)),
+            transcoding_url(video.id, session, signed, None if position == facts.default_audio else position,
+                            decision.max_bitrate),
+            f"/Videos/{guid}/stream.{facts.container}?Static=true&MediaSourceId={guid}{token.replace('?', '&')}")
+        if position is not None:
             source["DefaultAudioStreamIndex"] = asked
         return {"MediaSources": [source], "PlaySessionId": session}
 
@@ -159,6 +142,21 @@ def add(app, ctx):
         """Haema's segments are shared and cached: nothing to stop per client."""
         who()
         return params.no_content()
+
+
+def transcoding_url(video_id, session, signed, audio_position, max_bitrate):
+    """The master playlist a client plays over HLS: Haema's own, or, for another audio track
+    than the file's default or under a bitrate limit, the same as master.py changes it.
+    ``signed``: Haema's signature query (``u``, ``exp``, ``sig``; empty with accounts off),
+    so a player without cookies or headers fetches it and all it lists."""
+    query = {"PlaySessionId": session, **dict(urllib.parse.parse_qsl(signed))}
+    if audio_position is not None:
+        query["AudioPosition"] = audio_position
+    if max_bitrate:
+        query["MaxStreamingBitrate"] = max_bitrate
+    if audio_position is None and not max_bitrate:
+        return f"/api/v1/video/{video_id}/master.m3u8?{urllib.parse.urlencode(query)}"
+    return f"/videos/{ids.of_item(video_id)}/master.m3u8?{urllib.parse.urlencode(query)}"
 
 
 def _allowed(body, name):
