@@ -62,13 +62,15 @@ class SendfileHandler(WSGIHandler):
         return environ
 
     def _upgrade(self, headers, talk):
-        """Switch this connection to another protocol (a WebSocket, jellyfin/socket.py): send
-        ``101 Switching Protocols`` with ``headers``, then ``talk(reader, socket)`` until it
-        returns. No HTTP follows on this connection, and the app's own answer is not sent."""
+        """Switch this connection to another protocol (a WebSocket, jellyfin/ws.py): send
+        ``101 Switching Protocols`` with ``headers``, then ``talk(socket, stopping)`` until it
+        returns, ``stopping()`` being true once the server stops accepting (it should then end
+        soon: the server waits for it). No HTTP follows on this connection, and the app's own
+        answer is not sent."""
         self.close_connection = True
         self.start_response("101 Switching Protocols", headers)
         self.write(b"")  # the headers alone: gevent frames no body after a 101
-        talk(self.rfile, self.socket)
+        talk(self.socket, lambda: self.server.closed)
 
     def process_result(self):
         if not isinstance(self.result, FileRange):

@@ -5,6 +5,7 @@ import json
 import shutil
 import socket
 import threading
+import time
 
 import pytest
 import websocket
@@ -60,7 +61,8 @@ class Peer:
     def __init__(self):
         self.mine, theirs = socket.socketpair()
         self.client = Connection(ConnectionType.CLIENT)  # frames only: the handshake is the HTTP server's
-        self.thread = threading.Thread(target=ws.talk, args=(theirs.makefile("rb"), theirs, "pytest"))
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=ws.talk, args=(theirs, "pytest", self.stopping.is_set))
         self.thread.start()
         self.theirs = theirs
 
@@ -104,12 +106,27 @@ def test_talk_forces_keep_alives_answers_them_pings_and_a_close():
 
 
 def test_a_silent_or_vanished_client_is_let_go(monkeypatch):
+    monkeypatch.setattr(ws, "TICK", 0.05)
     monkeypatch.setattr(ws, "LOST_AFTER", 0.2)
     peer = Peer()
     try:
         peer.events(1)  # ForceKeepAlive, then silence
         closed = peer.events(1)
         assert isinstance(closed[0], CloseConnection) and closed[0].reason == "no keep-alive"
+    finally:
+        peer.close()
+    assert not peer.thread.is_alive()
+    monkeypatch.setattr(ws, "LOST_AFTER", 60)
+    peer = Peer()  # a keep-alive now and then keeps it open past the timeouts of its reads
+    try:
+        peer.events(1)
+        for _ in range(3):
+            time.sleep(3 * ws.TICK)  # reads time out meanwhile: the socket must stay usable
+            peer.send(TextMessage(data='{"MessageType": "KeepAlive"}'))
+            assert json.loads(peer.events(1)[0].data)["MessageType"] == "KeepAlive"
+        peer.stopping.set()  # the server stops: the socket is closed, not waited for
+        closed = peer.events(1)
+        assert isinstance(closed[0], CloseConnection) and closed[0].code == 1001
     finally:
         peer.close()
     assert not peer.thread.is_alive()

@@ -15,7 +15,8 @@ with no server of its own. gevent-websocket, the other choice, replaces gevent's
 handler and has had no release since 2017.
 
 ``accept_headers`` and ``reply`` are pure; ``talk`` is the loop on one connection, run by
-the server's request handler once the ``101`` is sent (streaming.SendfileHandler).
+the server's request handler once the ``101`` is sent (streaming.SendfileHandler). A stopping
+server closes its sockets within a second (code 1001) rather than wait for them.
 """
 import json
 import logging
@@ -35,6 +36,7 @@ from . import params
 log = logging.getLogger(__name__)
 
 LOST_AFTER = 60  # seconds without a message after which a connection counts as lost (Jellyfin's)
+TICK = 1.0  # seconds between looks at whether the server is stopping
 LONGEST_MESSAGE = 1 << 16  # characters: Jellyfin's messages are a few hundred
 READ_SIZE = 1 << 14
 
@@ -71,22 +73,32 @@ def reply(text):
     return message("KeepAlive") if kind == "KeepAlive" else None
 
 
-def talk(reader, sock, who="a client"):
-    """Speak Jellyfin's WebSocket on an accepted connection until either side closes it or
-    it falls silent. ``reader``: the connection's buffered reader (it may hold bytes already
-    read), ``sock``: its socket, for writing."""
+def talk(sock, who="a client", stopping=lambda: False):
+    """Speak Jellyfin's WebSocket on an accepted connection until either side closes it, it
+    falls silent for ``LOST_AFTER`` seconds, or ``stopping()`` says the server is stopping
+    (looked at every ``TICK``: a stopping server does not wait for an app's socket).
+
+    Frames are read from the socket itself: a client sends none before the 101 (RFC 6455
+    4.1), so none waits in the HTTP reader's buffer, and a socket, unlike a file made of it,
+    stays usable after a read times out."""
     connection = wsproto.Connection(wsproto.ConnectionType.SERVER)
-    sock.settimeout(LOST_AFTER)
+    sock.settimeout(TICK)
     log.debug("jellyfin: socket open for %s", who)
-    parts, size = [], 0
+    parts, size, idle = [], 0, 0.0
     try:
         sock.sendall(connection.send(TextMessage(data=message("ForceKeepAlive", LOST_AFTER))))
         while True:
             try:
-                data = reader.read1(READ_SIZE)
+                data = sock.recv(READ_SIZE)
             except TimeoutError:
-                sock.sendall(connection.send(CloseConnection(code=1000, reason="no keep-alive")))
-                return
+                idle += TICK
+                if stopping() or idle >= LOST_AFTER:
+                    sock.sendall(connection.send(CloseConnection(code=1001 if stopping() else 1000,
+                                                                 reason="server stopping" if stopping()
+                                                                 else "no keep-alive")))
+                    return
+                continue
+            idle = 0.0
             connection.receive_data(data or None)  # b"": the client went away
             for event in connection.events():
                 if isinstance(event, TextMessage):
@@ -131,5 +143,5 @@ def add(app, ctx):
         if upgrade is None:  # another WSGI server than Haema's (the tests' webtest)
             raise HaemaError("this server cannot hand a connection over to a WebSocket")
         client = params.auth_fields().get("client") or params.query("deviceid") or "a client"
-        upgrade(headers, lambda reader, sock: talk(reader, sock, f"{identity.name} ({client})"))
+        upgrade(headers, lambda sock, stopping: talk(sock, f"{identity.name} ({client})", stopping))
         return bottle.HTTPResponse(status=101)
