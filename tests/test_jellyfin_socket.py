@@ -203,3 +203,18 @@ def test_real_server_keeps_sockets_alive_and_serves_beside_them(server):
     with pytest.raises(websocket.WebSocketBadStatusException) as refused:
         websocket.create_connection(f"{server.url.replace('http', 'ws')}/socket?api_key=wrong", timeout=30)
     assert refused.value.status_code == 401
+
+
+def test_a_stopping_server_closes_its_sockets(library_template, tmp_path):
+    """SIGTERM with an app's socket open: the app gets a close (1001, going away) and the server
+    exits, rather than hold the socket through its grace time."""
+    root = tmp_path / "media"
+    shutil.copytree(library_template, root)
+    with running_server(root, str(tmp_path)) as server:
+        sock = websocket.create_connection(f"{server.url.replace('http', 'ws')}/socket", timeout=60)
+        assert json.loads(sock.recv())["MessageType"] == "ForceKeepAlive"
+        server.process.terminate()
+        opcode, frame = sock.recv_data_frame(True)
+        assert opcode == websocket.ABNF.OPCODE_CLOSE and int.from_bytes(frame.data[:2], "big") == 1001
+        assert server.process.wait(60) == 0
+        sock.close()
