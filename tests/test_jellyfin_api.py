@@ -472,6 +472,74 @@ def test_master_within_bitrate_keeps_the_variants_under_the_limit():
         ["360/stream.m3u8"]  # always one left to play
 
 
+# Fields that clients built on Jellyfin's typed SDKs (the Kotlin one: Android TV, Findroid) cannot
+# do without: a missing one fails the whole response (the names, from its generated models)
+REQUIRED = {
+    "UserPolicy": "AuthenticationProviderId EnableAllChannels EnableAllDevices EnableAllFolders "
+                  "EnableAudioPlaybackTranscoding EnableContentDeletion EnableContentDownloading EnableLiveTvAccess "
+                  "EnableLiveTvManagement EnableMediaConversion EnableMediaPlayback EnablePlaybackRemuxing "
+                  "EnablePublicSharing EnableRemoteAccess EnableRemoteControlOfOtherUsers EnableSharedDeviceControl "
+                  "EnableSyncTranscoding EnableUserPreferenceAccess EnableVideoPlaybackTranscoding "
+                  "ForceRemoteSourceTranscoding InvalidLoginAttemptCount IsAdministrator IsDisabled IsHidden "
+                  "LoginAttemptsBeforeLockout MaxActiveSessions PasswordResetProviderId RemoteClientBitrateLimit "
+                  "SyncPlayAccess",
+    "UserConfiguration": "DisplayCollectionsView DisplayMissingEpisodes EnableLocalPassword EnableNextEpisodeAutoPlay "
+                         "GroupedFolders HidePlayedInLatest LatestItemsExcludes MyMediaExcludes OrderedViews "
+                         "PlayDefaultAudioTrack RememberAudioSelections RememberSubtitleSelections SubtitleMode",
+    "MediaStream": "Index IsDefault IsExternal IsForced IsHearingImpaired IsInterlaced IsOriginal IsTextSubtitleStream "
+                   "SupportsExternalStream Type",
+    "MediaSourceInfo": "GenPtsInput HasSegments IgnoreDts IgnoreIndex IsInfiniteStream IsRemote Protocol "
+                       "ReadAtNativeFramerate RequiresClosing RequiresLooping RequiresOpening SupportsDirectPlay "
+                       "SupportsDirectStream SupportsProbing SupportsTranscoding TranscodingSubProtocol Type",
+    "SessionInfoDto": "HasCustomDeviceName IsActive LastActivityDate LastPlaybackCheckIn PlayableMediaTypes "
+                      "SupportedCommands SupportsMediaControl SupportsRemoteControl UserId",
+    "PlayerStateInfo": "CanSeek IsMuted IsPaused PlaybackOrder RepeatMode",
+    "UserItemDataDto": "IsFavorite ItemId Key PlayCount PlaybackPositionTicks Played",
+    "ItemCounts": "AlbumCount ArtistCount BookCount BoxSetCount EpisodeCount ItemCount MovieCount MusicVideoCount "
+                  "ProgramCount SeriesCount SongCount TrailerCount",
+    "TrickplayInfo": "Bandwidth Height Interval ThumbnailCount TileHeight TileWidth Width",
+    "DisplayPreferencesDto": "PrimaryImageHeight PrimaryImageWidth RememberIndexing RememberSorting ScrollDirection "
+                             "ShowBackdrop ShowSidebar SortOrder",
+    "SystemInfo": "HasPendingRestart IsShuttingDown SupportsLibraryMonitor WebSocketPortNumber",
+}
+
+
+def test_responses_carry_what_typed_clients_require(site):
+    headers, user_id, _ = sign_in(site)
+
+    def check(kind, value):
+        missing = set(REQUIRED[kind].split()) - set(value)
+        assert not missing, (kind, missing)
+        assert not [k for k in REQUIRED[kind].split() if value[k] is None], (kind, value)
+
+    signed = site.post_json("/Users/AuthenticateByName", {"Username": "ada", "Pw": PASSWORD}).json
+    for user in (signed["User"], site.get("/Users/Me", headers=headers).json):
+        check("UserPolicy", user["Policy"])
+        check("UserConfiguration", user["Configuration"])
+    check("SessionInfoDto", signed["SessionInfo"])
+    check("SystemInfo", site.get("/System/Info", headers=headers).json)
+    amelie = find(site, headers, "Amélie", "Movie")
+    source = site.post_json(f"/Items/{amelie['Id']}/PlaybackInfo", {"DeviceProfile": CHROME_PROFILE},
+                            headers=headers).json["MediaSources"][0]
+    full = site.get(f"/Items/{amelie['Id']}", headers=headers).json
+    for found in (source, full["MediaSources"][0]):
+        check("MediaSourceInfo", found)
+        for stream in found["MediaStreams"]:
+            check("MediaStream", stream)
+    for by_width in full["Trickplay"].values():
+        for info in by_width.values():
+            check("TrickplayInfo", info)
+    site.post_json("/Sessions/Playing", {"ItemId": amelie["Id"], "PositionTicks": 10_000_000}, headers=headers)
+    for session in site.get("/Sessions", headers=headers).json:
+        check("SessionInfoDto", session)
+        check("PlayerStateInfo", session["PlayState"])
+    check("UserItemDataDto", full["UserData"])
+    for view in site.get("/UserViews", headers=headers).json["Items"]:
+        check("UserItemDataDto", view["UserData"])
+    check("ItemCounts", site.get("/Items/Counts", headers=headers).json)
+    check("DisplayPreferencesDto", site.get("/DisplayPreferences/usersettings?client=emby", headers=headers).json)
+
+
 # routes a client calls before it has a token (or, for images, never with one)
 JELLYFIN_PUBLIC = {
     ("GET", "/system/info/public"), ("GET", "/system/ping"), ("POST", "/system/ping"), ("GET", "/users/public"),

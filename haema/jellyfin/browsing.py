@@ -169,8 +169,10 @@ def add(app, ctx):
     def counts():
         snap = snapshot(who())
         movies, series, episodes = snap.movies(), snap.series(), snap.episodes()
-        return {"MovieCount": len(movies), "SeriesCount": len(series), "EpisodeCount": len(episodes),
-                "ItemCount": len(movies) + len(series) + len(episodes)}
+        none = dict.fromkeys(("ArtistCount", "ProgramCount", "TrailerCount", "SongCount", "AlbumCount",
+                              "MusicVideoCount", "BoxSetCount", "BookCount"), 0)
+        return dict(none, MovieCount=len(movies), SeriesCount=len(series), EpisodeCount=len(episodes),
+                    ItemCount=len(movies) + len(series) + len(episodes))
 
 
 def media_fields(video, guid, subtitle_query):

@@ -52,6 +52,10 @@ def user_dto(identity, server_id):
             "EnableUserPreferenceAccess": True, "EnableSubtitleManagement": False, "EnableAllFolders": True,
             "EnableRemoteAccess": True, "EnableAllDevices": True, "EnableAllChannels": False,
             "EnabledFolders": [], "AuthenticationProviderId": "haema", "PasswordResetProviderId": "haema",
+            # the rest only for clients that read the whole policy (the Kotlin SDK requires these)
+            "ForceRemoteSourceTranscoding": False, "EnableSyncTranscoding": False, "EnableMediaConversion": False,
+            "EnablePublicSharing": False, "InvalidLoginAttemptCount": 0, "LoginAttemptsBeforeLockout": -1,
+            "MaxActiveSessions": 0, "RemoteClientBitrateLimit": 0, "EnableCollectionManagement": False,
         },
     }
 
@@ -189,32 +193,34 @@ def media_streams(info, video_guid, subtitle_query):
     the video, the audio tracks, then the subtitles in the order Haema's HLS plan lists them
     (sidecars, then embedded text tracks), delivered as WebVTT by URL."""
     video = info.video
-    streams = [{"Type": "Video", "Index": 0, "Codec": video.codec, "Width": video.width, "Height": video.height,
-                "BitRate": video.bit_rate or None, "AverageFrameRate": video.fps, "RealFrameRate": video.fps,
-                "VideoRange": "SDR" if video.range == "SDR" else "HDR", "IsInterlaced": bool(video.interlaced),
-                "Profile": video.profile, "Level": video.level, "PixelFormat": video.pix_fmt, "IsDefault": True,
-                "IsExternal": False, "DisplayTitle": f"{video.height}p {video.codec.upper()}"}]
+    # flags every stream carries (clients on the Kotlin SDK require them)
+    plain = {"IsInterlaced": False, "IsDefault": False, "IsForced": False, "IsHearingImpaired": False,
+             "IsOriginal": False, "IsExternal": False, "IsTextSubtitleStream": False, "SupportsExternalStream": False}
+    streams = [dict(plain, Type="Video", Index=0, Codec=video.codec, Width=video.width, Height=video.height,
+                    BitRate=video.bit_rate or None, AverageFrameRate=video.fps, RealFrameRate=video.fps,
+                    VideoRange="SDR" if video.range == "SDR" else "HDR", IsInterlaced=bool(video.interlaced),
+                    Profile=video.profile, Level=video.level, PixelFormat=video.pix_fmt, IsDefault=True,
+                    DisplayTitle=f"{video.height}p {video.codec.upper()}")]
     default_audio = next((t for t in info.audio if t.default), info.audio[0] if info.audio else None)
     for track in info.audio:
-        streams.append({"Type": "Audio", "Index": len(streams), "Codec": track.codec, "Language": track.language,
-                        "Title": track.title, "Channels": track.channels, "SampleRate": track.sample_rate,
-                        "BitRate": track.bit_rate or None, "IsDefault": track is default_audio,
-                        "IsExternal": False, "IsForced": False,
-                        "DisplayTitle": " - ".join(p for p in (track.title or track.language, track.codec.upper(),
-                                                               f"{track.channels} ch") if p)})
+        streams.append(dict(plain, Type="Audio", Index=len(streams), Codec=track.codec, Language=track.language,
+                            Title=track.title, Channels=track.channels, SampleRate=track.sample_rate,
+                            BitRate=track.bit_rate or None, IsDefault=track is default_audio,
+                            DisplayTitle=" - ".join(p for p in (track.title or track.language, track.codec.upper(),
+                                                                f"{track.channels} ch") if p)))
     subtitles = [(s.language, s.format, s.forced, True) for s in info.sidecars]
     subtitles += [(s.language, s.codec, False, False) for s in info.subtitles if s.text]
     for language, codec, forced, external in subtitles:
         index = len(streams)
         # ASS/SSA arrive as WebVTT too: named so, a client does not hand them to libass
         codec = "webvtt" if codec in ("ass", "ssa") else codec
-        streams.append({"Type": "Subtitle", "Index": index, "Codec": codec, "Language": language,
-                        "DisplayTitle": (language or "Unknown") + (" (forced)" if forced else ""),
-                        "Title": None, "IsExternal": external, "IsDefault": False, "IsForced": forced,
-                        "IsTextSubtitleStream": True, "SupportsExternalStream": True, "DeliveryMethod": "External",
-                        "DeliveryUrl": f"/Videos/{video_guid}/{video_guid}/Subtitles/{index}/0/Stream.vtt"
-                                       f"{subtitle_query}",
-                        "IsExternalUrl": False})
+        streams.append(dict(plain, Type="Subtitle", Index=index, Codec=codec, Language=language,
+                            DisplayTitle=(language or "Unknown") + (" (forced)" if forced else ""),
+                            Title=None, IsExternal=external, IsForced=forced, IsTextSubtitleStream=True,
+                            SupportsExternalStream=True, DeliveryMethod="External",
+                            DeliveryUrl=f"/Videos/{video_guid}/{video_guid}/Subtitles/{index}/0/Stream.vtt"
+                                        f"{subtitle_query}",
+                            IsExternalUrl=False))
     return streams
 
 
@@ -240,7 +246,9 @@ def media_source(video, info, container, decision, streams, transcoding_url, dir
         "VideoType": "VideoFile", "Bitrate": info.bit_rate or None, "MediaStreams": streams,
         "MediaAttachments": [], "RequiredHttpHeaders": {}, "Formats": [], "IsInfiniteStream": False,
         "SupportsDirectPlay": decision.direct, "SupportsDirectStream": decision.direct,
-        "SupportsTranscoding": True, "SupportsProbing": False,
+        "SupportsTranscoding": True, "SupportsProbing": False, "ReadAtNativeFramerate": False,
+        "IgnoreDts": False, "IgnoreIndex": False, "GenPtsInput": False, "RequiresLooping": False,
+        "HasSegments": False, "TranscodingSubProtocol": "http",
         "DefaultAudioStreamIndex": next((s["Index"] for s in audio if s["IsDefault"]), None),
         "DefaultSubtitleStreamIndex": -1,
     }

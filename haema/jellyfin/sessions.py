@@ -74,7 +74,8 @@ def session_dto(session_id, user_id, user_name, last_active, address, device, pl
                      SubtitleStreamIndex=playing.subtitle_stream)
     found = {"Id": session_id, "UserId": ids.of_user(user_id), "UserName": user_name, "Client": device.client,
              "DeviceName": device.name, "DeviceId": device.id, "ApplicationVersion": device.version,
-             "LastActivityDate": last_active, "RemoteEndPoint": address, "ServerId": server_id, "IsActive": True,
+             "LastActivityDate": last_active, "LastPlaybackCheckIn": last_active, "RemoteEndPoint": address,
+             "ServerId": server_id, "IsActive": True,
              "PlayState": state, "PlayableMediaTypes": ["Video"], "SupportedCommands": [], "AdditionalUsers": [],
              "SupportsMediaControl": False, "SupportsRemoteControl": False, "HasCustomDeviceName": False,
              "NowPlayingQueue": [], "NowPlayingQueueFullItems": [],
@@ -104,7 +105,7 @@ def add(app, ctx):
         if params.query("controllablebyuserid"):
             return params.as_json([])  # nothing Haema serves takes remote commands
         if identity.session_id is None:  # accounts off: the household, as this request's app
-            rows = [accounts.SessionInfo(HOUSEHOLD, identity.name, None, _now(), "", "")]
+            rows = [accounts.SessionInfo(HOUSEHOLD, identity.name, None, now(), "", "")]
         else:
             rows = [s for s in accounts.list_sessions() if identity.admin or s.user == identity.name]
         names = {u.name: u.id for u in User.select(User.id, User.name)} if identity.admin else {}
@@ -157,5 +158,6 @@ def add(app, ctx):
         return params.no_content()
 
 
-def _now():
+def now():
+    """The time as Jellyfin writes it in a SessionInfo."""
     return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"

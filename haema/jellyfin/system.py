@@ -9,7 +9,7 @@ from .. import accounts
 from ..errors import HaemaError
 from ..gate import client
 from ..models import DisplayPreference
-from . import ids, items, params
+from . import ids, items, params, sessions
 
 EMPTY = {"Items": [], "TotalRecordCount": 0, "StartIndex": 0}
 LONGEST_PREFERENCES = 64 << 10  # bytes: jellyfin-web's are a few KB
@@ -91,14 +91,12 @@ def add(app, ctx):
             identity, token = session.identity, session.token
         else:
             identity, token = accounts.HOUSEHOLD_IDENTITY, "household"
-        header = params.auth_fields()
+        session_id = identity.session_id or sessions.HOUSEHOLD
+        ctx.live.seen(session_id, params.auth_fields())
         return {"User": items.user_dto(identity, server_id), "AccessToken": token, "ServerId": server_id,
-                "SessionInfo": {"Id": identity.session_id or "household", "UserId": ids.of_user(identity.user_id),
-                                "UserName": identity.name, "Client": header.get("client", ""),
-                                "DeviceId": header.get("deviceid", ""), "DeviceName": header.get("device", ""),
-                                "ApplicationVersion": header.get("version", ""), "ServerId": server_id,
-                                "IsActive": True, "SupportsMediaControl": False, "SupportsRemoteControl": False,
-                                "PlayableMediaTypes": ["Video"], "SupportedCommands": []}}
+                "SessionInfo": sessions.session_dto(session_id, identity.user_id, identity.name, sessions.now(),
+                                                    client()[0], ctx.live.devices.get(session_id, sessions.Device()),
+                                                    None, None, server_id)}
 
     @route("/users/me")
     @route("/users/<user_id>")
@@ -168,7 +166,10 @@ def add(app, ctx):
     @route("/items/<item_id>/thememedia")
     def theme_media(item_id):
         who()
-        return {"ThemeVideosResult": EMPTY, "ThemeSongsResult": EMPTY, "SoundtrackSongsResult": EMPTY}
+        owner = item_id.replace("-", "").lower()
+        ids.parse(owner)  # 404 for an id that is none of Haema's
+        none = dict(EMPTY, OwnerId=owner)
+        return {"ThemeVideosResult": none, "ThemeSongsResult": none, "SoundtrackSongsResult": none}
 
     @route("/items/filters")
     def filters():
