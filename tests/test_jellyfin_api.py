@@ -142,6 +142,8 @@ def test_ids_round_trip_and_accept_dashes():
     assert ids.parse(dashed) == ids.Ref("item", "0123456789abcdef")
     assert ids.parse(ids.of_season("0123456789abcdef", 2)) == ids.Ref("season", "0123456789abcdef", 2)
     assert ids.parse(ids.MOVIES_VIEW).kind == "view"
+    assert ids.of_genre("Comédie") == ids.of_genre(" COMEDIE") != ids.of_genre("Drama")
+    assert ids.parse(ids.of_genre("Drama")) == ids.Ref("genre", ids.of_genre("Drama")[:16])
 
 
 def test_path_template_names_ids():
@@ -605,3 +607,36 @@ def test_no_jellyfin_route_fails_on_odd_input(site, caplog):
                 answers[response.status_int] += 1
     assert answers[200] > 900 and answers[404] > 300 and not answers[401] and sum(answers.values()) > 1500, answers
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+def test_genres_from_nfo_files(make_app, tmp_path):
+    from .clips import make_clip
+    root = tmp_path / "genres"
+    (root / "Movies").mkdir(parents=True)
+    (root / "Shows" / "Night Trains" / "Season 01").mkdir(parents=True)
+    for name, genres in (("Heat (1995)", ("Crime", "Drama")), ("Amélie (2001)", ("Comédie", "drama"))):
+        make_clip(root / "Movies" / f"{name}.mp4", seconds=1.0, width=160, height=96, gop=12)
+        (root / "Movies" / f"{name}.nfo").write_text(
+            "<movie>" + "".join(f"<genre>{g}</genre>" for g in genres) + "</movie>", encoding="utf-8")
+    make_clip(root / "Shows" / "Night Trains" / "Season 01" / "Night Trains - S01E01.mp4", seconds=1.0, width=160,
+              height=96, gop=12)
+    (root / "Shows" / "Night Trains" / "tvshow.nfo").write_text("<tvshow><genre>Drama</genre></tvshow>",
+                                                                encoding="utf-8")
+    site = make_app(root)
+    everything = site.get("/Genres").json["Items"]
+    assert [(g["Name"], g["ChildCount"], g["Type"]) for g in everything] == [
+        ("Comédie", 1, "Genre"), ("Crime", 1, "Genre"), ("Drama", 3, "Genre")]  # "drama" is Drama
+    films = site.get(f"/Genres?ParentId={ids.MOVIES_VIEW}&SortBy=SortName").json["Items"]
+    assert [g["ChildCount"] for g in films if g["Name"] == "Drama"] == [2]
+    assert [g["Name"] for g in site.get("/Genres?IncludeItemTypes=Series").json["Items"]] == ["Drama"]
+    drama = next(g for g in everything if g["Name"] == "Drama")
+    in_drama = site.get(f"/Items?Recursive=true&IncludeItemTypes=Movie&GenreIds={drama['Id']}").json["Items"]
+    assert sorted(i["Name"] for i in in_drama) == ["Amélie", "Heat"]
+    assert [i["Name"] for i in site.get("/Items?Recursive=true&Genres=comedie|Crime&SortBy=SortName").json[
+        "Items"]] == ["Amélie", "Heat"]
+    assert [i["Type"] for i in site.get(f"/Items?ParentId={drama['Id']}").json["Items"]].count("Series") == 1
+    assert site.get(f"/Items/{drama['Id']}").json["Name"] == "Drama"
+    assert site.get("/Genres/DRAMA").json["Id"] == drama["Id"]
+    site.get("/Genres/Western", status=404)
+    assert site.get(f"/Items/Filters?ParentId={ids.MOVIES_VIEW}").json["Genres"] == ["Comédie", "Crime", "Drama"]
+    assert {"Name": "Drama", "Id": drama["Id"]} in site.get("/Items/Filters2").json["Genres"]

@@ -6,6 +6,7 @@ the library size, and is kept while nothing in the library or the user's history
 (routes.Context.snapshot): the lists of films, series and episodes it builds are kept with it,
 so a home screen's six requests and a client paging through a view build them once. Lists are
 shared: a route changes only what ``get`` returns, which is built anew each time."""
+import collections
 import dataclasses
 import random
 
@@ -65,6 +66,8 @@ class Snapshot:
             return self.view(ref.id)
         if ref.kind == "season":
             return next((s for s in self.seasons(ref.id) if s["IndexNumber"] == ref.season), None)
+        if ref.kind == "genre":
+            return next((g for g in self.genres() if g["Id"] == ref.id + ids.GENRE_TAIL), None)
         show = self.shows.get(ref.id)
         if show is not None:
             if show.kind == "movie":
@@ -82,6 +85,20 @@ class Snapshot:
 
     def views(self):
         return [self.view(ids.MOVIES_VIEW), self.view(ids.SHOWS_VIEW)]
+
+    def genres(self, kinds=("movie", "series")):
+        """Genre DTOs of the films and series (``kinds``), from their .nfo files, by name; a genre
+        spelt two ways (case, accents) is one, named as most of its shows spell it."""
+        spellings = collections.defaultdict(collections.Counter)  # GUID → spelling → shows
+        for show in self.shows.values():
+            if show.kind in kinds and self.videos.get(show.id):
+                for name in (show.details or {}).get("genres") or ():
+                    spellings[ids.of_genre(name)][name.strip()] += 1
+        # the commonest spelling; at a tie, a capitalised one ("Drama" before "drama")
+        named = {guid: max(counts, key=lambda name: (counts[name], name[:1].isupper()))
+                 for guid, counts in spellings.items()}
+        return [items.genre_dto(guid, named[guid], spellings[guid].total(), self.server_id)
+                for guid in sorted(named, key=lambda g: fold(named[g]))]
 
     def _movie(self, show):
         video = self.videos[show.id][0]
@@ -112,6 +129,8 @@ class Snapshot:
             return series() + (episodes() if recursive else [])
         if parent.kind == "season":
             return episodes(parent.id, parent.season)
+        if parent.kind == "genre":
+            return [i for i in movies() + series() if parent.id + ids.GENRE_TAIL in map(ids.of_genre, i["Genres"])]
         return (self.seasons(parent.id) if wanted("season") else []) + (episodes(parent.id) if recursive else [])
 
     def resume(self):
@@ -153,6 +172,7 @@ class Query:
     media_types: tuple = ()
     search: str = None
     ids: tuple = ()
+    genres: tuple = ()  # genre GUIDs (ids.of_genre): an item in any of them
     filters: tuple = ()  # isplayed, isunplayed, isresumable, isfolder, isnotfolder
     is_played: bool = None
     sort_by: tuple = ()
@@ -186,6 +206,8 @@ def _keep(item, query):
     if query.ids and item["Id"] not in query.ids:
         return False
     if query.search and fold(query.search.strip()) not in fold(item["Name"]):
+        return False
+    if query.genres and not set(query.genres) & set(map(ids.of_genre, item.get("Genres") or ())):
         return False
     data = item.get("UserData") or {}
     played = bool(data.get("Played"))

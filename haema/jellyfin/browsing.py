@@ -115,6 +115,38 @@ def add(app, ctx):
                            if key.lower() in asked})
                 if (video := videos.get(ids.parse(i["Id"]).id)) is not None else i for i in page]
 
+    # -- Genres (from the .nfo files) -------------------------------------------------
+
+    def genres_asked(snap):
+        """The genres of what ``ParentId`` / ``IncludeItemTypes`` ask: films, series or both."""
+        parent, types = params.parent(), set(params.listed("includeitemtypes")) & {"movie", "series"}
+        if parent is not None and parent.kind == "view":
+            types = {"movie"} if parent.id == ids.MOVIES_VIEW else {"series"}
+        return snap.genres(tuple(types or ("movie", "series")))
+
+    @route("/genres")
+    def genres():
+        found = genres_asked(snapshot(who()))
+        asked = params.items_query(sort=False)
+        page, total = browse.select(found, browse.Query(search=asked.search, start=asked.start, limit=asked.limit))
+        return {"Items": page, "TotalRecordCount": total, "StartIndex": asked.start}
+
+    @route("/genres/<name>")
+    def genre(name):
+        found = snapshot(who()).get(ids.parse(ids.of_genre(name)))
+        if found is None:
+            raise not_found("genre")
+        return found
+
+    @route("/items/filters")
+    def filters():
+        return {"Genres": [g["Name"] for g in genres_asked(snapshot(who()))], "Tags": [], "OfficialRatings": [],
+                "Years": []}
+
+    @route("/items/filters2")
+    def filters2():
+        return {"Genres": [{"Name": g["Name"], "Id": g["Id"]} for g in genres_asked(snapshot(who()))], "Tags": []}
+
     # -- Marking played ------------------------------------------------------------
 
     @route("/users/<user_id>/playeditems/<item_id>", method=["POST", "DELETE"])

@@ -1,27 +1,30 @@
 """Jellyfin ids: 32-hex GUIDs (dashes optional on input) derived from Haema's 16-hex ids.
 
 A video (a movie or an episode) and a series are their Haema id followed by sixteen zeros;
-a season is its series' id, a marker and the season number; the two views and users are
-fixed hashes. So every GUID maps back without a table."""
+a season is its series' id, a marker and the season number; a genre is a hash of its folded
+name and another marker; the two views and users are fixed hashes. So every GUID maps back
+without a table (a genre to its hash, which the library's genres are looked up by)."""
 import dataclasses
 import hashlib
 import re
 
 from ..errors import not_found
+from ..models import fold
 
 GUID = re.compile(r"[0-9a-f]{32}")
 PLAIN = "0" * 16
 SEASON = "5ea5"
+GENRE_TAIL = "9e4e" + "0" * 12
 MOVIES_VIEW = hashlib.md5(b"haema-view-movies").hexdigest()
 SHOWS_VIEW = hashlib.md5(b"haema-view-tvshows").hexdigest()
 
 
 @dataclasses.dataclass(frozen=True)
 class Ref:
-    """What a GUID names: ``kind`` is "view", "item" (a video or a series) or "season"."""
+    """What a GUID names: a view, an item (a video or a series), a season or a genre."""
 
-    kind: str
-    id: str  # Haema's id (show or video), or the GUID itself for a view
+    kind: str  # "view", "item", "season" or "genre"
+    id: str  # Haema's id (show or video), a genre's hash, or the GUID itself for a view
     season: int = None
 
 
@@ -31,6 +34,11 @@ def of_item(haema_id):
 
 def of_season(show_id, season):
     return f"{show_id}{SEASON}{(season or 0) & 0xffffffff:012x}"
+
+
+def of_genre(name):
+    """Genres are told apart as search tells words apart: by case and accents folded away."""
+    return hashlib.sha256(f"haema-genre:{fold(name.strip())}".encode()).hexdigest()[:16] + GENRE_TAIL
 
 
 def of_user(user_id):
@@ -49,4 +57,6 @@ def parse(text):
         return Ref("item", head)
     if tail.startswith(SEASON):
         return Ref("season", head, int(tail[4:], 16))
+    if tail == GENRE_TAIL:
+        return Ref("genre", head)
     raise not_found("item")

@@ -68,6 +68,12 @@ def view_dto(guid, server_id, count):
             "UserData": _folder_user_data(guid, 0, 0)}
 
 
+def genre_dto(guid, name, count, server_id):
+    return {"Id": guid, "Name": name, "ServerId": server_id, "Type": "Genre", "IsFolder": True,
+            "ChildCount": count, "ImageTags": {}, "BackdropImageTags": [], "LocationType": "Virtual",
+            "MediaType": "Unknown", "UserData": _folder_user_data(guid, 0, 0)}
+
+
 def user_data(key, progress, duration):
     """UserItemDataDto from Haema's Progress row (None: never watched)."""
     if progress is None:

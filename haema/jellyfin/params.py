@@ -52,6 +52,11 @@ def listed(name):
     return tuple(found)
 
 
+def split(values):
+    """Jellyfin joins some lists with "|" (``Genres=Action|Drama``), others with commas."""
+    return tuple(part.strip() for value in values for part in value.split("|") if part.strip())
+
+
 def flag(name):
     return (query(name) or "").lower() == "true"
 
@@ -91,6 +96,8 @@ def items_query(sort=True):
         include_types=listed("includeitemtypes"), exclude_types=listed("excludeitemtypes"),
         media_types=listed("mediatypes"), search=query("searchterm") or None,
         ids=tuple(i.replace("-", "") for i in listed("ids")), filters=listed("filters"),
+        genres=tuple(i.replace("-", "") for i in split(listed("genreids"))) + tuple(map(ids.of_genre,
+                                                                                     split(listed("genres")))),
         is_played=None if played is None else played.lower() == "true",
         sort_by=listed("sortby") if sort else (), descending=(query("sortorder") or "").lower().startswith("desc"),
         start=integer("startindex", 0), limit=integer("limit", 0) or None)

@@ -144,7 +144,6 @@ def add(app, ctx):
     @route("/items/<item_id>/intros")
     @route("/persons")
     @route("/artists")
-    @route("/genres")
     @route("/studios")
     @route("/mediasegments/<item_id>")
     @route("/playlists")
@@ -171,8 +170,4 @@ def add(app, ctx):
         none = dict(EMPTY, OwnerId=owner)
         return {"ThemeVideosResult": none, "ThemeSongsResult": none, "SoundtrackSongsResult": none}
 
-    @route("/items/filters")
-    def filters():
-        who()
-        return {"Genres": [], "Tags": [], "OfficialRatings": [], "Years": []}
 
