@@ -218,3 +218,21 @@ def test_a_stopping_server_closes_its_sockets(library_template, tmp_path):
         assert opcode == websocket.ABNF.OPCODE_CLOSE and int.from_bytes(frame.data[:2], "big") == 1001
         assert server.process.wait(60) == 0
         sock.close()
+
+
+@pytest.mark.skipif(not shutil.which("nginx"), reason="nginx is not installed")
+def test_the_socket_through_conf_nginx(server):
+    """conf/nginx.conf passes /socket on upgraded, as it proxies the rest."""
+    from scripts.cluster import Nginx
+
+    nginx = Nginx([int(server.url.rsplit(":", 1)[1])])
+    nginx.start()
+    try:
+        sock = websocket.create_connection(f"{nginx.url.replace('http', 'ws')}/Socket",
+                                           header=[f"Authorization: {HEADER.format(server.token)}"], timeout=30)
+        assert json.loads(sock.recv())["MessageType"] == "ForceKeepAlive"
+        sock.send(json.dumps({"MessageType": "KeepAlive"}))
+        assert json.loads(sock.recv())["MessageType"] == "KeepAlive"
+        sock.close()
+    finally:
+        nginx.stop()
