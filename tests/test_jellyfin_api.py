@@ -640,3 +640,22 @@ def test_genres_from_nfo_files(make_app, tmp_path):
     site.get("/Genres/Western", status=404)
     assert site.get(f"/Items/Filters?ParentId={ids.MOVIES_VIEW}").json["Genres"] == ["Comédie", "Crime", "Drama"]
     assert {"Name": "Drama", "Id": drama["Id"]} in site.get("/Items/Filters2").json["Genres"]
+
+
+def test_a_snapshot_serves_a_users_requests_until_something_changes(site, monkeypatch):
+    from haema.jellyfin import browse
+    built = []
+
+    class Counted(browse.Snapshot):
+        def __init__(self, *args):
+            built.append(args[0])
+            super().__init__(*args)
+    monkeypatch.setattr(browse, "Snapshot", Counted)
+    headers, user_id, _ = sign_in(site)
+    heat = find(site, headers, "Heat", "Movie")
+    for path in ("/Items/Resume", "/Shows/NextUp", "/Items/Latest", "/UserViews", "/Items?Recursive=true"):
+        site.get(path, headers=headers)
+    assert len(built) == 1  # the home screen's requests: one build
+    site.post_json("/Sessions/Playing/Progress", {"ItemId": heat["Id"], "PositionTicks": 10_000_000}, headers=headers)
+    resumed = site.get("/Items/Resume", headers=headers).json["Items"]
+    assert [i["Id"] for i in resumed] == [heat["Id"]] and len(built) == 2  # the change is seen

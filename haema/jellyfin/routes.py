@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import re
+import time
 import urllib.parse
 
 import bottle
@@ -34,7 +35,10 @@ ROOTS = frozenset({
 })
 
 
-SNAPSHOTS_KEPT = 8  # users whose catalog snapshot is kept (a household's few)
+# A snapshot of 1,000 videos with its lists is about 4 MB: kept for a household's few users
+# while they browse, let go a minute after, and at once when anything changes.
+SNAPSHOTS_KEPT = 4
+SNAPSHOT_IDLE = 60  # seconds
 HAEMA_ROOTS = frozenset({"api", "static", "web"})  # Haema's own first path segments (web.py)
 
 
@@ -70,7 +74,7 @@ class Context:
         self.signer, self.sign_ins = signer, sign_ins
         self.live = sessions.Live()
         self.previews = Previews(config.target_path, library.trickplay_dir, playback.pool)
-        self._snapshots = collections.OrderedDict()  # (generation, user id) → browse.Snapshot
+        self._snapshots = collections.OrderedDict()  # user id → (generation, last used, browse.Snapshot)
         self.server_id = hashlib.md5(f"haema-server:{os.path.realpath(config.target_path)}".encode()).hexdigest()
 
     def route(self, path, method="GET", **options):
@@ -91,10 +95,14 @@ class Context:
 
     def snapshot(self, identity):
         """The catalog as ``identity`` sees it, kept until the library or anyone's history changes
-        (models.Generation, which the database's triggers count), for the last few users."""
-        key = (Generation.current(), identity.user_id)
-        found = self._snapshots.pop(key, None) or browse.Snapshot(identity.user_id, self.server_id)
-        self._snapshots[key] = found
+        (models.Generation, which the database's triggers count), for the last few users browsing."""
+        generation, now = Generation.current(), time.monotonic()
+        for user, (made_at, used, _) in list(self._snapshots.items()):
+            if made_at != generation or now - used > SNAPSHOT_IDLE:
+                del self._snapshots[user]
+        _, _, found = self._snapshots.pop(identity.user_id, None) or (
+            None, None, browse.Snapshot(identity.user_id, self.server_id))
+        self._snapshots[identity.user_id] = (generation, now, found)
         while len(self._snapshots) > SNAPSHOTS_KEPT:
             self._snapshots.popitem(last=False)
         return found
