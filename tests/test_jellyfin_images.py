@@ -127,6 +127,9 @@ def test_backdrops_banners_and_stills(pictured):
     backdrop = app.get(f"/Items/{bad['Id']}/Images/Backdrop/0?maxWidth=640&tag={bad['BackdropImageTags'][0]}")
     assert size_of(backdrop.body) == (640, 360)
     assert size_of(app.get(f"/Items/{bad['Id']}/Images/Banner?maxHeight=90").body) == (160, 90)
+    listed = app.get(f"/Items/{bad['Id']}/Images").json
+    assert {(i["ImageType"], i["ImageTag"]) for i in listed} == {("Backdrop", bad["BackdropImageTags"][0]),
+                                                                 *bad["ImageTags"].items()}
     app.get(f"/Items/{bad['Id']}/Images/Backdrop/1", status=404)
     app.get(f"/Items/{bad['Id']}/Images/Logo", status=404)
     app.get(f"/Items/{ids.MOVIES_VIEW}/Images/Primary", status=404)

@@ -40,6 +40,16 @@ def add(app, ctx):
     cache_dir = os.path.join(ctx.config.cache_path, "images")
     unreadable = set()
 
+    @route("/items/<item_id>/images")
+    def image_list(item_id):
+        """ImageInfo of each picture the item has (the same as its ImageTags)."""
+        ctx.who()
+        pictures = _pictures(ids.parse(item_id))
+        tags = items.artwork_tags(pictures)
+        return params.as_json([{"ImageType": kind, "ImageIndex": 0 if kind == "Backdrop" else None,
+                                "ImageTag": tags[kind], "Path": None, "BlurHash": None, "Height": None,
+                                "Width": None, "Size": 0} for kind in pictures])
+
     @route("/items/<item_id>/images/<kind>")
     @route("/items/<item_id>/images/<kind>/<index:int>")
     def image(item_id, kind, index=0):
@@ -85,15 +95,22 @@ def add_trickplay(app, ctx):
 
 def _picture(ref, kind, index):
     """``(place, relative path)`` of ``kind`` of the item ``ref``, or None."""
-    if kind is None or index != 0 or ref.kind == "view":
+    if kind is None or index != 0:
         return None
+    return _pictures(ref).get(kind)
+
+
+def _pictures(ref):
+    """items.artwork of the item ``ref``: {} for a view or genre (they have none), or an unknown id."""
+    if ref.kind not in ("item", "season"):
+        return {}
     video = Video.get_or_none(Video.id == ref.id) if ref.kind == "item" else None
     show = video.show if video is not None else Show.get_or_none(Show.id == ref.id)
     if show is None:
-        return None
+        return {}
     videos = catalog.videos_by_show([show.id])[show.id]
     show_frame = next((v.frame for v in videos if v.frame), None)  # as browse.Snapshot chooses it
-    return items.artwork(show, video, show_frame).get(kind)
+    return items.artwork(show, video, show_frame)
 
 
 def _send(relpath, root):
