@@ -15,10 +15,10 @@ def cheap_passwords(monkeypatch):
 
 def test_play_state_reads_a_report_and_a_stop_ends_it():
     state = sessions.play_state({"itemid": "AB-CD", "positionticks": 50, "ispaused": True, "playmethod": "Transcode",
-                                 "audiostreamindex": 2, "subtitlestreamindex": "-1"}, "/sessions/playing/progress")
+                                 "audiostreamindex": 2, "subtitlestreamindex": "-1"}, False)
     assert state == sessions.NowPlaying("abcd", 50, True, "Transcode", 2, -1)
-    assert sessions.play_state({"itemid": "abcd", "positionticks": 50}, "/sessions/playing/stopped") is None
-    assert sessions.play_state({}, "/sessions/playing") is None
+    assert sessions.play_state({"itemid": "abcd", "positionticks": 50}, True) is None
+    assert sessions.play_state({}, False) is None
     live = sessions.Live()
     live.seen("s1", {})  # no header: nothing learnt
     assert live.devices == {}
@@ -63,3 +63,16 @@ def test_with_accounts_off_the_household_is_the_one_session(app):
     found = app.get("/Sessions", headers=headers).json
     assert [(s["Id"], s["DeviceId"]) for s in found] == [("household", "d1")]
     assert found[0]["NowPlayingItem"]["Id"] == heat["Id"]
+
+
+def test_the_older_playing_items_reports(app):
+    """Infuse and other Emby-era clients report with the item in the path and the rest in the query."""
+    heat = app.get("/Items?Recursive=true&IncludeItemTypes=Movie&SearchTerm=Heat").json["Items"][0]
+    app.post(f"/Users/x/PlayingItems/{heat['Id']}?PositionTicks=0&PlayMethod=DirectPlay", status=204)
+    app.post(f"/PlayingItems/{heat['Id']}/Progress?PositionTicks=12000000&IsPaused=true", status=204)
+    playing = app.get("/Sessions").json[0]
+    assert playing["NowPlayingItem"]["Id"] == heat["Id"] and playing["PlayState"]["IsPaused"] is True
+    assert app.get(f"/Items/{heat['Id']}").json["UserData"]["PlaybackPositionTicks"] == 12_000_000
+    app.delete(f"/Users/x/PlayingItems/{heat['Id']}?PositionTicks=15000000", status=204)
+    assert "NowPlayingItem" not in app.get("/Sessions").json[0]
+    assert app.get(f"/Items/{heat['Id']}").json["UserData"]["PlaybackPositionTicks"] == 15_000_000

@@ -31,7 +31,7 @@ ROOTS = frozenset({
     "system", "users", "quickconnect", "branding", "displaypreferences", "sessions", "userviews", "items",
     "shows", "videos", "userplayeditems", "userfavoriteitems", "useritems", "persons", "artists", "genres",
     "studios", "movies", "playback", "localization", "mediasegments", "socket", "livetv", "syncplay",
-    "playlists", "collections", "plugins", "scheduledtasks", "notifications", "auth", "trickplay",
+    "playlists", "collections", "plugins", "scheduledtasks", "notifications", "auth", "trickplay", "playingitems",
 })
 
 

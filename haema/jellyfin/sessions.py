@@ -86,9 +86,9 @@ def session_dto(session_id, user_id, user_name, last_active, address, device, pl
     return found
 
 
-def play_state(body, path):
+def play_state(body, stopped):
     """The NowPlaying a progress report describes, or None once playback stopped."""
-    if path.endswith("/stopped") or not body.get("itemid"):
+    if stopped or not body.get("itemid"):
         return None
     return NowPlaying(str(body["itemid"]).replace("-", "").lower(), params.number(body.get("positionticks")) or 0,
                       body.get("ispaused") is True, str(body.get("playmethod") or "DirectPlay"),
@@ -141,21 +141,35 @@ def add(app, ctx):
         live.report(identity.session_id or HOUSEHOLD, None)
         return params.no_content()
 
+    def report(identity, body, stopped):
+        """A report of where playback is: Haema's history keeps the position (PositionTicks,
+        10^7 a second), so Haema's own player resumes there, and any other app."""
+        live.report(identity.session_id or HOUSEHOLD, play_state(body, stopped))
+        if body.get("itemid") and "positionticks" in body:
+            video = catalog.get_video(ids.parse(str(body["itemid"])).id)
+            seconds = items.played_position(body["positionticks"], video.duration)
+            if seconds > 0 or stopped:
+                history.save_progress(identity.user_id, video.id, {"position": seconds})
+        return params.no_content()
+
     @route("/sessions/playing", method="POST")
     @route("/sessions/playing/progress", method="POST")
     @route("/sessions/playing/stopped", method="POST")
     def playing():
-        """A report of where playback is: Haema's history keeps the position (PositionTicks,
-        10^7 a second), so Haema's own player resumes there, and any other app."""
-        identity = who()
-        body = params.body()
-        live.report(identity.session_id or HOUSEHOLD, play_state(body, bottle.request.path))
-        if body.get("itemid") and "positionticks" in body:
-            video = catalog.get_video(ids.parse(str(body["itemid"])).id)
-            seconds = items.played_position(body["positionticks"], video.duration)
-            if seconds > 0 or bottle.request.path.endswith("/stopped"):
-                history.save_progress(identity.user_id, video.id, {"position": seconds})
-        return params.no_content()
+        return report(who(), params.body(), bottle.request.path.endswith("/stopped"))
+
+    @route("/playingitems/<item_id>", method=["POST", "DELETE"])
+    @route("/playingitems/<item_id>/progress", method="POST")
+    @route("/users/<user_id>/playingitems/<item_id>", method=["POST", "DELETE"])
+    @route("/users/<user_id>/playingitems/<item_id>/progress", method="POST")
+    def playing_item(item_id, user_id=None):
+        """The older form of the same reports (Infuse and other Emby-era clients): the item in
+        the path, the position and state in the query; DELETE is the stop."""
+        body = {"itemid": item_id, **{key: params.query(key) for key in (
+            "positionticks", "ispaused", "playmethod", "audiostreamindex", "subtitlestreamindex")
+            if params.query(key) is not None}}
+        body["ispaused"] = str(body.get("ispaused")).lower() == "true"
+        return report(who(), body, bottle.request.method == "DELETE")
 
 
 def now():
