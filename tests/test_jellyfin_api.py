@@ -181,7 +181,8 @@ def test_public_info_and_sign_in(site):
     for how in ({"X-Emby-Token": token}, {"X-MediaBrowser-Token": token},
                 {"X-Emby-Authorization": headers["Authorization"]}):
         assert site.get("/Users/Me", headers=how).json["Name"] == "ada"
-    assert site.get(f"/System/Info?api_key={token}").json["Id"] == public["Id"]
+    info = site.get(f"/System/Info?api_key={token}").json
+    assert info["Id"] == public["Id"] and info["CastReceiverApplications"] == []
     site.get("/Users/Me", status=401)
     assert site.get("/jellyfin/Users/Me", headers=headers).json["Name"] == "ada"  # a base path is ignored
     site.get("/Users/Me", headers={"Authorization": HEADER.format("wrong")}, status=401)
@@ -253,6 +254,8 @@ def test_views_items_seasons_episodes(site):
     assert site.get("/Items?Recursive=true&IncludeItemTypes=Playlist&SearchTerm=a", headers=headers).json[
         "TotalRecordCount"] == 0
     assert site.get("/Persons?searchTerm=a", headers=headers).json["Items"] == []
+    assert site.get("/Shows/Upcoming", headers=headers).json["Items"] == []  # the TV Upcoming tab
+    assert site.get(f"/Users/{user_id}/GroupingOptions", headers=headers).json == []  # display settings
 
 
 def test_full_item_has_streams_and_images_are_anonymous(site):

@@ -51,7 +51,8 @@ def add(app, ctx):
         return dict(public_info(), OperatingSystemDisplayName="", HasPendingRestart=False, IsShuttingDown=False,
                     SupportsLibraryMonitor=True, WebSocketPortNumber=0, CanSelfRestart=False,
                     CanLaunchWebBrowser=False, HasUpdateAvailable=False, TranscodingTempPath="", LogPath="",
-                    InternalMetadataPath="", CachePath="", ProgramDataPath="", ItemsByNamePath="")
+                    InternalMetadataPath="", CachePath="", ProgramDataPath="", ItemsByNamePath="",
+                    CastReceiverApplications=[], CompletedInstallations=[])  # jellyfin-web's settings iterate them
 
     @route("/system/ping", method=["GET", "POST"])
     def ping():
@@ -135,6 +136,7 @@ def add(app, ctx):
 
     # -- What Haema has nothing for: empty answers, so clients carry on ------------
 
+    @route("/shows/upcoming")
     @route("/items/suggestions")
     @route("/livetv/programs")
     @route("/livetv/programs/recommended")
@@ -156,6 +158,8 @@ def add(app, ctx):
     @route("/users/<user_id>/items/<item_id>/localtrailers")
     @route("/items/<item_id>/localtrailers")
     @route("/movies/recommendations")
+    @route("/users/<user_id>/groupingoptions")
+    @route("/userviews/groupingoptions")
     @route("/localization/cultures")
     @route("/localization/countries")
     def nothing_list(**_):
