@@ -2,6 +2,7 @@
 import contextlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sysconfig
@@ -69,6 +70,17 @@ def add_user(workdir, name, password, admin=False, db=None):
 # so while the other test process holds both cores (the benchmark's smoke run does, for
 # most of a minute) they wait; a few seconds is usual.
 SCAN_TIMEOUT = 300
+
+
+@contextlib.contextmanager
+def server_with_admin(template, workdir, admin):
+    """``running_server`` on a copy of the library ``template`` in ``workdir``, with
+    ``admin`` (name, password) added first and signed in."""
+    root = workdir / "media"
+    shutil.copytree(template, root)
+    add_user(str(workdir), *admin, admin=True)
+    with running_server(root, str(workdir), user=admin) as running:
+        yield running
 
 
 @contextlib.contextmanager

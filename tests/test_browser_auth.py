@@ -20,6 +20,14 @@ ADA = ("ada", "ada's long secret")
 BOB = ("bob", "bob's long secret")
 
 
+def sign_in(page, user):
+    """Through the sign-in form, until the library shows."""
+    page.fill("#username", user[0])
+    page.fill("#password", user[1])
+    page.click("form#login button[type=submit]")
+    page.wait_for_selector("#shows .card")
+
+
 @pytest.fixture
 def server(tmp_path):
     root = tmp_path / "media"
@@ -104,10 +112,7 @@ def test_sign_in_play_and_progress_is_saved_under_that_user_only(server):
             # a user who is not an admin: their name alone, no "null" beside it
             page.click("#sign-out")
             page.wait_for_selector("form#login")
-            page.fill("#username", BOB[0])
-            page.fill("#password", BOB[1])
-            page.click("form#login button[type=submit]")
-            page.wait_for_selector("#shows .card")
+            sign_in(page, BOB)
             assert page.locator("#account").inner_text().split() == [BOB[0], "Sign", "out"]
             assert not page.locator("#users-link").count()
         finally:
@@ -129,10 +134,7 @@ def test_an_admin_sees_skipped_files_rescans_and_sets_passwords(browser, server,
         errors = []
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.goto(server.url + "/#/login")
-        page.fill("#username", ADA[0])
-        page.fill("#password", ADA[1])
-        page.click("form#login button[type=submit]")
-        page.wait_for_selector("#shows .card")
+        sign_in(page, ADA)
         page.goto(server.url + "/#/users")
         page.wait_for_selector("#scan-summary:has-text('Last scan')")
         assert page.locator("#skipped tbody tr").count() == 0
@@ -171,20 +173,14 @@ def test_the_header_and_the_admin_page_fit_a_phone(browser, server):
     try:
         for user in (BOB, ADA):
             page.goto(server.url + "/#/login")
-            page.fill("#username", user[0])
-            page.fill("#password", user[1])
-            page.click("form#login button[type=submit]")
-            page.wait_for_selector("#shows .card")
+            sign_in(page, user)
             assert page.locator("#search").bounding_box()["width"] >= 300, user
             for button in page.locator("#account .button").all():
                 box = button.bounding_box()
                 assert box["height"] < 60 and box["x"] + box["width"] <= 390, button.inner_text()  # one line, on screen
             page.click("#sign-out")
             page.wait_for_selector("form#login")
-        page.fill("#username", ADA[0])
-        page.fill("#password", ADA[1])
-        page.click("form#login button[type=submit]")
-        page.wait_for_selector("#shows .card")
+        sign_in(page, ADA)
         page.goto(server.url + "/#/users")
         page.wait_for_selector("#sessions tbody tr")
         for button in page.locator("#sessions .button, #users .button").all():

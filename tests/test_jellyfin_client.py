@@ -4,7 +4,6 @@ PlaybackInfo, the master playlist and a segment through TranscodingUrl, progress
 own history shows, next up."""
 import queue
 import re
-import shutil
 import time
 import urllib.parse
 
@@ -13,7 +12,7 @@ import requests
 from jellyfin_apiclient_python import JellyfinClient
 from jellyfin_apiclient_python.connection_manager import CONNECTION_STATE
 
-from .server import add_user, running_server
+from .server import server_with_admin
 from .test_jellyfin_api import CHROME_PROFILE
 
 ADA = ("ada", "ada's long secret")
@@ -21,10 +20,7 @@ ADA = ("ada", "ada's long secret")
 
 @pytest.fixture
 def server(library_template, tmp_path):
-    root = tmp_path / "media"
-    shutil.copytree(library_template, root)
-    add_user(str(tmp_path), *ADA, admin=True)
-    with running_server(root, str(tmp_path), user=ADA) as running:
+    with server_with_admin(library_template, tmp_path, ADA) as running:
         yield running
 
 

@@ -16,7 +16,7 @@ from haema import accounts, models
 from haema.errors import HaemaError
 from haema.jellyfin import ws
 
-from .server import add_user, running_server
+from .server import running_server, server_with_admin
 from .test_jellyfin_api import HEADER, PASSWORD, sign_in
 
 UPGRADE = {"HTTP_UPGRADE": "websocket", "HTTP_CONNECTION": "keep-alive, Upgrade", "HTTP_SEC_WEBSOCKET_VERSION": "13",
@@ -172,11 +172,7 @@ ADA = ("ada", "ada's long secret")
 
 @pytest.fixture(scope="module")
 def server(library_template, tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("socket")
-    root = workdir / "media"
-    shutil.copytree(library_template, root)
-    add_user(str(workdir), *ADA, admin=True)
-    with running_server(root, str(workdir), user=ADA) as running:
+    with server_with_admin(library_template, tmp_path_factory.mktemp("socket"), ADA) as running:
         yield running
 
 
