@@ -5,12 +5,15 @@ folder has been quiet for a moment a rescan brings the index in line. A rescan o
 opens new or changed files, so a burst of events costs one walk. Idle, watching costs
 nothing but the kernel's watches (one per folder): no periodic walk of the tree.
 
-A file still being copied is not indexed half-written: a file that was written to is
-waited for until it is closed (inotify's IN_CLOSE_WRITE), or until it has had no
-event for ``STALLED`` seconds (a writer that went away, or a change of attributes
-only, which no close follows). A file that only appeared is complete: one moved in
-whole from outside the folder, alone or inside a folder moved in, is reported as
-created, and no write or close follows it.
+A file still being copied is not indexed half-written: a file that was written to, or
+created and opened by its writer, is waited for until it is closed (inotify's
+IN_CLOSE_WRITE), or until it has had no event for ``STALLED`` seconds (a writer that
+went away, or a change of attributes only, which no close follows). The open counts: an
+encoder (ffmpeg writing a 1080p MKV) creates its file and then writes nothing for
+longer than the quiet period, and the rescan that came meanwhile found a file with no
+streams yet and skipped it. A file that only appeared is complete: one moved in whole
+from outside the folder, alone or inside a folder moved in, is reported as created, and
+nothing opens it until the rescan does.
 """
 import dataclasses
 import logging
@@ -25,19 +28,20 @@ import threading
 import time
 
 from watchdog.events import (EVENT_TYPE_CLOSED, EVENT_TYPE_CREATED, EVENT_TYPE_DELETED, EVENT_TYPE_MODIFIED,
-                             EVENT_TYPE_MOVED, FileSystemEventHandler)
+                             EVENT_TYPE_MOVED, EVENT_TYPE_OPENED, FileSystemEventHandler)
 from watchdog.observers import Observer
 
 log = logging.getLogger(__name__)
 
 QUIET = 1.5  # s without events before a rescan: a copy of many files is one rescan
 STALLED = 60.0  # s: a file written to and never closed counts as done after this long untouched
-RELEVANT = {EVENT_TYPE_CREATED, EVENT_TYPE_MODIFIED, EVENT_TYPE_MOVED, EVENT_TYPE_DELETED, EVENT_TYPE_CLOSED}
+RELEVANT = {EVENT_TYPE_CREATED, EVENT_TYPE_OPENED, EVENT_TYPE_MODIFIED, EVENT_TYPE_MOVED, EVENT_TYPE_DELETED,
+            EVENT_TYPE_CLOSED}
 
 
 @dataclasses.dataclass(frozen=True)
 class Change:
-    kind: str  # a watchdog event type: "created", "modified", "moved", "deleted", "closed"
+    kind: str  # a watchdog event type: "created", "opened", "modified", "moved", "deleted", "closed"
     path: str
     is_directory: bool = False
     destination: str = None  # of a move
@@ -51,15 +55,26 @@ class Pending:
         self.quiet, self.stalled = quiet, stalled
         self.last = None  # when the latest change arrived, None if nothing is pending
         self.writing = {}  # path of a file written to and not closed yet → its latest event
+        self.created = set()  # files created since the last rescan, and not opened since
 
     def add(self, change, now):
+        if change.kind == EVENT_TYPE_OPENED:
+            # An open is a change only as a writer's, right after it created the file; any
+            # other is a reader's (the rescan's own, above all), and must not bring another.
+            if change.path in self.created:
+                self.created.discard(change.path)
+                self.writing[change.path] = self.last = now
+            return
         self.last = now
         if change.is_directory:
             return
-        if change.kind == EVENT_TYPE_MODIFIED:  # a writer's first write follows its create at once
+        if change.kind == EVENT_TYPE_CREATED:
+            self.created.add(change.path)
+        elif change.kind == EVENT_TYPE_MODIFIED:
             self.writing[change.path] = now
-        elif change.kind != EVENT_TYPE_CREATED:  # closed, deleted, or moved away (a move is complete:
-            self.writing.pop(change.path, None)  # rsync and browsers rename finished files)
+        else:  # closed, deleted, or moved away (a move is complete: rsync and browsers rename finished files)
+            self.writing.pop(change.path, None)
+            self.created.discard(change.path)
 
     def wait(self, now):
         """Seconds to wait before the rescan; 0: now; None: nothing is pending."""
@@ -72,6 +87,7 @@ class Pending:
     def clear(self):
         self.last = None
         self.writing.clear()
+        self.created.clear()
 
 
 class _Queue(FileSystemEventHandler):
@@ -83,7 +99,7 @@ class _Queue(FileSystemEventHandler):
 
     def on_any_event(self, event):
         if event.event_type not in RELEVANT:
-            return  # opened and closed-without-writing: the scan's own reading
+            return  # closed-without-writing: a reader's, the scan's own above all
         path = os.fsdecode(event.src_path)
         if path.startswith(self.ignored) or os.path.basename(path).startswith("."):
             return

@@ -33,6 +33,29 @@ def test_a_file_being_copied_is_waited_for_until_it_is_closed():
     assert pending.wait(now=14) == 0
 
 
+def test_a_file_its_writer_created_and_opened_is_waited_for_before_its_first_write():
+    """ffmpeg encoding a 1080p MKV: the file is created and opened, then nothing is written
+    for longer than the quiet period."""
+    pending = Pending(quiet=2, stalled=60)
+    pending.add(Change("created", "/lib/Film.mkv"), 0)
+    pending.add(Change("opened", "/lib/Film.mkv"), 0)
+    assert pending.wait(now=10) == 50
+    pending.add(Change("closed", "/lib/Film.mkv"), 30)
+    assert pending.wait(now=32) == 0
+
+
+def test_a_readers_open_is_no_change():
+    """The rescan opens every new file, and players open the films they watch: none of it
+    may bring another rescan, or hold one back."""
+    pending = Pending(quiet=2, stalled=60)
+    pending.add(Change("opened", "/lib/Film.mkv"), 0)
+    assert pending.wait(now=0) is None
+    pending.add(Change("created", "/lib/Other.mkv"), 1)
+    pending.clear()  # the rescan, which then opens it
+    pending.add(Change("opened", "/lib/Other.mkv"), 2)
+    assert pending.wait(now=2) is None
+
+
 def test_a_writer_that_never_closes_counts_as_done_when_stalled():
     pending = Pending(quiet=2, stalled=60)
     pending.add(Change("modified", "/lib/poster.jpg"), 0)  # a touch: no close follows
@@ -96,6 +119,18 @@ def test_inotify_holds_the_rescan_until_a_file_being_written_is_closed(tmp_path)
             out.write(b"\0" * 4096)
         assert rescanned.wait(30)
     assert sizes == [8192]
+
+
+def test_inotify_holds_the_rescan_for_a_file_created_and_not_yet_written(tmp_path):
+    """A writer that creates its file and is slow to write the first byte (an encoder
+    filling its lookahead) is waited for too."""
+    target, sizes = tmp_path / "Film (2020).mkv", []
+    with watching(tmp_path, stalled=60, on_rescan=lambda: sizes.append(os.path.getsize(target))) as rescanned:
+        with open(target, "wb") as out:
+            time.sleep(1.0)  # ten quiet periods, the file open and empty
+            out.write(b"\0" * 4096)
+        assert rescanned.wait(30)
+    assert sizes == [4096]
 
 
 def test_inotify_rescans_a_folder_moved_in_from_outside_once_quiet(tmp_path):
