@@ -25,7 +25,7 @@ import time
 import peewee
 
 from .errors import HaemaError
-from .models import HOUSEHOLD, DisplayPreference, Progress, Session, User, database
+from .models import HOUSEHOLD, DisplayPreference, Favourite, Progress, Session, User, database
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,7 @@ def add_user(name, password, admin=False):
 
 
 def remove_user(name):
-    """Remove an account, its sessions and its history. The last admin stays."""
+    """Remove an account, its sessions, history and favourites. The last admin stays."""
     with database.atomic():
         user = User.get_or_none(User.name == name)
         if user is None:
@@ -145,6 +145,7 @@ def remove_user(name):
             raise HaemaError("this is the only admin; make another admin first", 409)
         Progress.delete().where(Progress.user_id == user.id).execute()
         DisplayPreference.delete().where(DisplayPreference.user_id == user.id).execute()
+        Favourite.delete().where(Favourite.user_id == user.id).execute()
         user.delete_instance()  # sessions go with it (ON DELETE CASCADE)
     log.info("removed user %s", name)
 

@@ -106,7 +106,7 @@ class Skipped(BaseModel):
 
 
 class Generation(BaseModel):
-    """A counter that database triggers bump on any change to shows, videos or progress,
+    """A counter that database triggers bump on any change to shows, videos, progress or favourites,
     whichever process makes it: what the web process caches is valid while it holds."""
 
     id = peewee.IntegerField(primary_key=True, default=1)
@@ -224,6 +224,23 @@ def path_hash(relpath):
 
 def keyed_id(key, plain):
     return hmac.new(key, plain.encode(), hashlib.sha256).hexdigest()[:16]
+
+
+class Favourite(BaseModel):
+    """An item a user marked as a favourite in a Jellyfin app (the heart). ``item`` is Haema's
+    id of a film, series or episode, or ``<series id>/season/<n>``. No foreign key, as in
+    ``Progress``: a favourite outlives a rescan that drops its file for a while."""
+
+    user_id = peewee.IntegerField()
+    item = peewee.CharField()
+    created_at = peewee.DateTimeField(default=datetime.datetime.utcnow)
+
+    class Meta:
+        primary_key = peewee.CompositeKey("user_id", "item")
+
+    @classmethod
+    def of_user(cls, user_id):
+        return {row.item for row in cls.select(cls.item).where(cls.user_id == user_id)}
 
 
 class DisplayPreference(BaseModel):

@@ -380,6 +380,52 @@ def test_played_items_next_up_and_latest(site):
     assert isinstance(latest, list) and {i["Type"] for i in latest} == {"Movie"}
 
 
+def test_favourites_are_kept_per_user_and_filtered(site):
+    """The heart on a film, a series, a season and an episode: kept, listed by the Favorites
+    filters jellyfin-web's home row and tab use, taken back, and only the user's own."""
+    headers, user_id, _ = sign_in(site)
+    heat = find(site, headers, "Heat", "Movie")
+    bad = find(site, headers, "Breaking Bad", "Series")
+    season = site.get(f"/Shows/{bad['Id']}/Seasons", headers=headers).json["Items"][0]
+    pilot = site.get(f"/Shows/{bad['Id']}/Episodes", headers=headers).json["Items"][0]
+    for item in (heat, bad, season, pilot):
+        assert item["UserData"]["IsFavorite"] is False
+    assert site.post(f"/Users/{user_id}/FavoriteItems/{heat['Id']}", headers=headers).json["IsFavorite"] is True
+    assert site.post(f"/UserFavoriteItems/{bad['Id']}", headers=headers).json["IsFavorite"] is True  # 10.9's route
+    site.post(f"/UserFavoriteItems/{bad['Id']}", headers=headers)  # twice is once
+    site.post(f"/UserFavoriteItems/{season['Id']}", headers=headers)
+    site.post(f"/UserFavoriteItems/{pilot['Id']}", headers=headers)
+    assert site.get(f"/Items/{heat['Id']}", headers=headers).json["UserData"]["IsFavorite"] is True
+
+    def favourites(query):
+        found = site.get(f"/Users/{user_id}/Items?Recursive=true&{query}", headers=headers).json["Items"]
+        return sorted(i["Id"] for i in found)
+    marked = sorted(i["Id"] for i in (heat, bad, pilot))  # a season is no child of the library
+    assert favourites("Filters=IsFavorite") == marked
+    assert favourites("IsFavorite=true") == marked
+    assert favourites("Filters=IsFavorite&IncludeItemTypes=Movie") == [heat["Id"]]
+    assert heat["Id"] not in favourites("IsFavorite=false")
+    assert [s["UserData"]["IsFavorite"] for s in site.get(f"/Shows/{bad['Id']}/Seasons", headers=headers).json[
+        "Items"] if s["Id"] == season["Id"]] == [True]
+
+    assert site.delete(f"/Users/{user_id}/FavoriteItems/{heat['Id']}", headers=headers).json["IsFavorite"] is False
+    assert heat["Id"] not in favourites("Filters=IsFavorite")
+    site.post(f"/UserFavoriteItems/{ids.MOVIES_VIEW}", headers=headers, status=404)  # a view is no favourite
+    site.post(f"/UserFavoriteItems/{ids.of_item('0123456789abcdef')}", headers=headers, status=404)
+
+    with models.database.connection_context():
+        accounts.add_user("bea", PASSWORD)
+    answer = site.post_json("/Users/AuthenticateByName", {"Username": "bea", "Pw": PASSWORD},
+                            headers={"Authorization": HEADER.format("")})
+    bea = {"Authorization": HEADER.format(answer.json["AccessToken"])}
+    assert site.get("/Items?Recursive=true&Filters=IsFavorite", headers=bea).json["Items"] == []
+    site.post(f"/UserFavoriteItems/{pilot['Id']}", headers=bea)
+    with models.database.connection_context():
+        assert models.Favourite.select().count() == 4
+        accounts.remove_user("bea")  # and her favourites with her
+        assert models.Favourite.select().count() == 3
+
+
 def test_unsupported_paths_are_404_not_500(site, caplog):
     caplog.set_level(logging.INFO)
     headers, _, _ = sign_in(site)

@@ -70,7 +70,8 @@ def test_an_unreachable_postgresql_is_a_config_error_without_the_password():
 # -- Migrations ----------------------------------------------------------------
 
 
-MIGRATIONS = ["0001_initial", "0002_accounts", "0003_nfo_details", "0004_keyed_ids", "0005_display_preferences"]
+MIGRATIONS = ["0001_initial", "0002_accounts", "0003_nfo_details", "0004_keyed_ids", "0005_display_preferences",
+              "0007_favourites"]
 
 
 def _applied(database):
@@ -86,6 +87,9 @@ def test_a_new_database_gets_every_migration_once(database_url):
         before = models.Generation.current()
         models.Progress.update(position=2.0).execute()
         assert models.Generation.current() > before  # the change counter's trigger is in place
+        before = models.Generation.current()
+        models.Favourite.create(user_id=models.HOUSEHOLD, item="0123456789abcdef")
+        assert models.Generation.current() > before  # and on favourites (0007)
     reopened = storage.open_database(database_url)  # what every start and every scan does
     assert _applied(reopened) == MIGRATIONS
     with reopened.connection_context():

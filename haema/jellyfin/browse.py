@@ -1,7 +1,8 @@
 """The library as Jellyfin lists it: a snapshot of Haema's catalog for a user, queried the
 way ``/Items`` asks (parent, types, search, filters, sort, paging).
 
-A snapshot is a fixed number of queries (shows, their videos, the user's progress) whatever
+A snapshot is a fixed number of queries (shows, their videos, the user's progress and
+favourites) whatever
 the library size, and is kept while nothing in the library or the user's history changes
 (routes.Context.snapshot): the lists of films, series and episodes it builds are kept with it,
 so a home screen's six requests and a client paging through a view build them once. Lists are
@@ -11,7 +12,7 @@ import dataclasses
 import random
 
 from .. import catalog, history
-from ..models import Progress, Show, fold
+from ..models import Favourite, Progress, Show, fold
 from . import ids, items
 
 
@@ -22,6 +23,7 @@ class Snapshot:
         self.shows = {s.id: s for s in Show.select().order_by(Show.sort_title, Show.year.asc(nulls="first"), Show.id)}
         self.videos = catalog.videos_by_show(list(self.shows))
         self.progress = Progress.of_videos(self.user_id, (v.id for vs in self.videos.values() for v in vs))
+        self.favourites = {ids.of_favourite_key(key) for key in Favourite.of_user(self.user_id)}
         # a still of each show, for a show without a poster (items.artwork; images.py picks the same)
         self.frames = {s: next((v.frame for v in vs if v.frame), None) for s, vs in self.videos.items()}
         self._movies = self._series = None
@@ -45,8 +47,9 @@ class Snapshot:
         if show is None or show.kind != "series":
             return []
         numbers = sorted({v.season or 0 for v in self.videos[show_id]})
-        return [items.season_dto(show, n, [v for v in self.videos[show_id] if (v.season or 0) == n], self.progress,
-                                 self.server_id, self.frames.get(show_id)) for n in numbers]
+        return [self._marked(items.season_dto(show, n, [v for v in self.videos[show_id] if (v.season or 0) == n],
+                                              self.progress, self.server_id, self.frames.get(show_id)))
+                for n in numbers]
 
     def episodes(self, show_id=None, season=None):
         shows = [show_id] if show_id else [s.id for s in self.shows.values() if s.kind == "series"]
@@ -102,13 +105,20 @@ class Snapshot:
 
     def _movie(self, show):
         video = self.videos[show.id][0]
-        return items.movie_dto(show, video, self.progress.get(video.id), self.server_id, self.frames.get(show.id))
+        return self._marked(items.movie_dto(show, video, self.progress.get(video.id), self.server_id,
+                                            self.frames.get(show.id)))
 
     def _one_series(self, show):
-        return items.series_dto(show, self.videos[show.id], self.progress, self.server_id, self.frames.get(show.id))
+        return self._marked(items.series_dto(show, self.videos[show.id], self.progress, self.server_id,
+                                             self.frames.get(show.id)))
 
     def _episode(self, show, video):
-        return items.episode_dto(show, video, self.progress.get(video.id), self.server_id, self.frames.get(show.id))
+        return self._marked(items.episode_dto(show, video, self.progress.get(video.id), self.server_id,
+                                              self.frames.get(show.id)))
+
+    def _marked(self, dto):
+        dto["UserData"]["IsFavorite"] = dto["Id"] in self.favourites
+        return dto
 
     # -- lists -----------------------------------------------------------------
 
@@ -173,8 +183,9 @@ class Query:
     search: str = None
     ids: tuple = ()
     genres: tuple = ()  # genre GUIDs (ids.of_genre): an item in any of them
-    filters: tuple = ()  # isplayed, isunplayed, isresumable, isfolder, isnotfolder
+    filters: tuple = ()  # isplayed, isunplayed, isresumable, isfolder, isnotfolder, isfavorite
     is_played: bool = None
+    is_favorite: bool = None
     sort_by: tuple = ()
     descending: bool = False
     start: int = 0
@@ -210,12 +221,14 @@ def _keep(item, query):
     if query.genres and not set(query.genres) & set(map(ids.of_genre, item.get("Genres") or ())):
         return False
     data = item.get("UserData") or {}
-    played = bool(data.get("Played"))
+    played, favourite = bool(data.get("Played")), bool(data.get("IsFavorite"))
     if query.is_played is not None and played != query.is_played:
+        return False
+    if query.is_favorite is not None and favourite != query.is_favorite:
         return False
     checks = {"isplayed": played, "isunplayed": not played, "isfolder": item["IsFolder"],
               "isnotfolder": not item["IsFolder"], "isresumable": data.get("PlaybackPositionTicks", 0) > 0,
-              "isfavorite": False, "isfavoriteorlikes": False}
+              "isfavorite": favourite, "isfavoriteorlikes": favourite}  # Haema keeps no likes
     return all(checks.get(f, True) for f in query.filters)
 
 

@@ -3,7 +3,7 @@ import bottle
 
 from .. import catalog, history, trickplay
 from ..errors import not_found
-from ..models import Video
+from ..models import Favourite, Video
 from . import browse, decide, ids, items, params
 
 EMPTY = {"Items": [], "TotalRecordCount": 0, "StartIndex": 0}
@@ -167,10 +167,23 @@ def add(app, ctx):
 
     @route("/users/<user_id>/favoriteitems/<item_id>", method=["POST", "DELETE"])
     @route("/userfavoriteitems/<item_id>", method=["POST", "DELETE"])
+    def favourite(item_id, user_id=None):
+        """Mark or unmark a favourite (a film, series, season or episode); the item's new UserData."""
+        identity = who()
+        ref = ids.parse(item_id)
+        key = ids.favourite_key(ref)
+        if key is None or snapshot(identity).get(ref) is None:
+            raise not_found("item")
+        if bottle.request.method == "POST":
+            Favourite.insert(user_id=identity.user_id, item=key).on_conflict_ignore().execute()
+        else:
+            Favourite.delete().where(Favourite.user_id == identity.user_id, Favourite.item == key).execute()
+        return snapshot(identity).get(ref)["UserData"]
+
     @route("/useritems/<item_id>/rating", method=["POST", "DELETE"])
     @route("/users/<user_id>/items/<item_id>/rating", method=["POST", "DELETE"])
-    def favourite(item_id, user_id=None):
-        """Haema keeps no favourites or likes: the item's data, unchanged."""
+    def rating(item_id, user_id=None):
+        """Haema keeps no likes: the item's data, unchanged."""
         found = snapshot(who()).get(ids.parse(item_id))
         if found is None:
             raise not_found("item")

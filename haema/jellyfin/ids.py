@@ -41,6 +41,21 @@ def of_genre(name):
     return hashlib.sha256(f"haema-genre:{fold(name.strip())}".encode()).hexdigest()[:16] + GENRE_TAIL
 
 
+def favourite_key(ref):
+    """How ``models.Favourite`` names the item of ``ref``: Haema's id, or a series' id and a
+    season; None for what cannot be a favourite (a view, a genre)."""
+    if ref.kind == "item":
+        return ref.id
+    if ref.kind == "season":
+        return f"{ref.id}/season/{ref.season}"
+    return None
+
+
+def of_favourite_key(key):
+    show_id, _, season = key.partition("/season/")
+    return of_season(show_id, int(season)) if season else of_item(key)
+
+
 def of_user(user_id):
     return hashlib.md5(f"haema-user-{user_id}".encode()).hexdigest()
 

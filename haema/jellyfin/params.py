@@ -91,7 +91,7 @@ def series_id(value):
 
 
 def items_query(sort=True):
-    played = query("isplayed")
+    played, favourite = query("isplayed"), query("isfavorite")
     return browse.Query(
         include_types=listed("includeitemtypes"), exclude_types=listed("excludeitemtypes"),
         media_types=listed("mediatypes"), search=query("searchterm") or None,
@@ -99,6 +99,7 @@ def items_query(sort=True):
         genres=tuple(i.replace("-", "") for i in split(listed("genreids"))) + tuple(map(ids.of_genre,
                                                                                      split(listed("genres")))),
         is_played=None if played is None else played.lower() == "true",
+        is_favorite=None if favourite is None else favourite.lower() == "true",
         sort_by=listed("sortby") if sort else (), descending=(query("sortorder") or "").lower().startswith("desc"),
         start=integer("startindex", 0), limit=integer("limit", 0) or None)
 
