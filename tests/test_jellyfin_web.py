@@ -151,8 +151,8 @@ def family(family_library, tmp_path):
 @pytest.mark.skipif(not os.path.exists("/usr/bin/chromium"), reason="no Chromium at /usr/bin/chromium")
 def test_family_flow_in_jellyfin_web(family):
     """Sign in, the home rows, browse and search, a film played to the end by direct play, a film
-    over HLS with seek, audio and subtitle changes, stop and resume at the same second, then a
-    show's next episode, all through jellyfin-web's own pages."""
+    over HLS with seek, audio and subtitle changes, stop and resume at the same second, a show's
+    next episode, and a favourite found on the Favorites tab, all through jellyfin-web's own pages."""
     import json
 
     from playwright.sync_api import sync_playwright
@@ -326,6 +326,15 @@ def test_family_flow_in_jellyfin_web(family):
                 f"() => performance.getEntriesByType('resource').some(e => e.name.includes('/Items/{second['Id']}/PlaybackInfo'))")
             wait(f"{VIDEO} && !{VIDEO}.paused && {VIDEO}.currentTime > 0")
             assert posted("/Sessions/Playing", second["Id"]), "the next episode did not start"
+            leave_player()
+
+            # -- a favourite: the heart on the film's page, then the home page's Favorites tab ------
+            details(heat["Id"])
+            with page.expect_request(lambda request: f"/FavoriteItems/{heat['Id']}" in request.url):
+                page.locator(".itemDetailPage:not(.hide) .btnUserRating:visible").first.click()
+            assert api.item(heat["Id"])["UserData"]["IsFavorite"] is True
+            page.goto(f"{server.url}/web/#/home.html?tab=1")
+            page.wait_for_selector(f".card[data-id='{heat['Id']}']:visible")
             assert blocked == [], blocked
         finally:
             browser.close()
