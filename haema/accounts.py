@@ -25,7 +25,7 @@ import time
 import peewee
 
 from .errors import HaemaError
-from .models import HOUSEHOLD, DisplayPreference, Progress, Session, User, database
+from .models import HOUSEHOLD, DisplayPreference, PlaybackPreference, Progress, Session, User, database
 
 log = logging.getLogger(__name__)
 
@@ -116,8 +116,8 @@ def has_users():
 
 
 def add_user(name, password, admin=False):
-    """A new account. The first admin also takes over the household's history: what was
-    watched before accounts existed, or with ``--auth false``."""
+    """A new account. The first admin also takes over the household's history and playback
+    preferences: what was watched and chosen before accounts existed, or with ``--auth false``."""
     name = _checked_name(name)
     if not isinstance(password, str) or len(password) < MIN_PASSWORD:
         raise HaemaError(f"the password must have at least {MIN_PASSWORD} characters")
@@ -131,6 +131,7 @@ def add_user(name, password, admin=False):
             raise HaemaError(f"there is already a user {name!r}", 409) from None
         if first_admin:
             Progress.update(user_id=user.id).where(Progress.user_id == HOUSEHOLD).execute()
+            PlaybackPreference.update(user_id=user.id).where(PlaybackPreference.user_id == HOUSEHOLD).execute()
     log.info("added %s %s", "admin" if admin else "user", name)
     return _account(user)
 
@@ -145,6 +146,7 @@ def remove_user(name):
             raise HaemaError("this is the only admin; make another admin first", 409)
         Progress.delete().where(Progress.user_id == user.id).execute()
         DisplayPreference.delete().where(DisplayPreference.user_id == user.id).execute()
+        PlaybackPreference.delete().where(PlaybackPreference.user_id == user.id).execute()
         user.delete_instance()  # sessions go with it (ON DELETE CASCADE)
     log.info("removed user %s", name)
 
