@@ -54,14 +54,14 @@ def get_preferences(user_id):
 def save_preferences(user_id, payload):
     """Change the fields ``payload`` names (JSON, as ``as_json`` gives them) and keep the
     others: a player sends only the choice just made. The whole result is returned."""
-    changes = parse(payload)
-    current = dataclasses.replace(get_preferences(user_id), **changes)
-    save(user_id, current)
-    return current
+    save(user_id, **parse(payload))
+    return get_preferences(user_id)
 
 
-def save(user_id, preferences):
-    fields = {**dataclasses.asdict(preferences), "updated_at": datetime.datetime.utcnow()}
+def save(user_id, **changes):
+    """Set the fields named (``PlaybackPreferences``'), in one upsert of those alone: a TV and a
+    browser saving different choices at once both keep theirs."""
+    fields = {**changes, "updated_at": datetime.datetime.utcnow()}
     (PlaybackPreference.insert(user_id=user_id, **fields)
      .on_conflict(conflict_target=[PlaybackPreference.user_id], update=fields).execute())
 

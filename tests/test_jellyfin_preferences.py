@@ -28,22 +28,22 @@ def test_preferences_as_a_user_configuration_and_back(chosen, configuration):
     """What an app reads it can post back unchanged (jellyfin-web posts the whole configuration)."""
     assert items.user_configuration(chosen) == configuration
     posted = {key.lower(): value for key, value in configuration.items()}
-    assert items.configured_preferences(posted, chosen) == chosen
-    assert items.configured_preferences(posted, PlaybackPreferences(quality=480)) == \
-        PlaybackPreferences(chosen.audio_language, chosen.subtitle_language, 480)  # the quality is the web's
+    # the quality is the web player's alone
+    assert items.configured_preferences(posted, PlaybackPreferences(quality=480)) == {
+        "audio_language": chosen.audio_language, "subtitle_language": chosen.subtitle_language}
 
 
 def test_a_configuration_sets_what_it_names_and_keeps_the_rest():
     chosen = PlaybackPreferences("fr", "en", 360)
-    assert items.configured_preferences({}, chosen) == chosen
-    assert items.configured_preferences({"subtitlemode": "None"}, chosen) == PlaybackPreferences("fr", "none", 360)
+    assert items.configured_preferences({}, chosen) == {}
+    assert items.configured_preferences({"subtitlemode": "None"}, chosen) == {"subtitle_language": "none"}
+    # a language alone keeps PlayDefaultAudioTrack as it was (false, as a language is chosen)
+    assert items.configured_preferences({"audiolanguagepreference": "ger"}, chosen) == {"audio_language": "de"}
     # the default track is played whatever the language, as in Jellyfin
     assert items.configured_preferences({"playdefaultaudiotrack": True, "audiolanguagepreference": "ger"},
-                                        chosen).audio_language is None
-    assert items.configured_preferences({"playdefaultaudiotrack": False, "audiolanguagepreference": "ger"},
-                                        chosen).audio_language == "de"
+                                        chosen) == {"audio_language": None}
     assert items.configured_preferences({"subtitlemode": "Smart", "subtitlelanguagepreference": "spa"},
-                                        chosen).subtitle_language == "es"
+                                        chosen) == {"subtitle_language": "es"}
 
 
 @pytest.mark.parametrize("body, words", [

@@ -1,9 +1,11 @@
 """Playback preferences over HTTP: read back, changed one field at a time, checked, kept per
 user, and handed on as history is (the household's to the first admin)."""
+import logging
+
 import pytest
 import webtest
 
-from haema import accounts, models
+from haema import accounts, models, preferences
 
 DEFAULTS = {"audio_language": None, "subtitle_language": None, "quality": "auto"}
 ORIGIN = {"Origin": "http://localhost:80"}
@@ -105,3 +107,15 @@ def test_each_user_has_their_own_and_the_first_admin_adopts_the_households(make_
     ada.delete("/api/v1/users/bob", headers=ORIGIN, status=204)
     with models.database.connection_context():
         assert [row.subtitle_language for row in models.PlaybackPreference.select()] == ["de"]
+
+
+def test_a_save_is_one_statement_of_the_fields_it_names(household, caplog):
+    """A TV and a browser saving different choices at once both keep theirs: reading the row
+    and writing it whole would put the other's old value back."""
+    with models.database.connection_context():
+        preferences.save(models.HOUSEHOLD, quality=720)
+        caplog.set_level(logging.DEBUG, logger="peewee")
+        preferences.save(models.HOUSEHOLD, subtitle_language="fr")
+        [statement] = [record.getMessage() for record in caplog.records if record.name == "peewee"]
+        assert "quality" not in statement and "subtitle_language" in statement
+        assert preferences.get_preferences(models.HOUSEHOLD) == preferences.PlaybackPreferences(None, "fr", 720)

@@ -124,7 +124,7 @@ def test_a_database_of_0005_gets_the_playback_preferences_and_keeps_its_history(
     assert _applied(upgraded) == MIGRATIONS
     with upgraded.connection_context():
         assert models.Progress.get().position == 1.5
-        preferences.save(models.HOUSEHOLD, preferences.PlaybackPreferences(subtitle_language="fr", quality=720))
+        preferences.save(models.HOUSEHOLD, subtitle_language="fr", quality=720)
         assert preferences.get_preferences(models.HOUSEHOLD) == preferences.PlaybackPreferences(None, "fr", 720)
 
 # -- The lock nodes share --------------------------------------------------------

@@ -2,7 +2,6 @@
 
 Field choices follow what jellyfin-web and the other clients read (see README, "Jellyfin
 apps"); times are ticks (10^7 per second), as Jellyfin counts them."""
-import dataclasses
 import datetime
 import hashlib
 
@@ -79,8 +78,8 @@ def user_configuration(chosen):
 
 
 def configured_preferences(body, chosen):
-    """The playback preferences a posted UserConfiguration (``body``, keys lower-cased) makes of
-    ``chosen``: what it leaves out stays. An audio language counts only without
+    """``{field: value}`` of the playback preferences a posted UserConfiguration (``body``, keys
+    lower-cased) changes in ``chosen``: what it leaves out stays. An audio language counts only without
     ``PlayDefaultAudioTrack`` (Jellyfin plays the default track then, whatever the language);
     ``SubtitleMode`` "None" is subtitles off, any other mode with a language that language.
     A value of the wrong kind is a HaemaError (400)."""
@@ -98,7 +97,7 @@ def configured_preferences(body, chosen):
         language = body.get("subtitlelanguagepreference") or None
         changes["subtitle_language"] = preferences.OFF if mode == "None" else preferences.language(
             language, "SubtitleLanguagePreference")
-    return dataclasses.replace(chosen, **changes)
+    return changes
 
 
 def chosen_streams(streams, chosen, audio=None, subtitle=None):

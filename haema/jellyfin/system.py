@@ -120,8 +120,8 @@ def add(app, ctx):
     def user_configuration(user_id=None):
         """Its audio and subtitle choices are Haema's playback preferences, which the web player shares."""
         identity = own(who(), user_id or params.query("userid"))
-        chosen = items.configured_preferences(params.body(), preferences.get_preferences(identity.user_id))
-        preferences.save(identity.user_id, chosen)
+        changes = items.configured_preferences(params.body(), preferences.get_preferences(identity.user_id))
+        preferences.save(identity.user_id, **changes)
         return params.no_content()
 
     def user_dto(identity):
