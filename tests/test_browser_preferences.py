@@ -77,8 +77,12 @@ def choose(page, menu, index):
     assert saved.value.status == 200
 
 
-def new_page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 720})  # a browser of its own: no shared storage
+DESKTOP = {"viewport": {"width": 1280, "height": 720}}
+PHONE = {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True}
+
+
+def new_page(browser, profile=DESKTOP):
+    context = browser.new_context(**profile)  # a browser of its own: no shared storage
     page = context.new_page()
     page.set_default_timeout(TIMEOUT)
     errors = []
@@ -86,9 +90,10 @@ def new_page(browser):
     return context, page, errors
 
 
-def test_choices_survive_a_reload_and_start_the_next_film_in_another_browser(browser, server):
+@pytest.mark.parametrize("profile", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_choices_survive_a_reload_and_start_the_next_film_in_another_browser(browser, server, profile):
     server.forget_choices()
-    context, page, errors = new_page(browser)
+    context, page, errors = new_page(browser, profile)
     try:
         open_film(page, server, "alpha")
         before = page.evaluate(ON)
@@ -112,7 +117,7 @@ def test_choices_survive_a_reload_and_start_the_next_film_in_another_browser(bro
     finally:
         context.close()
 
-    context, page, errors = new_page(browser)
+    context, page, errors = new_page(browser, profile)
     try:
         open_film(page, server, "bravo")
         assert page.evaluate(ON) == chosen
