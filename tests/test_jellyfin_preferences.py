@@ -138,6 +138,21 @@ def test_a_choice_in_the_app_is_the_web_players_and_back(site):
     assert streams_of(site, headers, duo)[:2] == ("fra", "fr")
 
 
+def test_the_languages_an_app_offers_are_the_ones_its_configuration_gives_back(site):
+    """jellyfin-web's playback settings list Localization/Cultures and post the chosen one's
+    ThreeLetterISOLanguageName: the same code comes back in the configuration, so it stays selected."""
+    headers, user_id, _ = sign_in(site)
+    cultures = site.get("/Localization/Cultures", headers=headers).json
+    french = next(c for c in cultures if c["TwoLetterISOLanguageName"] == "fr")
+    assert french["ThreeLetterISOLanguageName"] == "fre" and french["ThreeLetterISOLanguageNames"] == ["fra", "fre"]
+    assert len(cultures) > 150 and [c["DisplayName"] for c in cultures] == sorted(c["DisplayName"] for c in cultures)
+    for culture in cultures:  # every one is a language the preferences take
+        chosen = {"SubtitleMode": "Always", "SubtitleLanguagePreference": culture["ThreeLetterISOLanguageName"]}
+        site.post_json(f"/Users/{user_id}/Configuration", chosen, headers=headers, status=204)
+        assert site.get("/Users/Me", headers=headers).json["Configuration"]["SubtitleLanguagePreference"] == \
+            culture["ThreeLetterISOLanguageName"], culture
+
+
 def test_an_app_changes_only_its_own_users_configuration_and_says_what_is_wrong(site):
     headers, user_id, _ = sign_in(site)
     site.post_json(f"/Users/{ids.of_user(999)}/Configuration", {"SubtitleMode": "None"}, headers=headers,

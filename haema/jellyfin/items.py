@@ -5,6 +5,8 @@ apps"); times are ticks (10^7 per second), as Jellyfin counts them."""
 import datetime
 import hashlib
 
+import babelfish
+
 from .. import preferences
 from ..errors import HaemaError
 from . import ids
@@ -70,11 +72,11 @@ def user_configuration(chosen):
     as Jellyfin names them: languages in ISO 639-2/B ("fre"); a chosen audio language is played
     instead of the file's default track; chosen subtitles are on in every film ("Always")."""
     audio, subtitles = chosen.audio_language, chosen.subtitle_language
+    off = subtitles == preferences.OFF
     return {"PlayDefaultAudioTrack": audio is None,
             "AudioLanguagePreference": preferences.three_letter(audio) if audio else "",
-            "SubtitleLanguagePreference": preferences.three_letter(subtitles) if subtitles not in (None, preferences.OFF)
-            else "",
-            "SubtitleMode": "None" if subtitles == preferences.OFF else "Always" if subtitles else "Default"}
+            "SubtitleLanguagePreference": preferences.three_letter(subtitles) if subtitles and not off else "",
+            "SubtitleMode": "None" if off else "Always" if subtitles else "Default"}
 
 
 def configured_preferences(body, chosen):
@@ -116,6 +118,16 @@ def chosen_streams(streams, chosen, audio=None, subtitle=None):
 
     return (of("Audio", chosen.audio_language, audio, None),
             of("Subtitle", chosen.subtitle_language, subtitle, -1))
+
+
+def cultures():
+    """CultureDto of every language with a two-letter code, by name: what jellyfin-web's playback
+    settings offer for the audio and subtitle language, valued by the ISO 639-2/B code that
+    ``user_configuration`` gives (Jellyfin's own list does the same)."""
+    languages = sorted((row for row in babelfish.LANGUAGE_MATRIX if row.alpha2), key=lambda row: row.name)
+    return [{"Name": row.name, "DisplayName": row.name, "TwoLetterISOLanguageName": row.alpha2,
+             "ThreeLetterISOLanguageName": row.alpha3b,
+             "ThreeLetterISOLanguageNames": sorted({row.alpha3b, row.alpha3t})} for row in languages]
 
 
 def view_dto(guid, server_id, count):

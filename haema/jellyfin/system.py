@@ -153,6 +153,12 @@ def add(app, ctx):
          .execute())
         return params.no_content()
 
+    @route("/localization/cultures")
+    def cultures():
+        """The languages a user may prefer (their UserConfiguration, above)."""
+        who()
+        return params.as_json(items.cultures())
+
     # -- What Haema has nothing for: empty answers, so clients carry on ------------
 
     @route("/shows/upcoming")
@@ -179,7 +185,6 @@ def add(app, ctx):
     @route("/movies/recommendations")
     @route("/users/<user_id>/groupingoptions")
     @route("/userviews/groupingoptions")
-    @route("/localization/cultures")
     @route("/localization/countries")
     def nothing_list(**_):
         who()

@@ -339,8 +339,9 @@ class Player {
     fill(this.subtitles, [["-1", "Subtitles off"], ...texts.map((t, i) => [String(i), trackName(t, i)])],
       String(texts.findIndex((t) => t.mode === "showing")), texts.length > 0);
     this.subtitles.onchange = () => {
-      texts.forEach((track, index) => { track.mode = index === Number(this.subtitles.value) ? "showing" : "disabled"; });
-      this.choices.choseSubtitles(texts[Number(this.subtitles.value)] || null);
+      const chosen = Number(this.subtitles.value);
+      texts.forEach((track, index) => { track.mode = index === chosen ? "showing" : "disabled"; });
+      this.choices.choseSubtitles(texts[chosen] || null);
     };
   }
 

@@ -90,7 +90,8 @@ export class Choices {
 
   save(change) {
     Object.assign(this.saved, change);
-    api("/preferences", { method: "PUT", body: JSON.stringify(change), headers: { "Content-Type": "application/json" } })
+    const headers = { "Content-Type": "application/json" };
+    api("/preferences", { method: "PUT", body: JSON.stringify(change), headers })
       .catch((error) => console.warn("playback preference not saved:", error.message));
   }
 }
