@@ -1,6 +1,8 @@
 """Jellyfin apps and the web player share a user's playback preferences: the audio and subtitle
 languages of a UserConfiguration are Haema's (haema/preferences.py), and PlaybackInfo's default
 streams follow them. The mapping is tested as the pure functions it is, then through the app."""
+import os
+
 import pytest
 
 from haema import accounts, models
@@ -8,7 +10,9 @@ from haema.jellyfin import ids, items
 from haema.preferences import PlaybackPreferences
 
 from .clips import make_clip
+from .test_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT
 from .test_jellyfin_api import CHROME_PROFILE, PASSWORD, cheap_passwords, find, sign_in  # noqa: F401
+from .test_jellyfin_web import ADA, BUILD, Jellyfin, family, family_library  # noqa: F401
 
 ORIGIN = {"Origin": "http://localhost:80"}
 
@@ -162,3 +166,46 @@ def test_an_app_changes_only_its_own_users_configuration_and_says_what_is_wrong(
     assert "SubtitleMode must be one of" in answer.json["error"]
     site.post(f"/Users/{user_id}/Configuration", b"[]", headers=headers, status=400)
     assert site.get("/Users/Me", headers=headers).json["Configuration"]["SubtitleMode"] == "Default"
+
+
+# -- jellyfin-web's own settings pages (opt-in: a real build, see test_jellyfin_web) ------------
+
+@pytest.mark.skipif(not BUILD, reason="HAEMA_JELLYFIN_WEB is not set: point it at the dist folder of a "
+                    "jellyfin-web v10.10.x build")
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no Chromium at {CHROMIUM}")
+def test_jellyfin_webs_settings_pages_and_haemas_player_share_the_choices(family):
+    """French sound chosen in jellyfin-web's playback settings is the web player's preference, and
+    subtitles the web player turned off show as "None" in jellyfin-web's subtitle settings."""
+    from playwright.sync_api import sync_playwright
+
+    server, api = family, Jellyfin(family.url)
+    api.sign_in(*ADA)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 720})
+            page.set_default_timeout(TIMEOUT)
+            page.goto(server.url + "/web/")
+            page.wait_for_selector(".manualLoginForm:not(.hide), .visualLoginForm:not(.hide)")
+            if page.locator(".manualLoginForm.hide").count():
+                page.click(".btnManual")
+            page.fill("#txtManualName", ADA[0])
+            page.fill("#txtManualPassword", ADA[1])
+            page.click(".manualLoginForm button[type=submit]")
+            page.wait_for_selector(".homeSectionsContainer")
+
+            page.goto(f"{server.url}/web/#/mypreferencesplayback.html?userId={api.user_id}")
+            page.wait_for_selector("#selectAudioLanguage option[value='fre']", state="attached")
+            page.select_option("#selectAudioLanguage", "fre")
+            page.locator(".chkPlayDefaultAudioTrack").uncheck(force=True)  # else the file's default plays
+            with page.expect_response(lambda r: r.url.lower().endswith("/configuration")) as saved:
+                page.locator(".btnSave:visible").click()
+            assert saved.value.status == 204
+            assert server.api("/api/v1/preferences")[1]["audio_language"] == "fr"
+
+            assert server.api("/api/v1/preferences", "PUT", {"subtitle_language": "none"})[0] == 200
+            page.goto(f"{server.url}/web/#/mypreferencessubtitles.html?userId={api.user_id}")
+            page.wait_for_function("() => document.querySelector('#selectSubtitlePlaybackMode') && "
+                                   "document.querySelector('#selectSubtitlePlaybackMode').value === 'None'")
+        finally:
+            browser.close()
