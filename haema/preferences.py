@@ -11,7 +11,8 @@ the language. Quality is a height, counted on the short side as the player's men
 ("720p"); a film without that rendition plays the nearest one below it (the web player's
 preferences.js).
 
-A save is one upsert, as in history.py: two players saving at once just queue.
+A save is one upsert of the fields it changes, as history.py saves progress: two players
+saving at once just queue, and neither puts back the other's old value.
 """
 import dataclasses
 import datetime

@@ -168,7 +168,7 @@ class Player {
     this.announce();
     hls.on(Hls.Events.MANIFEST_PARSED, () => {
       preferOriginal(hls);
-      this.choices.applyHls(hls); // the saved quality, before the first segment
+      this.choices.applyQuality(hls); // before the first segment
       hls.startLoad(start || -1); // -1: from the start
       this.hlsMenus();
       this.play();
@@ -282,7 +282,6 @@ class Player {
 
   hlsMenus() {
     const hls = this.hls;
-    this.choices.applyHls(hls);
     const levels = hls.levels.map((level, index) => ({ level, index }))
       .sort((a, b) => (b.level.height || 0) - (a.level.height || 0) || b.level.bitrate - a.level.bitrate);
     fill(this.quality, [["-1", "Auto"], ...levels.map(({ level, index }) => [String(index), levelName(level)])],

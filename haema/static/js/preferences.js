@@ -3,9 +3,9 @@
 // The server keeps them per user (/api/v1/preferences, haema/preferences.py), so a reload,
 // another browser or a TV app starts a film the same way, and subtitles chosen in one film
 // are on in the next. The player (player.js) hands each menu choice to `chose*`, and sets a
-// film up with `hlsConfig` and `applyHls`, which acts once a kind when its tracks are known:
-// a choice made while the film plays is never undone by a track list hls.js sends again (a
-// quality switch does).
+// film up with `hlsConfig` (the tracks) and `applyQuality` before it plays, so nothing
+// undoes a choice made while it plays. Under Safari's own HLS, `applyNative` does the
+// tracks, once each, when the video's track lists are known.
 import { api } from "./api.js";
 
 const OFF = "none"; // subtitles off, chosen so
@@ -40,14 +40,12 @@ export class Choices {
   }
 
   // The saved quality, which must be set before hls.js loads the first segment: call this
-  // before startLoad (and again as the levels change; it acts once).
-  applyHls(hls) {
-    this.once("quality", hls.levels, () => {
-      const index = nearestLevel(hls.levels, this.saved.quality);
-      if (index < 0) return;
-      hls.startLevel = index;
-      hls.loadLevel = index; // a choice, as in the menu: no automatic switching away from it
-    });
+  // once the levels are known (MANIFEST_PARSED), before startLoad.
+  applyQuality(hls) {
+    const index = nearestLevel(hls.levels, this.saved.quality);
+    if (index < 0) return;
+    hls.startLevel = index;
+    hls.loadLevel = index; // a choice, as in the menu: no automatic switching away from it
   }
 
   // Safari's own HLS: the saved tracks, on the element's track lists (no quality menu there)
