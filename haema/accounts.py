@@ -25,7 +25,7 @@ import time
 import peewee
 
 from .errors import HaemaError
-from .models import HOUSEHOLD, DisplayPreference, Favourite, Progress, Session, User, database
+from .models import HOUSEHOLD, DisplayPreference, Favourite, PlaybackPreference, Progress, Session, User, database
 
 log = logging.getLogger(__name__)
 
@@ -116,8 +116,9 @@ def has_users():
 
 
 def add_user(name, password, admin=False):
-    """A new account. The first admin also takes over the household's history: what was
-    watched before accounts existed, or with ``--auth false``."""
+    """A new account. The first admin also takes over the household's history, playback
+    preferences and favourites: what was watched and chosen before accounts existed, or with
+    ``--auth false``."""
     name = _checked_name(name)
     if not isinstance(password, str) or len(password) < MIN_PASSWORD:
         raise HaemaError(f"the password must have at least {MIN_PASSWORD} characters")
@@ -131,12 +132,14 @@ def add_user(name, password, admin=False):
             raise HaemaError(f"there is already a user {name!r}", 409) from None
         if first_admin:
             Progress.update(user_id=user.id).where(Progress.user_id == HOUSEHOLD).execute()
+            PlaybackPreference.update(user_id=user.id).where(PlaybackPreference.user_id == HOUSEHOLD).execute()
+            Favourite.update(user_id=user.id).where(Favourite.user_id == HOUSEHOLD).execute()
     log.info("added %s %s", "admin" if admin else "user", name)
     return _account(user)
 
 
 def remove_user(name):
-    """Remove an account, its sessions, history and favourites. The last admin stays."""
+    """Remove an account, its sessions, history, favourites and choices. The last admin stays."""
     with database.atomic():
         user = User.get_or_none(User.name == name)
         if user is None:
@@ -146,6 +149,7 @@ def remove_user(name):
         Progress.delete().where(Progress.user_id == user.id).execute()
         DisplayPreference.delete().where(DisplayPreference.user_id == user.id).execute()
         Favourite.delete().where(Favourite.user_id == user.id).execute()
+        PlaybackPreference.delete().where(PlaybackPreference.user_id == user.id).execute()
         user.delete_instance()  # sessions go with it (ON DELETE CASCADE)
     log.info("removed user %s", name)
 

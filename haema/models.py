@@ -256,3 +256,18 @@ class DisplayPreference(BaseModel):
     class Meta:
         table_name = "display_preference"
         primary_key = peewee.CompositeKey("user_id", "key", "client")
+
+
+class PlaybackPreference(BaseModel):
+    """What a user last chose in a player (preferences.py): one row a user, read by the web
+    player and by Jellyfin apps alike. No foreign key, as in ``Progress``: ``HOUSEHOLD`` is
+    no row of ``User``."""
+
+    user_id = peewee.IntegerField(primary_key=True)
+    audio_language = peewee.CharField(null=True)  # a language tag ("en"); null: the film's default track
+    subtitle_language = peewee.CharField(null=True)  # a language tag, or "none" for off; null: never chosen
+    quality = peewee.IntegerField(null=True)  # the short side in pixels ("720p"); null: automatic
+    updated_at = peewee.DateTimeField(default=datetime.datetime.utcnow)
+
+    class Meta:
+        table_name = "playback_preference"

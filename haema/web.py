@@ -15,7 +15,7 @@ import zlib
 import bottle
 import peewee
 
-from . import accounts, catalog, history, jellyfin, models, signing, storage
+from . import accounts, catalog, history, jellyfin, models, preferences, signing, storage
 from .errors import HaemaError, not_found
 from .gate import WEB_CLIENT_CSP, Gate, add_security_headers, client, end_session, identity, start_session
 from .library import Library
@@ -170,6 +170,16 @@ def create_app(config):
     @app.get("/api/v1/continue")
     def continue_watching():
         return _json(history.continue_watching(identity().user_id))
+
+    # -- Preferences -----------------------------------------------------------
+
+    @app.get("/api/v1/preferences")
+    def playback_preferences():
+        return preferences.get_preferences(identity().user_id).as_json()
+
+    @app.put("/api/v1/preferences")
+    def save_playback_preferences():
+        return preferences.save_preferences(identity().user_id, _json_body()).as_json()
 
     # -- Accounts --------------------------------------------------------------
 

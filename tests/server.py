@@ -51,6 +51,13 @@ class Server:
     def api(self, path, method="GET", body=None):
         return request(self.url + path, method, body, token=self.token)
 
+    def forget_choices(self):
+        """The next film plays as a viewer who never chose a track or a quality sees it: the
+        web player saves each menu choice (haema/preferences.py), and tests share a server."""
+        status, _ = self.api("/api/v1/preferences", "PUT",
+                             {"audio_language": None, "subtitle_language": None, "quality": "auto"})
+        assert status == 200
+
     def log(self):
         with open(self.log_path, encoding="utf-8", errors="replace") as log:
             return log.read()

@@ -183,6 +183,7 @@ class Viewer:
 
 def open_and_play(page, server, title):
     viewer = Viewer(page, server)
+    server.forget_choices()
     page.goto(f"{server.url}/#/play/{video_id(server, title)}?from=start")
     viewer.wait(f"window.haemaPlayer && {HLS} && {HLS}.levels.length > 0", "the master playlist")
     viewer.wait(f"{VIDEO}.currentTime > 1", "playback to start")

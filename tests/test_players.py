@@ -216,7 +216,8 @@ HLS = "window.haemaPlayer.hls"
 
 
 def play_from_start(page, server, info):
-    """Haema's web player on the video, watched (WATCH), until it plays."""
+    """Haema's web player on the video, as a viewer who never chose a quality, watched (WATCH), until it plays."""
+    server.forget_choices()
     page.add_init_script(WATCH)
     page.goto(f"{server.url}/#/play/{info.video_id}?from=start")
     wait(page, server, f"window.haemaPlayer && {HLS} && {HLS}.levels.length > 0", "the master playlist")

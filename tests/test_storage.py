@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from haema import models, naming, storage
+from haema import models, naming, preferences, storage
 from haema.config import ConfigError, database_url
 
 from .conftest import BACKEND
@@ -71,7 +71,7 @@ def test_an_unreachable_postgresql_is_a_config_error_without_the_password():
 
 
 MIGRATIONS = ["0001_initial", "0002_accounts", "0003_nfo_details", "0004_keyed_ids", "0005_display_preferences",
-              "0007_favourites"]
+              "0006_playback_preferences", "0007_favourites"]
 
 
 def _applied(database):
@@ -113,6 +113,22 @@ def test_a_database_made_before_migrations_adopts_them_unchanged(tmp_path):
         models.Progress.update(position=13.0).execute()
         assert models.Generation.current() == 9  # one trigger on progress (remade by 0002), not two
 
+
+
+def test_a_database_of_0005_gets_the_playback_preferences_and_keeps_its_history(database_url):
+    """An upgrade from the Haema before 0006: its progress stays, and preferences can be saved."""
+    database = storage.open_database(database_url)
+    with database.connection_context():
+        database.execute_sql('DROP TABLE "playback_preference"')
+        database.execute_sql(f'DELETE FROM "schema_migration" WHERE "name" = {database.param}',
+                             ("0006_playback_preferences",))
+        models.Progress.create(user_id=models.HOUSEHOLD, video_id="0123456789abcdef", position=1.5, duration=60.0)
+    upgraded = storage.open_database(database_url)
+    assert _applied(upgraded) == MIGRATIONS
+    with upgraded.connection_context():
+        assert models.Progress.get().position == 1.5
+        preferences.save(models.HOUSEHOLD, subtitle_language="fr", quality=720)
+        assert preferences.get_preferences(models.HOUSEHOLD) == preferences.PlaybackPreferences(None, "fr", 720)
 
 # -- The lock nodes share --------------------------------------------------------
 

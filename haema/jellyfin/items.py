@@ -5,6 +5,10 @@ apps"); times are ticks (10^7 per second), as Jellyfin counts them."""
 import datetime
 import hashlib
 
+import babelfish
+
+from .. import preferences
+from ..errors import HaemaError
 from . import ids
 
 TICKS = 10_000_000
@@ -29,15 +33,15 @@ def public_info(server_id, name):
             "LocalAddress": "", "OperatingSystem": "", "StartupWizardCompleted": True}
 
 
-def user_dto(identity, server_id):
+def user_dto(identity, server_id, chosen):
+    """``chosen``: the user's preferences.PlaybackPreferences, the part of the configuration Haema keeps."""
     admin = bool(identity.admin)
     return {
         "Id": ids.of_user(identity.user_id), "Name": identity.name, "ServerId": server_id,
         "HasPassword": True, "HasConfiguredPassword": True, "HasConfiguredEasyPassword": False,
         "EnableAutoLogin": False, "PrimaryImageTag": None, "LastLoginDate": None, "LastActivityDate": None,
         "Configuration": {
-            "PlayDefaultAudioTrack": True, "AudioLanguagePreference": "", "SubtitleLanguagePreference": "",
-            "DisplayMissingEpisodes": False, "GroupedFolders": [], "SubtitleMode": "Default",
+            **user_configuration(chosen), "DisplayMissingEpisodes": False, "GroupedFolders": [],
             "DisplayCollectionsView": False, "EnableLocalPassword": False, "OrderedViews": [],
             "LatestItemsExcludes": [], "MyMediaExcludes": [], "HidePlayedInLatest": True,
             "RememberAudioSelections": True, "RememberSubtitleSelections": True,
@@ -58,6 +62,72 @@ def user_dto(identity, server_id):
             "MaxActiveSessions": 0, "RemoteClientBitrateLimit": 0, "EnableCollectionManagement": False,
         },
     }
+
+
+SUBTITLE_MODES = ("Default", "Always", "OnlyForced", "None", "Smart")
+
+
+def user_configuration(chosen):
+    """The UserConfiguration fields of a user's playback preferences (preferences.PlaybackPreferences),
+    as Jellyfin names them: languages in ISO 639-2/B ("fre"); a chosen audio language is played
+    instead of the file's default track; chosen subtitles are on in every film ("Always")."""
+    audio, subtitles = chosen.audio_language, chosen.subtitle_language
+    off = subtitles == preferences.OFF
+    return {"PlayDefaultAudioTrack": audio is None,
+            "AudioLanguagePreference": preferences.three_letter(audio) if audio else "",
+            "SubtitleLanguagePreference": preferences.three_letter(subtitles) if subtitles and not off else "",
+            "SubtitleMode": "None" if off else "Always" if subtitles else "Default"}
+
+
+def configured_preferences(body, chosen):
+    """``{field: value}`` of the playback preferences a posted UserConfiguration (``body``, keys
+    lower-cased) changes in ``chosen``: what it leaves out stays. An audio language counts only without
+    ``PlayDefaultAudioTrack`` (Jellyfin plays the default track then, whatever the language);
+    ``SubtitleMode`` "None" is subtitles off, any other mode with a language that language.
+    A value of the wrong kind is a HaemaError (400)."""
+    changes = {}
+    if "audiolanguagepreference" in body or "playdefaultaudiotrack" in body:
+        play_default = body.get("playdefaultaudiotrack", chosen.audio_language is None)
+        if not isinstance(play_default, bool):
+            raise HaemaError("PlayDefaultAudioTrack must be true or false")
+        language = body.get("audiolanguagepreference") or None
+        changes["audio_language"] = None if play_default else preferences.language(language, "AudioLanguagePreference")
+    if "subtitlemode" in body or "subtitlelanguagepreference" in body:
+        mode = body.get("subtitlemode", "Default")
+        if mode not in SUBTITLE_MODES:
+            raise HaemaError(f"SubtitleMode must be one of {', '.join(SUBTITLE_MODES)}, not {mode!r}")
+        language = body.get("subtitlelanguagepreference") or None
+        changes["subtitle_language"] = preferences.OFF if mode == "None" else preferences.language(
+            language, "SubtitleLanguagePreference")
+    return changes
+
+
+def chosen_streams(streams, chosen, audio=None, subtitle=None):
+    """``(audio, subtitle)``: the ``Index`` of the MediaStreams to play. The ones a request names
+    (``audio``, ``subtitle``), else those the user's playback preferences (``chosen``) pick: the
+    first audio track in their language, the first subtitle track in theirs, unforced first.
+    None: the file's default audio track; -1: no subtitles."""
+    def of(kind, language, asked, none):
+        indexes = [s["Index"] for s in streams if s["Type"] == kind]
+        if asked in indexes or (asked == -1 and kind == "Subtitle"):
+            return asked
+        picked = [s for s in streams if s["Type"] == kind and language not in (None, preferences.OFF)
+                  and preferences.matches(language, s["Language"])]
+        picked.sort(key=lambda s: s["IsForced"])
+        return picked[0]["Index"] if picked else none
+
+    return (of("Audio", chosen.audio_language, audio, None),
+            of("Subtitle", chosen.subtitle_language, subtitle, -1))
+
+
+def cultures():
+    """CultureDto of every language with a two-letter code, by name: what jellyfin-web's playback
+    settings offer for the audio and subtitle language, valued by the ISO 639-2/B code that
+    ``user_configuration`` gives (Jellyfin's own list does the same)."""
+    languages = sorted((row for row in babelfish.LANGUAGE_MATRIX if row.alpha2), key=lambda row: row.name)
+    return [{"Name": row.name, "DisplayName": row.name, "TwoLetterISOLanguageName": row.alpha2,
+             "ThreeLetterISOLanguageName": row.alpha3b,
+             "ThreeLetterISOLanguageNames": sorted({row.alpha3b, row.alpha3t})} for row in languages]
 
 
 def view_dto(guid, server_id, count):

@@ -6,7 +6,7 @@ import urllib.parse
 
 import bottle
 
-from .. import catalog, signing
+from .. import catalog, preferences, signing
 from ..errors import HaemaError, not_found
 from ..streaming import file_response
 from . import cues, decide, ids, items, master, params
@@ -26,7 +26,8 @@ def add(app, ctx):
 
     @route("/items/<item_id>/playbackinfo", method=["GET", "POST"])
     def playback_info(item_id):
-        """How this client should play the video: decide.decide over the file and the request."""
+        """How this client should play the video: decide.decide over the file and the request. The
+        audio and subtitle tracks are the ones the request names, else the user's preferences'."""
         identity = who()
         ref = ids.parse(item_id)
         video = catalog.get_video(ref.id) if ref.kind == "item" else None
@@ -35,9 +36,12 @@ def add(app, ctx):
         body = params.body() if bottle.request.method == "POST" else {}
         guid, token = ids.of_item(video.id), ctx.api_key_query()
         streams = items.media_streams(video.info, guid, token)
-        asked = params.number(body.get("audiostreamindex", params.query("audiostreamindex")))
+        asked, subtitle = items.chosen_streams(
+            streams, preferences.get_preferences(identity.user_id),
+            params.number(body.get("audiostreamindex", params.query("audiostreamindex"))),
+            params.number(body.get("subtitlestreamindex", params.query("subtitlestreamindex"))))
         audio = [s["Index"] for s in streams if s["Type"] == "Audio"]
-        position = audio.index(asked) if asked in audio else None
+        position = audio.index(asked) if asked is not None else None
         facts = decide.facts_of(video.info)
         profile = body.get("deviceprofile")
         decision = decide.decide(facts, profile, position,
@@ -56,6 +60,7 @@ def add(app, ctx):
             f"/Videos/{guid}/stream.{facts.container}?Static=true&MediaSourceId={guid}{token.replace('?', '&')}")
         if position is not None:
             source["DefaultAudioStreamIndex"] = asked
+        source["DefaultSubtitleStreamIndex"] = subtitle
         return {"MediaSources": [source], "PlaySessionId": session}
 
     @route("/videos/<item_id>/master.m3u8")

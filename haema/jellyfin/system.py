@@ -5,7 +5,7 @@ import ipaddress
 
 import bottle
 
-from .. import accounts
+from .. import accounts, preferences
 from ..errors import HaemaError
 from ..gate import client
 from ..models import DisplayPreference
@@ -24,6 +24,13 @@ def endpoint_info(address):
     if getattr(ip, "ipv4_mapped", None):
         ip = ip.ipv4_mapped
     return {"IsLocal": ip.is_loopback, "IsInNetwork": ip.is_loopback or ip.is_private or ip.is_link_local}
+
+
+def own(identity, user_guid):
+    """``identity``, if ``user_guid`` (absent: the caller) is its own: a user changes nobody else's settings."""
+    if user_guid and user_guid.replace("-", "").lower() != ids.of_user(identity.user_id):
+        raise HaemaError("only your own configuration can be changed here", 403)
+    return identity
 
 
 def default_preferences(pref_id, client_name):
@@ -94,7 +101,7 @@ def add(app, ctx):
             identity, token = accounts.HOUSEHOLD_IDENTITY, "household"
         session_id = identity.session_id or sessions.HOUSEHOLD
         ctx.live.seen(session_id, params.auth_fields())
-        return {"User": items.user_dto(identity, server_id), "AccessToken": token, "ServerId": server_id,
+        return {"User": user_dto(identity), "AccessToken": token, "ServerId": server_id,
                 "SessionInfo": sessions.session_dto(session_id, identity.user_id, identity.name, sessions.now(),
                                                     client()[0], ctx.live.devices.get(session_id, sessions.Device()),
                                                     None, None, server_id)}
@@ -102,11 +109,23 @@ def add(app, ctx):
     @route("/users/me")
     @route("/users/<user_id>")
     def user(user_id=None):
-        return items.user_dto(who(), server_id)
+        return user_dto(who())
 
     @route("/users")
     def users():
-        return params.as_json([items.user_dto(who(), server_id)])
+        return params.as_json([user_dto(who())])
+
+    @route("/users/configuration", method="POST")  # 10.9 and later: ?userId=
+    @route("/users/<user_id>/configuration", method="POST")
+    def user_configuration(user_id=None):
+        """Its audio and subtitle choices are Haema's playback preferences, which the web player shares."""
+        identity = own(who(), user_id or params.query("userid"))
+        changes = items.configured_preferences(params.body(), preferences.get_preferences(identity.user_id))
+        preferences.save(identity.user_id, **changes)
+        return params.no_content()
+
+    def user_dto(identity):
+        return items.user_dto(identity, server_id, preferences.get_preferences(identity.user_id))
 
     @route("/displaypreferences/<pref_id>")
     def display_preferences(pref_id):
@@ -134,6 +153,12 @@ def add(app, ctx):
          .execute())
         return params.no_content()
 
+    @route("/localization/cultures")
+    def cultures():
+        """The languages a user may prefer (their UserConfiguration, above)."""
+        who()
+        return params.as_json(items.cultures())
+
     # -- What Haema has nothing for: empty answers, so clients carry on ------------
 
     @route("/shows/upcoming")
@@ -160,7 +185,6 @@ def add(app, ctx):
     @route("/movies/recommendations")
     @route("/users/<user_id>/groupingoptions")
     @route("/userviews/groupingoptions")
-    @route("/localization/cultures")
     @route("/localization/countries")
     def nothing_list(**_):
         who()

@@ -6,6 +6,7 @@
 import { api, saveProgress } from "./api.js";
 import { Controls } from "./controls.js";
 import { h, message } from "./dom.js";
+import { loadChoices } from "./preferences.js";
 
 const SAVE_EVERY = 10000; // ms of playing between two saves
 const RESUME_FROM = 3; // s: closer to the start than this plays from the start
@@ -101,6 +102,7 @@ class Player {
 
   async open(id, fromStart) {
     this.showMessage("Loading…", "info");
+    const choices = loadChoices(); // asked for beside the video's facts, not after them
     try {
       this.info = await api(`/video/${id}`);
     } catch (error) {
@@ -121,6 +123,7 @@ class Player {
     this.root.append(this.controls.element);
     this.controls.attach((target, event, handler) => this.listen(target, event, handler));
     this.wire();
+    this.choices = await choices;
     await this.attach(start);
   }
 
@@ -159,11 +162,13 @@ class Player {
   }
 
   attachHls(Hls, start) {
-    const hls = new Hls({ startPosition: start, capLevelToPlayerSize: false, enableWorker: true, autoStartLoad: false });
+    const hls = new Hls({ startPosition: start, capLevelToPlayerSize: false, enableWorker: true, autoStartLoad: false,
+      ...this.choices.hlsConfig() });
     this.hls = hls;
     this.announce();
     hls.on(Hls.Events.MANIFEST_PARSED, () => {
       preferOriginal(hls);
+      this.choices.applyQuality(hls); // before the first segment
       hls.startLoad(start || -1); // -1: from the start
       this.hlsMenus();
       this.play();
@@ -280,7 +285,7 @@ class Player {
     const levels = hls.levels.map((level, index) => ({ level, index }))
       .sort((a, b) => (b.level.height || 0) - (a.level.height || 0) || b.level.bitrate - a.level.bitrate);
     fill(this.quality, [["-1", "Auto"], ...levels.map(({ level, index }) => [String(index), levelName(level)])],
-      String(hls.autoLevelEnabled ? -1 : hls.currentLevel), levels.length > 1);
+      String(hls.autoLevelEnabled ? -1 : hls.manualLevel), levels.length > 1);
     // The new quality starts with the next segment, the one playing plays out. Switching
     // at once (hls.currentLevel) empties the whole buffer, and Chromium does not decode
     // the replacement from its keyframe back before the playhead: the picture froze until
@@ -288,13 +293,17 @@ class Player {
     this.quality.onchange = () => {
       hls.nextLevel = Number(this.quality.value); // -1: automatic again
       this.qualityLabel();
+      this.choices.choseQuality(hls.levels[Number(this.quality.value)] || null);
     };
     this.qualityLabel();
 
     const audio = hls.audioTracks || [];
     fill(this.audio, audio.map((track, index) => [String(index), trackName(track, index)]),
       String(hls.audioTrack), audio.length > 1);
-    this.audio.onchange = () => { hls.audioTrack = Number(this.audio.value); };
+    this.audio.onchange = () => {
+      hls.audioTrack = Number(this.audio.value);
+      this.choices.choseAudio(audio[Number(this.audio.value)]);
+    };
 
     const subtitles = hls.subtitleTracks || [];
     fill(this.subtitles, [["-1", "Subtitles off"], ...subtitles.map((t, i) => [String(i), trackName(t, i)])],
@@ -303,6 +312,7 @@ class Player {
       const index = Number(this.subtitles.value);
       hls.subtitleTrack = index;
       hls.subtitleDisplay = index >= 0;
+      this.choices.choseSubtitles(subtitles[index] || null);
     };
   }
 
@@ -316,16 +326,22 @@ class Player {
 
   nativeMenus() {
     const video = this.video;
+    this.choices.applyNative(video);
     const audio = video.audioTracks ? [...video.audioTracks] : [];
     fill(this.audio, audio.map((track, index) => [String(index), trackName(track, index)]),
       String(Math.max(0, audio.findIndex((t) => t.enabled))), audio.length > 1);
-    this.audio.onchange = () => audio.forEach((track, index) => { track.enabled = index === Number(this.audio.value); });
+    this.audio.onchange = () => {
+      audio.forEach((track, index) => { track.enabled = index === Number(this.audio.value); });
+      this.choices.choseAudio(audio[Number(this.audio.value)]);
+    };
     const texts = [...video.textTracks].filter((t) => t.kind === "subtitles" || t.kind === "captions");
     fill(this.subtitles, [["-1", "Subtitles off"], ...texts.map((t, i) => [String(i), trackName(t, i)])],
       String(texts.findIndex((t) => t.mode === "showing")), texts.length > 0);
-    this.subtitles.onchange = () => texts.forEach((track, index) => {
-      track.mode = index === Number(this.subtitles.value) ? "showing" : "disabled";
-    });
+    this.subtitles.onchange = () => {
+      const chosen = Number(this.subtitles.value);
+      texts.forEach((track, index) => { track.mode = index === chosen ? "showing" : "disabled"; });
+      this.choices.choseSubtitles(texts[chosen] || null);
+    };
   }
 
   // -- Next episode ----------------------------------------------------------
