@@ -193,3 +193,32 @@ def test_the_header_and_the_admin_page_fit_a_phone(browser, server):
         assert "T" not in row.locator("td").nth(3).inner_text()
     finally:
         context.close()
+
+
+def test_a_user_changes_their_own_password_on_a_phone(browser, server):
+    """Only admins had a password form (on the users page); a user's name in the header
+    now leads to their own."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT)
+    try:
+        errors = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(server.url + "/#/login")
+        sign_in(page, BOB)
+        page.tap("#me")
+        page.wait_for_selector("form#own-password")
+        page.fill("#current-password", "not bob's password")
+        page.fill("#changed-password", "bob's new secret")
+        page.tap("form#own-password button[type=submit]")
+        page.wait_for_selector("form#own-password .message.error")
+        page.fill("#current-password", BOB[1])
+        page.fill("#changed-password", "bob's new secret")
+        page.tap("form#own-password button[type=submit]")
+        page.wait_for_selector("form#own-password .message.info")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        assert not page.locator("#users-link").count() and errors == []
+    finally:
+        context.close()
+    assert server.api("/api/v1/auth/login", "POST", {"username": "bob", "password": BOB[1]})[0] == 401
+    assert server.api("/api/v1/auth/login", "POST", {"username": "bob", "password": "bob's new secret"})[0] == 200
