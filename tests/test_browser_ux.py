@@ -231,3 +231,38 @@ def test_an_episode_is_marked_watched_and_unwatched_by_hand(browser, server):
         assert server.api(f"/api/v1/video/{second}/progress")[1]["updated_at"] is None
     finally:
         context.close()
+
+
+def test_an_entry_is_removed_from_continue_watching(browser, server):
+    """By a button on each entry, shown without hover (a phone has none): gone at once
+    and after a reload, as its progress is forgotten; the other entry stays."""
+    status, [show] = server.api("/api/v1/shows?search=night")
+    status, [film] = server.api("/api/v1/shows?search=heat")
+    episode, heat = show["episodes"][0]["id"], film["info"]["id"]
+    for video in (episode, heat):
+        assert server.api(f"/api/v1/video/{video}/progress", "PUT", {"position": 1.5})[0] == 200
+    desktop = {"viewport": {"width": 1280, "height": 800}}
+    phone = {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True}
+    for options, video, other in ((desktop, heat, episode), (phone, episode, None)):
+        context = browser.new_context(**options)
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT)
+        try:
+            page.goto(server.url + "/")
+            remove = page.locator(f".continue button.remove[data-id='{video}']")
+            remove.wait_for()
+            box = remove.bounding_box()
+            assert box["width"] >= 44 and box["height"] >= 44 and remove.is_visible()  # a finger's size
+            remove.tap() if options.get("has_touch") else remove.click()
+            remove.wait_for(state="detached")
+            page.reload()
+            page.wait_for_selector("#shows .card")
+            page.wait_for_selector("#view:not([aria-busy])")
+            if other:
+                page.wait_for_selector(f".continue button.remove[data-id='{other}']")
+                assert page.locator(".continue .entry").count() == 1
+            else:
+                assert page.locator(".continue").is_hidden()
+        finally:
+            context.close()
+    assert server.api("/api/v1/continue") == (200, [])
