@@ -407,3 +407,29 @@ def test_an_entry_is_removed_from_continue_watching(browser, server):
         finally:
             context.close()
     assert server.api("/api/v1/continue") == (200, [])
+
+
+def test_the_show_page_fits_a_phone(browser, server):
+    """At 390 px the "Mark watched" words took a third of each episode's row, and the
+    poster sat at the bottom of the heading, beside the buttons."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT)
+    try:
+        status, [show] = server.api("/api/v1/shows?search=night")
+        page.goto(f"{server.url}/#/show/{show['info']['id']}")
+        page.wait_for_selector("ol.episodes li button.watched")
+        for row in page.locator("ol.episodes li").all():
+            toggle, episode = row.locator("button.watched").bounding_box(), row.locator(".episode").bounding_box()
+            assert 44 <= toggle["width"] <= 56 and toggle["height"] >= 44  # a finger's size, no more
+            assert episode["width"] >= 300
+        assert page.locator(".heading .poster").bounding_box()["y"] <= page.locator(".heading h1").bounding_box()["y"]
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        # the mark says it, as the words did
+        second = page.locator("ol.episodes li").nth(1).locator("button.watched")
+        second.tap()
+        page.wait_for_selector("ol.episodes li button.watched.on[aria-label='Mark unwatched']")
+        page.locator("button.watched.on").tap()
+        page.wait_for_selector("ol.episodes li button.watched.on", state="detached")
+    finally:
+        context.close()
