@@ -409,13 +409,18 @@ def test_an_entry_is_removed_from_continue_watching(browser, server):
     assert server.api("/api/v1/continue") == (200, [])
 
 
-def test_the_show_page_fits_a_phone(browser, server):
-    """At 390 px the "Mark watched" words took a third of each episode's row, and the
-    poster sat at the bottom of the heading, beside the buttons."""
+def test_the_library_and_show_pages_fit_a_phone(browser, server):
+    """At 390 px the library's frames (no posters here) came one to a row, the "Mark
+    watched" words took a third of each episode's row, and the show's poster sat at the
+    bottom of its heading, beside the buttons."""
     context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
     page = context.new_page()
     page.set_default_timeout(TIMEOUT)
     try:
+        page.goto(server.url + "/")
+        page.wait_for_selector("#shows.stills .card[data-title='Night Trains']")
+        first, second = (card.bounding_box() for card in page.locator("#shows .card").all()[:2])
+        assert first["y"] == second["y"] and second["x"] + second["width"] <= 390  # two to a row
         status, [show] = server.api("/api/v1/shows?search=night")
         page.goto(f"{server.url}/#/show/{show['info']['id']}")
         page.wait_for_selector("ol.episodes li button.watched")
