@@ -33,7 +33,8 @@ def server(tmp_path):
     root = tmp_path / "media"
     (root / "Movies").mkdir(parents=True)
     make_clip(root / "Movies" / "Heat (1995).mp4", seconds=8, width=320, height=180, gop=48)
-    # a subtitle track: hls.js then makes text tracks, each loaded from a data: URL
+    # a subtitle track: hls.js then makes text tracks, each loaded from a data: URL (the
+    # line is shown up to the 7th second, past where the test pauses)
     (root / "Movies" / "Heat (1995).en.srt").write_text("1\n00:00:00,500 --> 00:00:07,000\nHello\n")
     workdir = str(tmp_path / "server")
     os.mkdir(workdir)
@@ -88,6 +89,9 @@ def test_sign_in_play_and_progress_is_saved_under_that_user_only(server):
             wait_until(page, server, f"fetch('/api/v1/video/{video_id}/progress').then(r => r.json())"
                                      f".then(p => Math.abs(p.position - {paused_at}) < 0.5)")
             assert media and all("sig=" in url for url in media), media  # hls.js followed the signed URLs
+            # the subtitles, drawn by the page from the cues, under the policy too
+            page.select_option("#subtitles", "0")
+            wait_until(page, server, "document.querySelector('#captions').innerText === 'Hello'")
             # hls.js makes its caption, subtitle and metadata tracks as <track src="data:,WEBVTT">
             # (createTrackNode): the policy must let them load (readyState 2), not fail them (3)
             page.evaluate("""() => { const t = document.createElement('track'); t.kind = 'metadata';
