@@ -3,8 +3,8 @@
 
 Makes a small demo library (clips from tests/clips.py, .nfo files with plots and
 genres), serves it with Haema, and photographs it in Debian's Chromium through
-playwright: the library, a show page with its plot, the player with a seek preview,
-and the phone view (390x844, touch).
+playwright: the library, a show page with its plot, the player with a seek preview and
+subtitles, and the player and the library on a phone (390x844, touch).
 """
 import os
 import shutil
@@ -53,6 +53,8 @@ def make_library(root):
     for number, name in enumerate(episodes, 1):
         make_clip(os.path.join(show, "Season 01", f"{title} - S01E{number:02d} - {name}.mp4"),
                   seconds=40 if number == 1 else 6, width=640, height=360, gop=48)
+    with open(os.path.join(show, "Season 01", f"{title} - S01E01 - {episodes[0]}.en.srt"), "w", encoding="utf-8") as srt:
+        srt.write("1\n00:00:00,500 --> 00:00:39,500\nThe night train leaves at ten,\nfrom the last platform.\n")
 
 
 def write_nfo(path, root, title, year, genres, plot, runtime=None):
@@ -63,7 +65,7 @@ def write_nfo(path, root, title, year, genres, plot, runtime=None):
 
 
 def shoot(server, page_of):
-    """Saves the four screenshots; returns how many shows the library page listed."""
+    """Saves the five screenshots; returns how many shows the library page listed."""
     status, shows = server.api("/api/v1/shows")
     series = next(s for s in shows if s["type"] == "series")
     episode = series["episodes"][0]["id"]
@@ -85,7 +87,8 @@ def shoot(server, page_of):
 
     page = page_of(viewport={"width": 1280, "height": 720})
     page.goto(f"{server.url}/#/play/{episode}?from=start")
-    page.wait_for_function("document.querySelector('video') && document.querySelector('video').currentTime > 1")
+    page.wait_for_function("() => document.querySelector('video') && document.querySelector('video').currentTime > 1")
+    page.select_option("#subtitles", "0")
     box = page.locator("#seek").bounding_box()
     page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] / 2)  # wakes the bar
     page.mouse.move(box["x"] + box["width"] * 0.55, box["y"] + box["height"] / 2)
@@ -95,14 +98,21 @@ def shoot(server, page_of):
 
     phone = page_of(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True, device_scale_factor=2)
     phone.goto(f"{server.url}/#/play/{episode}?from=start")
-    phone.wait_for_function("document.querySelector('video') && document.querySelector('video').readyState >= 3")
+    phone.wait_for_function("() => document.querySelector('video') && document.querySelector('video').readyState >= 3")
     if phone.evaluate("document.querySelector('video').paused"):
         phone.tap("#play-pause")
-    phone.wait_for_function("document.querySelector('video').currentTime > 1")
+    phone.wait_for_function("() => document.querySelector('video').currentTime > 1")
+    phone.select_option("#subtitles", "0")
+    phone.wait_for_selector("#captions:not([hidden])")
     phone.tap("video")
     phone.tap("video")
     phone.wait_for_timeout(400)
     phone.screenshot(path=os.path.join(DOCS, "phone.png"))
+
+    phone.goto(server.url + "/")
+    phone.wait_for_selector("#shows .card img")
+    phone.wait_for_timeout(800)
+    phone.screenshot(path=os.path.join(DOCS, "phone-library.png"))
     return len(shows)
 
 
@@ -123,7 +133,8 @@ def main():
                     page.set_default_timeout(60_000)
                     pages.append(page)
                     return page
-                print(f"docs/: library.png, show.png, player.png, phone.png ({shoot(server, page_of)} shows)")
+                print(f"docs/: library.png, show.png, player.png, phone.png, phone-library.png "
+                      f"({shoot(server, page_of)} shows)")
             finally:
                 browser.close()
     finally:

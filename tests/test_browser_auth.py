@@ -33,7 +33,8 @@ def server(tmp_path):
     root = tmp_path / "media"
     (root / "Movies").mkdir(parents=True)
     make_clip(root / "Movies" / "Heat (1995).mp4", seconds=8, width=320, height=180, gop=48)
-    # a subtitle track: hls.js then makes text tracks, each loaded from a data: URL
+    # a subtitle track: hls.js then makes text tracks, each loaded from a data: URL (the
+    # line is shown up to the 7th second, past where the test pauses)
     (root / "Movies" / "Heat (1995).en.srt").write_text("1\n00:00:00,500 --> 00:00:07,000\nHello\n")
     workdir = str(tmp_path / "server")
     os.mkdir(workdir)
@@ -88,6 +89,9 @@ def test_sign_in_play_and_progress_is_saved_under_that_user_only(server):
             wait_until(page, server, f"fetch('/api/v1/video/{video_id}/progress').then(r => r.json())"
                                      f".then(p => Math.abs(p.position - {paused_at}) < 0.5)")
             assert media and all("sig=" in url for url in media), media  # hls.js followed the signed URLs
+            # the subtitles, drawn by the page from the cues, under the policy too
+            page.select_option("#subtitles", "0")
+            wait_until(page, server, "document.querySelector('#captions').innerText === 'Hello'")
             # hls.js makes its caption, subtitle and metadata tracks as <track src="data:,WEBVTT">
             # (createTrackNode): the policy must let them load (readyState 2), not fail them (3)
             page.evaluate("""() => { const t = document.createElement('track'); t.kind = 'metadata';
@@ -193,3 +197,32 @@ def test_the_header_and_the_admin_page_fit_a_phone(browser, server):
         assert "T" not in row.locator("td").nth(3).inner_text()
     finally:
         context.close()
+
+
+def test_a_user_changes_their_own_password_on_a_phone(browser, server):
+    """Only admins had a password form (on the users page); a user's name in the header
+    now leads to their own."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT)
+    try:
+        errors = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(server.url + "/#/login")
+        sign_in(page, BOB)
+        page.tap("#me")
+        page.wait_for_selector("form#own-password")
+        page.fill("#current-password", "not bob's password")
+        page.fill("#changed-password", "bob's new secret")
+        page.tap("form#own-password button[type=submit]")
+        page.wait_for_selector("form#own-password .message.error")
+        page.fill("#current-password", BOB[1])
+        page.fill("#changed-password", "bob's new secret")
+        page.tap("form#own-password button[type=submit]")
+        page.wait_for_selector("form#own-password .message.info")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        assert not page.locator("#users-link").count() and errors == []
+    finally:
+        context.close()
+    assert server.api("/api/v1/auth/login", "POST", {"username": "bob", "password": BOB[1]})[0] == 401
+    assert server.api("/api/v1/auth/login", "POST", {"username": "bob", "password": "bob's new secret"})[0] == 200

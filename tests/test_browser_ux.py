@@ -15,12 +15,15 @@ PLOT = "Night after night, a sleeper train crosses the continent."
 
 @pytest.fixture(scope="module")
 def library(browser_library, tmp_path_factory):
-    """test_browser's library with a tvshow.nfo, in a folder of its own that tests may add to."""
+    """test_browser's library with a tvshow.nfo and subtitles, in a folder of its own that tests may add to."""
     root = tmp_path_factory.mktemp("ux") / "media"
     shutil.copytree(browser_library, root)
     (root / "Shows" / "Night Trains (2019)" / "tvshow.nfo").write_text(
         f"<tvshow><title>Night Trains</title><plot>{PLOT}</plot><genre>Documentary</genre></tvshow>",
         encoding="utf-8")
+    # the 20 s first episode's subtitles: a gap from 4 to 6 s, then a line to the end
+    (root / "Shows" / "Night Trains (2019)" / "Season 01" / "Night Trains - S01E01 - Departure.en.srt").write_text(
+        "1\n00:00:00,500 --> 00:00:04,000\nOne\n\n2\n00:00:06,000 --> 00:00:19,900\nTwo\n", encoding="utf-8")
     return root
 
 
@@ -153,6 +156,144 @@ def test_space_and_m_drive_the_player_after_a_button_was_clicked(browser, server
         context.close()
 
 
+# The picture's rectangle in the video element (object-fit: contain), the subtitles' box,
+# and the seek bar's, at which the visible controls start (the shading above it fades out).
+GEOMETRY = """() => {
+  const video = document.querySelector('video');
+  const box = video.getBoundingClientRect();
+  const scale = Math.min(box.width / video.videoWidth, box.height / video.videoHeight);
+  const width = video.videoWidth * scale, height = video.videoHeight * scale;
+  const left = box.left + (box.width - width) / 2, top = box.top + (box.height - height) / 2;
+  const rect = (selector) => document.querySelector(selector).getBoundingClientRect().toJSON();
+  return {picture: {left, top, right: left + width, bottom: top + height, height},
+          captions: rect('#captions'), seek: rect('#seek'), buttons: rect('.player-controls .buttons'),
+          text: document.querySelector('#captions').innerText, idle: document.querySelector('.player.idle') !== null,
+          fullscreen: document.fullscreenElement && document.fullscreenElement.contains(document.querySelector('#captions'))};
+}"""
+
+ON_THE_PICTURE = ("g.captions.left >= g.picture.left - 1 && g.captions.right <= g.picture.right + 1 && "
+                  "g.captions.top >= g.picture.top - 1 && g.captions.bottom <= g.picture.bottom + 1")
+NEAR_ITS_BOTTOM = "g.picture.bottom - g.captions.bottom <= 0.1 * g.picture.height"
+ABOVE_THE_CONTROLS = "g.captions.bottom <= g.seek.top && g.captions.bottom <= g.buttons.top"
+
+
+def wait_for_geometry(page, condition):
+    """Waits until ``condition`` (JavaScript over GEOMETRY's ``g``) holds: the lines glide
+    into place. Fails with the rectangles."""
+    from playwright.sync_api import TimeoutError
+
+    try:
+        page.wait_for_function(f"() => {{ const g = ({GEOMETRY})(); return g.text === 'Two' && ({condition}); }}")
+    except TimeoutError:
+        pytest.fail(f"not {condition}: {page.evaluate(GEOMETRY)}")
+
+
+@pytest.mark.parametrize("profile", [
+    {"viewport": {"width": 1280, "height": 720}},
+    {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True},
+    {"viewport": {"width": 844, "height": 390}, "has_touch": True, "is_mobile": True},
+], ids=["desktop", "portrait-phone", "landscape-phone"])
+def test_subtitles_sit_on_the_picture_above_the_controls(browser, server, profile):
+    """The browser drew the cue lines under the time, volume and full-screen controls and
+    their shading, and at the bottom of a portrait phone's screen, below the picture."""
+    context, page, errors = open_player(browser, server, **profile)
+    touch = profile.get("has_touch")
+    press = page.tap if touch else page.click
+    try:
+        page.select_option("#subtitles", "0")
+        # paused at "Two" (6 to 19.9 s) with the controls shown: the lines are on the picture, above them
+        page.evaluate("() => { const video = document.querySelector('video'); video.pause(); video.currentTime = 6.5; }")
+        wake(page, touch)
+        wait_for_geometry(page, f"!g.idle && {ON_THE_PICTURE} && {ABOVE_THE_CONTROLS}")
+        if profile["viewport"]["height"] > profile["viewport"]["width"]:  # the picture ends far above them
+            wait_for_geometry(page, NEAR_ITS_BOTTOM)
+        # the controls hidden (untouched while playing): the lines go down to the picture's bottom
+        press("#play-pause")
+        page.wait_for_selector(".player.idle")
+        page.evaluate("document.querySelector('video').pause()")  # and stay there, still hidden
+        wait_for_geometry(page, f"g.idle && {ON_THE_PICTURE} && {NEAR_ITS_BOTTOM}")
+        if not touch:
+            # in full screen too: the lines are inside what goes full screen
+            wake(page, touch)
+            page.click("#fullscreen")
+            page.wait_for_function("() => document.fullscreenElement !== null")
+            wait_for_geometry(page, f"g.fullscreen && !g.idle && {ON_THE_PICTURE} && {ABOVE_THE_CONTROLS}")
+        assert errors == []
+    finally:
+        context.close()
+
+
+def wake(page, touch):
+    """Brings the controls back: the mouse moved over the player, or a tap on a phone."""
+    if touch:
+        if page.evaluate("document.querySelector('.player').classList.contains('idle')"):
+            page.tap("video")
+    else:
+        page.mouse.move(300, 300)
+        page.mouse.move(310, 310)
+    page.wait_for_selector(".player:not(.idle)")
+
+
+def test_speed_subtitle_size_and_delay_are_set_and_kept(browser, server):
+    context, page, errors = open_player(browser, server, viewport={"width": 1280, "height": 720})
+    try:
+        page.select_option("#subtitles", "0")
+        page.evaluate("() => { const video = document.querySelector('video'); video.pause(); video.currentTime = 5; }")
+        page.wait_for_function("() => document.querySelector('#captions').hidden")  # between "One" and "Two"
+        wake(page, False)
+        page.click("#settings")
+        page.select_option("#speed", "1.5")
+        assert page.evaluate("document.querySelector('video').playbackRate") == 1.5
+        # a delay moves the lines later (+) or earlier (−): at 5 s, "One" (until 4 s) or "Two" (from 6 s)
+        for _ in range(5):
+            page.click("#delay-later")
+        assert page.locator("#subtitle-delay").inner_text() == "+1.25 s"
+        page.wait_for_function("() => document.querySelector('#captions').innerText === 'One'")
+        for _ in range(10):
+            page.click("#delay-earlier")
+        assert page.locator("#subtitle-delay").inner_text() == "−1.25 s"
+        page.wait_for_function("() => document.querySelector('#captions').innerText === 'Two'")
+        size = "parseFloat(getComputedStyle(document.querySelector('#captions')).fontSize)"
+        normal = page.evaluate(size)
+        page.select_option("#subtitle-size", "1.5")
+        assert page.evaluate(size) == pytest.approx(1.5 * normal)
+
+        # kept in this browser: after a reload, all three are as they were set
+        page.reload()
+        wait_until(page, server, "document.querySelector('video') && document.querySelector('video').readyState >= 1")
+        assert page.evaluate("document.querySelector('video').playbackRate") == 1.5
+        assert page.input_value("#speed") == "1.5" and page.input_value("#subtitle-size") == "1.5"
+        assert page.locator("#subtitle-delay").inner_text() == "−1.25 s"
+        assert errors == []
+    finally:
+        context.close()
+
+
+def test_the_settings_menu_by_touch_on_a_phone(browser, server):
+    context, page, errors = open_player(browser, server, viewport={"width": 390, "height": 844},
+                                        has_touch=True, is_mobile=True)
+    try:
+        page.evaluate("document.querySelector('video').pause()")  # the bar stays once shown
+        wake(page, True)
+        page.tap("#settings")
+        panel = page.locator("#settings-panel")
+        assert panel.is_visible()
+        box = panel.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390 and box["y"] >= 0  # on screen
+        for control in panel.locator("select, button").all():
+            assert control.bounding_box()["height"] >= 44, control.get_attribute("id")  # a finger's size
+        page.tap("#delay-later")
+        assert page.locator("#subtitle-delay").inner_text() == "+0.25 s"
+        page.select_option("#speed", "0.75")
+        assert page.evaluate("document.querySelector('video').playbackRate") == 0.75
+        # a tap elsewhere closes the menu
+        page.tap("#current-time")
+        assert panel.is_hidden()
+        assert errors == []
+    finally:
+        context.close()
+
+
 def new_page(browser, server):
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
@@ -229,5 +370,71 @@ def test_an_episode_is_marked_watched_and_unwatched_by_hand(browser, server):
         page.click(f"button.watched[data-id='{second}']")
         page.wait_for_selector(f"button.watched[data-id='{second}'][aria-label='Mark watched']")
         assert server.api(f"/api/v1/video/{second}/progress")[1]["updated_at"] is None
+    finally:
+        context.close()
+
+
+def test_an_entry_is_removed_from_continue_watching(browser, server):
+    """By a button on each entry, shown without hover (a phone has none): gone at once
+    and after a reload, as its progress is forgotten; the other entry stays."""
+    status, [show] = server.api("/api/v1/shows?search=night")
+    status, [film] = server.api("/api/v1/shows?search=heat")
+    episode, heat = show["episodes"][0]["id"], film["info"]["id"]
+    for video in (episode, heat):
+        assert server.api(f"/api/v1/video/{video}/progress", "PUT", {"position": 1.5})[0] == 200
+    desktop = {"viewport": {"width": 1280, "height": 800}}
+    phone = {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True}
+    for options, video, other in ((desktop, heat, episode), (phone, episode, None)):
+        context = browser.new_context(**options)
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT)
+        try:
+            page.goto(server.url + "/")
+            remove = page.locator(f".continue button.remove[data-id='{video}']")
+            remove.wait_for()
+            box = remove.bounding_box()
+            assert box["width"] >= 44 and box["height"] >= 44 and remove.is_visible()  # a finger's size
+            remove.tap() if options.get("has_touch") else remove.click()
+            remove.wait_for(state="detached")
+            page.reload()
+            page.wait_for_selector("#shows .card")
+            page.wait_for_selector("#view:not([aria-busy])")
+            if other:
+                page.wait_for_selector(f".continue button.remove[data-id='{other}']")
+                assert page.locator(".continue .entry").count() == 1
+            else:
+                assert page.locator(".continue").is_hidden()
+        finally:
+            context.close()
+    assert server.api("/api/v1/continue") == (200, [])
+
+
+def test_the_library_and_show_pages_fit_a_phone(browser, server):
+    """At 390 px the library's frames (no posters here) came one to a row, the "Mark
+    watched" words took a third of each episode's row, and the show's poster sat at the
+    bottom of its heading, beside the buttons."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT)
+    try:
+        page.goto(server.url + "/")
+        page.wait_for_selector("#shows.stills .card[data-title='Night Trains']")
+        first, second = (card.bounding_box() for card in page.locator("#shows .card").all()[:2])
+        assert first["y"] == second["y"] and second["x"] + second["width"] <= 390  # two to a row
+        status, [show] = server.api("/api/v1/shows?search=night")
+        page.goto(f"{server.url}/#/show/{show['info']['id']}")
+        page.wait_for_selector("ol.episodes li button.watched")
+        for row in page.locator("ol.episodes li").all():
+            toggle, episode = row.locator("button.watched").bounding_box(), row.locator(".episode").bounding_box()
+            assert 44 <= toggle["width"] <= 56 and toggle["height"] >= 44  # a finger's size, no more
+            assert episode["width"] >= 300
+        assert page.locator(".heading .poster").bounding_box()["y"] <= page.locator(".heading h1").bounding_box()["y"]
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        # the mark says it, as the words did
+        second = page.locator("ol.episodes li").nth(1).locator("button.watched")
+        second.tap()
+        page.wait_for_selector("ol.episodes li button.watched.on[aria-label='Mark unwatched']")
+        page.locator("button.watched.on").tap()
+        page.wait_for_selector("ol.episodes li button.watched.on", state="detached")
     finally:
         context.close()

@@ -2,6 +2,7 @@
 //   #/login?next=<hash>   sign in, then go back where the viewer was
 //   #/setup/<token>       the one-time link the server prints when it has no user yet
 //   #/users               admins: add and remove users, see and revoke sessions
+//   #/password            anyone signed in: change their own password
 import { api } from "./api.js";
 import { librarySection } from "./admin.js";
 import { h, message } from "./dom.js";
@@ -174,6 +175,13 @@ export async function showUsers(view) {
     h("h2", {}, "Signed-in browsers and apps"),
     h("table", { id: "sessions" }, h("thead", {}, h("tr", {}, h("th", {}, "User"), h("th", {}, "Browser or app"),
       h("th.address", {}, "Address"), h("th", {}, "Last used"), h("th"))), sessions)));
+  view.append(librarySection(), passwordForm());
+  await refresh();
+}
+
+// One's own password, with the current one: on the admin's users page and, for everyone,
+// on #/password (the name in the header leads there).
+function passwordForm() {
   const own = form("own-password", "Your password", [
     field("Current password", { name: "current", id: "current-password", type: "password",
       autocomplete: "current-password", required: true }),
@@ -185,8 +193,11 @@ export async function showUsers(view) {
     own.querySelector(".status").replaceChildren(message("Changed. Your other browsers and apps are signed out.",
       { kind: "info" }));
   });
-  view.append(librarySection(), own);
-  await refresh();
+  return own;
+}
+
+export function showPassword(view) {
+  view.append(passwordForm());
 }
 
 // "Chrome on Android", "Jellyfin Web on Linux", "Safari on iPhone": a User-Agent as a

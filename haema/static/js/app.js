@@ -2,8 +2,8 @@
 //   #/?q=heat       library (search in the query)
 //   #/show/<id>     a film or a series
 //   #/play/<id>     the player
-//   #/login, #/setup/<token>, #/users   accounts (account.js)
-import { me, showLogin, showSetup, showUsers, signOut, whoAmI } from "./account.js";
+//   #/login, #/setup/<token>, #/users, #/password   accounts (account.js)
+import { me, showLogin, showPassword, showSetup, showUsers, signOut, whoAmI } from "./account.js";
 import { h } from "./dom.js";
 import { showLibrary } from "./library.js";
 import { showShow } from "./show.js";
@@ -12,7 +12,7 @@ import { showPlayer } from "./player.js";
 const view = document.getElementById("view");
 const accountMenu = document.getElementById("account");
 const VIEWS = { library: showLibrary, show: showShow, play: showPlayer, login: showLogin, setup: showSetup,
-  users: showUsers };
+  users: showUsers, password: showPassword };
 const OPEN_TO_ALL = new Set(["login", "setup"]);
 const WITH_ID = new Set(["show", "play"]);
 let leave = null; // the open view's clean-up, e.g. the player saving its position
@@ -51,14 +51,15 @@ function signIn() {
   }
 }
 
-// The header's account corner: who is signed in, the admin's users page, sign out.
+// The header's account corner: who is signed in (leading to their password), the admin's
+// users page, sign out.
 function showAccount() {
   const signedIn = me && me.auth;
   accountMenu.hidden = !signedIn;
   if (!signedIn) return;
   // (replaceChildren writes a null as the text "null": only elements go in)
   accountMenu.replaceChildren(...[
-    h("span.who", {}, me.name),
+    h("a.who", { href: "#/password", id: "me", title: "Change your password" }, me.name),
     me.admin ? h("a.button", { href: "#/users", id: "users-link" }, "Users") : null,
     h("button.button", { type: "button", id: "sign-out", onclick: signOut }, "Sign out"),
   ].filter(Boolean));

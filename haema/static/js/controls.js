@@ -63,6 +63,12 @@ export class Controls {
     this.wireSeek();
   }
 
+  // A menu (the settings): its button beside the volume, its panel above the bar.
+  addMenu(button, panel) {
+    this.mute.before(button);
+    this.element.append(panel);
+  }
+
   // Media events the player listens to on its own behalf; `listen` registers them for removal.
   attach(listen) {
     const video = this.video;

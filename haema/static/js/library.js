@@ -77,7 +77,9 @@ export async function showLibrary(view, { query }) {
   search.value = query.get("q") || "";
   search.addEventListener("input", onInput);
   const text = search.value.trim();
+  view.setAttribute("aria-busy", "true"); // until both rows are drawn
   await Promise.all([load(text), loadContinue(continueRow, text)]);
+  view.removeAttribute("aria-busy");
   const refresh = setInterval(() => {
     if (document.visibilityState === "visible") load(search.value.trim());
   }, REFRESH_EVERY);
@@ -97,19 +99,38 @@ async function loadContinue(row, searching) {
     return; // the grid below says what is wrong
   }
   if (!entries.length) return;
-  row.replaceChildren(h("h2", {}, "Continue watching"), h("div.row", {}, entries.map(continueCard)));
+  const cards = h("div.row", {}, entries.map((entry) => continueCard(entry, row)));
+  row.replaceChildren(h("h2", {}, "Continue watching"), cards);
   row.hidden = Boolean(searching);
 }
 
-function continueCard(entry) {
+function continueCard(entry, row) {
   const episode = entry.episode;
   const label = episode ? `${episode.index ? episode.index + " · " : ""}${episode.title}` : "";
   const hint = entry.next ? "Next episode" : `${minutes(entry.duration - entry.position)} left`;
-  return h("a.card.wide", { href: `#/play/${entry.video_id}`, title: `${entry.show.title} ${label}`.trim() },
+  const card = h("a.card.wide", { href: `#/play/${entry.video_id}`, title: `${entry.show.title} ${label}`.trim() },
     h("div.frame", {}, poster(entry.show.banner || entry.show.thumbnail, entry.show.title, "landscape"),
       bar(entry.next ? null : entry)),
     h("span.name", {}, entry.show.title),
     h("span.sub", {}, label ? `${label} — ${hint}` : hint));
+  // a next episode has no progress of its own to forget: it is offered because the one
+  // before it was watched to its end
+  if (entry.next) return h("div.entry", {}, card);
+  const remove = h("button.remove", {
+    type: "button", "aria-label": `Remove ${entry.show.title} from Continue watching`, "data-id": entry.video_id,
+    onclick: async () => {
+      remove.disabled = true;
+      try {
+        await api(`/video/${entry.video_id}/progress`, { method: "DELETE" });
+      } catch (error) {
+        remove.disabled = false;
+        return;
+      }
+      remove.parentElement.remove();
+      if (!row.querySelector(".card")) row.hidden = true;
+    },
+  }, "✕");
+  return h("div.entry", {}, card, remove);
 }
 
 function fillGenres(select, shows) {

@@ -4,9 +4,11 @@
 // instance, null under native HLS; `video` is the element). A "haemaplayer" event on window
 // announces it before the source loads, so a listener added then sees every hls.js event.
 import { api, saveProgress } from "./api.js";
+import { Captions } from "./captions.js";
 import { Controls } from "./controls.js";
 import { h, message } from "./dom.js";
 import { loadChoices } from "./preferences.js";
+import { Settings } from "./settings.js";
 
 const SAVE_EVERY = 10000; // ms of playing between two saves
 const RESUME_FROM = 3; // s: closer to the start than this plays from the start
@@ -121,7 +123,13 @@ class Player {
     this.findNext();
     this.controls = new Controls(this.video, { thumbnails: info.trickplay, toggleFullscreen: () => this.toggleFullscreen() });
     this.root.append(this.controls.element);
-    this.controls.attach((target, event, handler) => this.listen(target, event, handler));
+    const listen = (target, event, handler) => this.listen(target, event, handler);
+    this.controls.attach(listen);
+    this.captions = new Captions(this.video, this.root, this.controls.element);
+    this.captions.attach(listen);
+    this.settings = new Settings(this.video, this.captions, info.id);
+    this.controls.addMenu(this.settings.button, this.settings.panel);
+    this.settings.attach(listen, this.root);
     this.wire();
     this.choices = await choices;
     await this.attach(start);
@@ -270,6 +278,7 @@ class Player {
     for (const remove of this.listeners) remove();
     for (const timer of this.timers) clearInterval(timer);
     clearInterval(this.countdown);
+    if (this.captions) this.captions.close();
     if (this.hls) this.hls.destroy();
     if (window.haemaPlayer === this) window.haemaPlayer = null;
     this.video.removeAttribute("src");
@@ -478,7 +487,7 @@ class Player {
     this.root.classList.remove("idle");
     clearTimeout(this.idleTimer);
     this.idleTimer = setTimeout(() => {
-      if (!this.video.paused) this.root.classList.add("idle");
+      if (!this.video.paused && !this.settings.open) this.root.classList.add("idle");
     }, 3000);
   }
 

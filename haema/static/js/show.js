@@ -106,8 +106,9 @@ function seasons(episodes, reload) {
 function watchedToggle(video, reload) {
   const watched = Boolean(video.progress && video.progress.finished);
   const label = watched ? "Mark unwatched" : "Mark watched";
-  return h("button.button.watched", {
-    type: "button", "aria-label": label, "data-id": video.id,
+  // on a phone only the mark shows, green once watched (app.css): the words took a third of the row
+  return h("button.button.watched" + (watched ? ".on" : ""), {
+    type: "button", "aria-label": label, title: label, "data-id": video.id,
     onclick: async (event) => {
       event.currentTarget.disabled = true;
       const path = `/video/${video.id}/progress`;
@@ -120,7 +121,7 @@ function watchedToggle(video, reload) {
       }
       await reload();
     },
-  }, label);
+  }, h("span.mark", { "aria-hidden": "true" }, "✓"), h("span.label", {}, label));
 }
 
 function episodeRow(episode, reload) {
