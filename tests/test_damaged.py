@@ -138,7 +138,7 @@ def test_one_bad_file_leaves_every_show_its_thumbnail(tmp_path, caplog):
     damaged = root / "Shows" / names[1] / f"{names[1]} - 01.mp4"
     damaged.write_bytes(damaged.read_bytes()[: damaged.stat().st_size // 20])  # its index left, its frames gone
 
-    with caplog.at_level(logging.WARNING, logger="haema.library"):
+    with caplog.at_level(logging.WARNING, logger="haema.fills"):
         library.fill_keyframes()
         library.fill_thumbnails()
 
