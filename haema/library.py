@@ -30,8 +30,19 @@ VIDEO_EXTENSIONS = {
 }
 
 
+@dataclasses.dataclass(frozen=True)
+class SkippedFile:
+    """A file the scan could not index, and why (a Skipped row, as the report lists it)."""
+
+    path: str
+    reason: str
+
+
 @dataclasses.dataclass
 class ScanReport:
+    """The last scan's counts, kept as JSON in the one ScanState row: written by the
+    scanning process, read by the web process's report and health routes."""
+
     running: bool = False
     started_at: str = None
     finished_at: str = None
@@ -40,11 +51,43 @@ class ScanReport:
     added: int = 0
     updated: int = 0
     removed: int = 0
-    skipped: list = dataclasses.field(default_factory=list)
+    skipped: list = dataclasses.field(default_factory=list)  # of SkippedFile
     probe_version: int = None  # probe.VERSION of the files indexed, once the scan has finished
 
     def as_json(self):
         return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data):
+        """The report as ``as_json`` stored it; a key a later version dropped is ignored,
+        one it added takes its default."""
+        fields = {field.name for field in dataclasses.fields(cls)}
+        report = cls(**{key: value for key, value in data.items() if key in fields})
+        report.skipped = [SkippedFile(**skip) for skip in report.skipped]
+        return report
+
+    def save(self):
+        report = self.as_json()
+        with database.connection_context():
+            ScanState.insert(id=1, report=report).on_conflict(
+                conflict_target=[ScanState.id], update={ScanState.report: report}).execute()
+
+    @classmethod
+    def load(cls):
+        """The last scan's report, or an empty one before the first scan."""
+        state = ScanState.get_or_none(ScanState.id == 1)
+        return cls.from_json(state.report) if state else cls()
+
+
+@dataclasses.dataclass(frozen=True)
+class ScanItem:
+    """A file the scan opens: new, changed since its row (size or time), or read again
+    for a probe that learnt new facts."""
+
+    path: str  # relative to the root, with ``/``
+    size: int
+    mtime: float
+    known: bool  # it has a row: counted as updated, not added
 
 
 class Library:
@@ -89,31 +132,24 @@ class Library:
     def scan(self):
         """Bring the index in line with the folder tree; returns the report."""
         # a probe that learnt new facts re-reads every file once, so no row lacks them
-        reprobe = self.last_report().get("probe_version") != probe.VERSION
+        reprobe = self.last_report().probe_version != probe.VERSION
         self.report = ScanReport(running=True, started_at=_now())
-        self._save_report()
+        self.report.save()
         self._id_key = Secret.key(ID_KEY)
         try:
             self._scan(reprobe)
         finally:
             self.report.running = False
             self.report.finished_at = _now()
-            self._save_report()
+            self.report.save()
         log.info("scan done: %d files, %d added, %d updated, %d removed, %d skipped",
                  self.report.files, self.report.added, self.report.updated,
                  self.report.removed, len(self.report.skipped))
         return self.report
 
-    def _save_report(self):
-        report = self.report.as_json()
-        with database.connection_context():
-            ScanState.insert(id=1, report=report).on_conflict(
-                conflict_target=[ScanState.id], update={ScanState.report: report}).execute()
-
     @staticmethod
     def last_report():
-        state = ScanState.get_or_none(ScanState.id == 1)
-        return state.report if state else ScanReport().as_json()
+        return ScanReport.load()
 
     def _scan(self, reprobe=False):
         report = self.report
@@ -128,20 +164,21 @@ class Library:
                 old = known.get(relpath) or skipped.get(relpath)
                 if old and old.size == stat.st_size and old.mtime == stat.st_mtime and not reprobe:
                     continue
-                changed.append((relpath, stat))
-            for number, (relpath, stat) in enumerate(changed, 1):
-                self._index(relpath, stat, relpath in known)
+                changed.append(ScanItem(relpath, stat.st_size, stat.st_mtime, known=relpath in known))
+            for number, item in enumerate(changed, 1):
+                self._index(item)
                 report.probed = number
                 if number % fills.PROGRESS_EVERY == 0:
                     log.info("probed %d/%d files", number, len(changed))
-                    self._save_report()
+                    report.save()
             self._forget_missing(set(paths), known, skipped)
             details.place_artwork(self.root)
             details.read_details(self.root)
-            report.skipped = [{"path": s.path, "reason": s.reason} for s in Skipped.select().order_by(Skipped.path)]
+            report.skipped = [SkippedFile(s.path, s.reason) for s in Skipped.select().order_by(Skipped.path)]
             report.probe_version = probe.VERSION
 
-    def _index(self, relpath, stat, known):
+    def _index(self, item):
+        relpath = item.path
         placement = naming.place(relpath)
         if placement.kind == "extra":
             log.debug("not indexed, an extra: %s", relpath)
@@ -152,7 +189,7 @@ class Library:
             log.warning("skipped %s: %s", relpath, error.message)
             with database.atomic():
                 Video.delete().where(Video.path == relpath).execute()
-                skipped = {"size": stat.st_size, "mtime": stat.st_mtime, "reason": error.message}
+                skipped = {"size": item.size, "mtime": item.mtime, "reason": error.message}
                 Skipped.insert(path=relpath, **skipped).on_conflict(
                     conflict_target=[Skipped.path], update=skipped).execute()
             return
@@ -175,12 +212,12 @@ class Library:
             Video.delete().where((Video.id == video_id) | (Video.path == relpath)).execute()
             Video.insert(
                 id=video_id, show=show_id, path=relpath,
-                size=stat.st_size, mtime=stat.st_mtime, season=placement.season, episode=placement.episode,
+                size=item.size, mtime=item.mtime, season=placement.season, episode=placement.episode,
                 index=naming.index_label(placement.season, placement.episode) if kind == "series" else None,
                 title=title, search=fold(title), duration=info.duration, info=info,
             ).execute()
             Skipped.delete().where(Skipped.path == relpath).execute()
-        if known:
+        if item.known:
             self.report.updated += 1
         else:
             self.report.added += 1
