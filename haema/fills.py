@@ -4,11 +4,11 @@ The listing is usable as soon as the probe pass ends; these fill in what playing
 browsing want later, in the scan's own process (library.background_job), the longest
 last. Each skips what exists already, so a pass after a rescan only does what is new.
 """
-import fractions
 import logging
 import os
 
 from . import catalog, probe, trickplay
+from .imaging import write_jpeg
 from .lazy import lazy_import
 from .models import Show, Video, database
 
@@ -82,7 +82,7 @@ def fill_trickplay(root, trickplay_dir):
 
 
 def save_frame(path, at_seconds, target, width=320):
-    """Write one frame near ``at_seconds`` as a JPEG (MJPEG is a JPEG per frame)."""
+    """Write one frame near ``at_seconds`` as a JPEG ``width`` pixels wide."""
     with av.open(path) as container:
         stream = container.streams.video[0]
         container.seek(int(at_seconds / stream.time_base), stream=stream)
@@ -91,12 +91,4 @@ def save_frame(path, at_seconds, target, width=320):
     if frame is None:
         raise probe.ProbeError(f"no frame near {at_seconds:.1f} s")
     height = max(2, round(frame.height * width / frame.width / 2) * 2)
-    encoder = av.CodecContext.create("mjpeg", "w")
-    encoder.width, encoder.height, encoder.pix_fmt = width, height, "yuvj420p"
-    encoder.time_base = fractions.Fraction(1, 25)
-    image = frame.reformat(width=width, height=height, format="yuvj420p")
-    data = b"".join(bytes(p) for p in encoder.encode(image) + encoder.encode(None))
-    temporary = f"{target}.{os.getpid()}.tmp"
-    with open(temporary, "wb") as out:
-        out.write(data)
-    os.replace(temporary, target)
+    write_jpeg(frame.reformat(width=width, height=height, format="yuvj420p"), target)
