@@ -30,9 +30,16 @@ def fill_keyframes(root):
             log.warning("no keyframes for %s: %s", video.path, error.message)
             continue
         with database.connection_context():
-            Video.update(keyframes=keyframes).where(Video.id == video.id).execute()
+            store_keyframes(video.id, keyframes)
         if number % PROGRESS_EVERY == 0:
             log.info("indexed keyframes of %d/%d files", number, len(pending))
+
+
+def store_keyframes(video_id, keyframes):
+    """The one writer of ``Video.keyframes``: this pass, and a play request that reached
+    a video first (playback.py). A rescan that finds the file changed clears them with
+    the row it writes anew (library.py)."""
+    Video.update(keyframes=keyframes).where(Video.id == video_id).execute()
 
 
 def fill_thumbnails(root, thumbnail_dir):

@@ -13,11 +13,10 @@ import tempfile
 
 import peewee
 
-from . import catalog, hls, probe, storage, subtitles, transcode, trickplay
+from . import catalog, fills, hls, probe, storage, subtitles, transcode, trickplay
 from .cache import SegmentCache
 from .errors import HaemaError, not_found
 from .made import Destination
-from .models import Video
 from .pool import Pool
 
 log = logging.getLogger(__name__)
@@ -217,7 +216,7 @@ class Playback:
         if video.keyframes is None:
             video.keyframes = self.pool.run(video_id, probe.KeyframesJob(key=f"keyframes/{video.id}", path=path))
             try:
-                Video.update(keyframes=video.keyframes).where(Video.id == video.id).execute()
+                fills.store_keyframes(video.id, video.keyframes)
             except peewee.OperationalError as error:  # a read-only disk: played all the same
                 self._unstored[video.id, video.version] = video.keyframes
                 log.warning("keyframes of %s not stored: %s", video.path, storage.refused(error).message)
