@@ -16,7 +16,7 @@ import tempfile
 import av
 import pytest
 
-from haema import hls, probe, transcode
+from haema import hls, playlists, probe, transcode
 from haema.made import Destination
 
 from .clips import make_clip
@@ -164,7 +164,7 @@ def test_segments_made_out_of_order_are_aligned(sources, name, variant_kind):
         else:
             assert_audio_joins(every)
     # the playlist totals the video's duration
-    playlist = hls.media_playlist(timeline, variant)
+    playlist = playlists.media_playlist(timeline, variant)
     total = sum(float(line[8:-1]) for line in playlist.splitlines() if line.startswith("#EXTINF:"))
     assert total == pytest.approx(float((keyframes.end - keyframes.pts[0]) * timeline.time_base), abs=1e-3)
     assert total == pytest.approx(info.duration, abs=0.1)
