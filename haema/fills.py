@@ -7,7 +7,7 @@ last. Each skips what exists already, so a pass after a rescan only does what is
 import logging
 import os
 
-from . import catalog, probe, trickplay
+from . import catalog, keyframe_index, probe, trickplay
 from .imaging import write_jpeg
 from .lazy import lazy_import
 from .models import Show, Video, database
@@ -25,7 +25,7 @@ def fill_keyframes(root):
         pending = list(Video.select(Video.id, Video.path).where(Video.keyframes.is_null()))
     for number, video in enumerate(pending, 1):
         try:
-            keyframes = probe.read_keyframes(os.path.join(root, video.path))
+            keyframes = keyframe_index.read_keyframes(os.path.join(root, video.path))
         except probe.ProbeError as error:
             log.warning("no keyframes for %s: %s", video.path, error.message)
             continue

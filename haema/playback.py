@@ -13,7 +13,7 @@ import tempfile
 
 import peewee
 
-from . import catalog, fills, hls, playlists, probe, storage, subtitles, transcode, trickplay
+from . import catalog, fills, hls, keyframe_index, playlists, storage, subtitles, transcode, trickplay
 from .cache import SegmentCache
 from .errors import HaemaError, not_found
 from .made import Destination
@@ -214,7 +214,7 @@ class Playback:
         if video.keyframes is None:  # the background pass has not reached it yet
             video.keyframes = self._unstored.get((video.id, video.version))
         if video.keyframes is None:
-            video.keyframes = self.pool.run(video_id, probe.KeyframesJob(key=f"keyframes/{video.id}", path=path))
+            video.keyframes = self.pool.run(video_id, keyframe_index.KeyframesJob(key=f"keyframes/{video.id}", path=path))
             try:
                 fills.store_keyframes(video.id, video.keyframes)
             except peewee.OperationalError as error:  # a read-only disk: played all the same

@@ -11,7 +11,7 @@ import io
 import av
 import pytest
 
-from haema import fmp4, hls, playlists, probe, transcode
+from haema import fmp4, hls, keyframe_index, playlists, probe, transcode
 from haema.made import Destination
 
 from .clips import make_clip
@@ -43,7 +43,7 @@ def sources(tmp_path_factory):
 
 def plan(path):
     info = probe.probe(str(path))
-    keyframes = probe.read_keyframes(str(path))
+    keyframes = keyframe_index.read_keyframes(str(path))
     timeline = hls.plan_timeline(keyframes, 4.0, 2.0)
     return info, keyframes, timeline
 
@@ -161,8 +161,8 @@ def test_master_lists_the_original_first_with_codecs_for_each_audio_choice(sourc
     assert f'CODECS="{codec},mp4a.40.2",AUDIO="aac"' in streams[1]
     assert 'CODECS="avc1.' in streams[2]
     assert "#EXT-X-VERSION:7" in text
-    media = playlists.media_playlist(hls.plan_timeline(probe.read_keyframes(str(sources / "hevc10_opus.mkv")), 4.0),
-                               hls.plan_variants(info)[0])
+    timeline = hls.plan_timeline(keyframe_index.read_keyframes(str(sources / "hevc10_opus.mkv")), 4.0)
+    media = playlists.media_playlist(timeline, hls.plan_variants(info)[0])
     assert '#EXT-X-MAP:URI="init.mp4"' in media and "0.m4s" in media
 
 
