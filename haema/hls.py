@@ -1,9 +1,10 @@
-"""The HLS plan as data: keyframes in, segment boundaries, variants and playlist text out.
+"""The HLS plan as data: keyframes in, segment boundaries and variants out.
 
-Nothing here opens a file. The media playlist is "fake": it is computed from the
-source's keyframe times before any segment exists, and each segment is later made on
-its own from its boundaries (transcode.py). Every time is an integer in the source
-video's time base, so a boundary means exactly the same frame everywhere.
+Nothing here opens a file, and playlists.py writes the plan out as text. The media
+playlist is "fake": it is computed from the source's keyframe times before any segment
+exists, and each segment is later made on its own from its boundaries (transcode.py).
+Every time is an integer in the source video's time base, so a boundary means exactly
+the same frame everywhere.
 
 Sources whose video is copied in a codec other than H.264 (HEVC, VP9, AV1) are served
 as fragmented MP4 (CMAF), every variant of them, with audio as renditions of its own:
@@ -260,7 +261,7 @@ def plan_variants(info, max_height=1080):
     if copy_container(info):
         bitrate = _source_bitrate(info, with_audio=kind == "mpegts")
         codec = _avc_codec(video) if video.codec == "h264" else video.codec_string
-        copy = Variant("original", True, width, height, int(bitrate * 1.5), bitrate, _join(codec, muxed),
+        copy = Variant("original", True, width, height, int(bitrate * 1.5), bitrate, join_codecs(codec, muxed),
                        fps, kind, video.range)
         variants.append(copy)
     # rungs count the short side, as "1080p" does: a portrait 1080x1920 phone video is 1080p
@@ -276,7 +277,7 @@ def plan_variants(info, max_height=1080):
             share = (w * h) / (width * height)
             peak, average = min(peak, int(copy.bandwidth * share)), min(average, int(copy.average_bandwidth * share))
         variants.append(Variant(f"{min(w, h)}p_h264", False, w, h, peak, average,
-                                _join(f"avc1.6400{h264_level(w, h, fps):02x}", muxed), fps, kind))
+                                join_codecs(f"avc1.6400{h264_level(w, h, fps):02x}", muxed), fps, kind))
     return variants
 
 
@@ -443,136 +444,6 @@ def aac_copied(track):
     return not track.sample_rate or fractions.Fraction(samples, track.sample_rate) <= LONGEST_COPIED_AUDIO_FRAME
 
 
-def _join(*codecs):
+def join_codecs(*codecs):
+    """A CODECS attribute's value: the codecs given, absent ones left out."""
     return ",".join(c for c in codecs if c)
-
-
-# ---------------------------------------------------------------------------
-# Playlist text
-
-
-def segment_name(rendition, index):
-    return f"{index}.m4s" if rendition.container == "mp4" else f"{index}.ts"
-
-
-def media_playlist(timeline, rendition):
-    bounds = boundaries(timeline, rendition)
-    durations = [float((b - a) * timeline.time_base) for a, b in zip(bounds, bounds[1:])]
-    fragmented = rendition.container == "mp4"
-    lines = [
-        "#EXTM3U",
-        "#EXT-X-VERSION:7" if fragmented else "#EXT-X-VERSION:3",  # 6+ for EXT-X-MAP
-        f"#EXT-X-TARGETDURATION:{max(1, math.ceil(max(durations) - 1e-6))}",
-        "#EXT-X-MEDIA-SEQUENCE:0",
-        "#EXT-X-PLAYLIST-TYPE:VOD",
-        "#EXT-X-INDEPENDENT-SEGMENTS",
-    ]
-    if fragmented:
-        lines.append('#EXT-X-MAP:URI="init.mp4"')
-    for index, duration in enumerate(durations):
-        lines += [f"#EXTINF:{duration:.6f},", segment_name(rendition, index)]
-    lines.append("#EXT-X-ENDLIST")
-    return "\n".join(lines) + "\n"
-
-
-def subtitle_playlist(timeline):
-    """One WebVTT file for the whole video: cues are small, and timing stays exact."""
-    total = float((timeline.copy[-1] - timeline.copy[0]) * timeline.time_base)
-    return "\n".join([
-        "#EXTM3U", "#EXT-X-VERSION:3", f"#EXT-X-TARGETDURATION:{max(1, math.ceil(total))}",
-        "#EXT-X-MEDIA-SEQUENCE:0", "#EXT-X-PLAYLIST-TYPE:VOD", f"#EXTINF:{total:.6f},", "0.vtt", "#EXT-X-ENDLIST",
-    ]) + "\n"
-
-
-def master_playlist(variants, audio=(), subtitles=(), iframes=None, images=None):
-    """Variants in order of preference, the source's own codec first: a player starts
-    on the first variant it can decode. With audio groups, each variant is listed once
-    per group, the untouched tracks first, with the CODECS that choice needs.
-    ``iframes``: the variant that has an I-frame playlist; ``images``: the trickplay
-    layout of the image playlist (see ``trick_play_lines``)."""
-    lines = ["#EXTM3U", "#EXT-X-VERSION:7" if any(v.container == "mp4" for v in variants) else "#EXT-X-VERSION:4",
-             "#EXT-X-INDEPENDENT-SEGMENTS"]
-    for track in audio:
-        lines.append(
-            f'#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="{track.group}",NAME="{_quoted(track.label)}",'
-            f'LANGUAGE="{track.language}",DEFAULT={_yes(track.default)},AUTOSELECT=YES,CHANNELS="{track.channels}",'
-            f'URI="{track.name}/stream.m3u8"')
-    for track in subtitles:
-        lines.append(
-            f'#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="{_quoted(track.label)}",LANGUAGE="{track.language}",'
-            f'DEFAULT=NO,AUTOSELECT={_yes(not track.forced)},FORCED={_yes(track.forced)},'
-            f'URI="{track.name}/stream.m3u8"')
-    groups = _audio_groups(audio)
-    subs = ',SUBTITLES="subs"' if subtitles else ""
-    for variant in variants:
-        for group, codecs, bitrate in groups or [(None, (), 0)]:
-            video_range = f",VIDEO-RANGE={variant.video_range}" if variant.video_range != "SDR" else ""
-            audio_group = f',AUDIO="{group}"' if group else ""
-            extra = bitrate if variant.container == "mp4" else 0  # TS bandwidths count muxed audio already
-            lines.append(
-                f"#EXT-X-STREAM-INF:BANDWIDTH={variant.bandwidth + extra},"
-                f"AVERAGE-BANDWIDTH={variant.average_bandwidth + extra},"
-                f"RESOLUTION={variant.width}x{variant.height},FRAME-RATE={variant.frame_rate:.3f},"
-                f'CODECS="{_join(variant.codecs, *codecs) if variant.container == "mp4" else variant.codecs}"'
-                f"{video_range}{audio_group}{subs}"
-            )
-            lines.append(f"{variant.name}/stream.m3u8")
-    lines += trick_play_lines(iframes, images)
-    return "\n".join(lines) + "\n"
-
-
-def _audio_groups(audio):
-    """``(group id, distinct codecs, highest bitrate)`` per group, original tracks first."""
-    groups = {}
-    for track in sorted(audio, key=lambda t: not t.original):
-        codecs, bitrate = groups.get(track.group, ((), 0))
-        groups[track.group] = (codecs + (track.codec,) * (track.codec not in codecs), max(bitrate, track.bitrate))
-    return [(group, codecs, bitrate) for group, (codecs, bitrate) in groups.items()]
-
-
-def _yes(flag):
-    return "YES" if flag else "NO"
-
-
-def _quoted(text):
-    return text.replace('"', "'")
-
-
-# ---------------------------------------------------------------------------
-# Trick play: I-frame and image playlists
-#
-# Apple TV and Safari scrub through an I-frame playlist: one keyframe per entry, shown
-# while the user drags. Roku-style players read tiles of still images from an image
-# playlist (trickplay.py plans those). Both are listed in the master after the variants.
-
-IFRAME_SHARE = 5  # an I-frame playlist's bitrate estimate: a fifth of its variant's
-
-
-def trick_play_lines(iframes=None, images=None):
-    """The master playlist's ``EXT-X-I-FRAME-STREAM-INF`` and ``EXT-X-IMAGE-STREAM-INF`` lines."""
-    lines = []
-    if iframes is not None:
-        video_codec = iframes.codecs.split(",")[0]
-        lines.append(f"#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH={max(1, iframes.bandwidth // IFRAME_SHARE)},"
-                     f'RESOLUTION={iframes.width}x{iframes.height},CODECS="{video_codec}",'
-                     f'URI="{iframes.name}/iframes.m3u8"')
-    if images is not None:
-        tile_bits = images.tile_width * images.tile_height  # about a bit per pixel in JPEG at this size
-        lines.append(f"#EXT-X-IMAGE-STREAM-INF:BANDWIDTH={max(1, int(tile_bits / images.interval))},"
-                     f'RESOLUTION={images.tile_width}x{images.tile_height},CODECS="jpeg",'
-                     f'URI="trickplay/images.m3u8"')
-    return lines
-
-
-def iframe_playlist(timeline):
-    """Each keyframe as a segment of its own (``iframes/<n>.ts`` holds just that frame),
-    lasting until the next keyframe."""
-    keyframes = list(timeline.keyframes) + [timeline.copy[-1]]
-    durations = [float((b - a) * timeline.time_base) for a, b in zip(keyframes, keyframes[1:])]
-    lines = ["#EXTM3U", "#EXT-X-VERSION:4",
-             f"#EXT-X-TARGETDURATION:{max(1, math.ceil(max(durations) - 1e-6))}",
-             "#EXT-X-MEDIA-SEQUENCE:0", "#EXT-X-PLAYLIST-TYPE:VOD", "#EXT-X-I-FRAMES-ONLY"]
-    for index, duration in enumerate(durations):
-        lines += [f"#EXTINF:{duration:.6f},", f"iframes/{index}.ts"]
-    lines.append("#EXT-X-ENDLIST")
-    return "\n".join(lines) + "\n"

@@ -101,19 +101,28 @@ def scale(source, target, fit, quality):
     except (av.FFmpegError, StopIteration, IndexError):
         return None
     width, height = fit.size(picture.width, picture.height)
-    encoder = av.CodecContext.create("mjpeg", "w")
-    encoder.width, encoder.height, encoder.pix_fmt = width, height, "yuvj420p"
-    encoder.time_base = fractions.Fraction(1, 25)
-    encoder.qmin = encoder.qmax = jpeg_quality(quality)
     # straight from the decoded format to the JPEG's, scaled by swscale's area filter in one pass
-    frame = picture.reformat(width=width, height=height, format="yuvj420p", interpolation="AREA")
-    data = b"".join(bytes(packet) for packet in encoder.encode(frame) + encoder.encode(None))
+    write_jpeg(picture.reformat(width=width, height=height, format="yuvj420p", interpolation="AREA"), target,
+               qscale=jpeg_quality(quality))
+    return target
+
+
+def write_jpeg(picture, target, qscale=None):
+    """Write a ``yuvj420p`` frame to ``target`` as a JPEG (MJPEG is a JPEG per frame), the
+    one writer of posters scaled here, poster frames (fills.py) and preview sheets
+    (trickplay.py). Through a temporary file, so a reader never sees half a picture.
+    ``qscale`` is FFmpeg's ``-q:v`` (2 best … 31 worst); None keeps the encoder's default."""
+    encoder = av.CodecContext.create("mjpeg", "w")
+    encoder.width, encoder.height, encoder.pix_fmt = picture.width, picture.height, "yuvj420p"
+    encoder.time_base = fractions.Fraction(1, 25)
+    if qscale is not None:
+        encoder.qmin = encoder.qmax = qscale
+    data = b"".join(bytes(packet) for packet in encoder.encode(picture) + encoder.encode(None))
     os.makedirs(os.path.dirname(target), exist_ok=True)
     pending = f"{target}.{os.getpid()}.tmp"
     with open(pending, "wb") as out:
         out.write(data)
-    os.replace(pending, target)  # a reader never sees half a picture
-    return target
+    os.replace(pending, target)
 
 
 def bounds(value):

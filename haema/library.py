@@ -1,16 +1,15 @@
 """Index the library folder into the database: the folder tree is the source of truth.
 
 A scan is a pipeline: walk the tree → place each file (naming.py) → probe what is new
-or changed (probe.py) → write rows → drop rows of files that are gone. Unchanged files
-(same size and mtime) are not opened again, so a rescan of a big library is a walk
-and a few queries. Keyframe indexes and thumbnails are filled in afterwards, so the
-listing is usable as soon as the probe pass ends.
+or changed (probe.py) → write rows → drop rows of files that are gone → read artwork
+and .nfo details (details.py). Unchanged files (same size and mtime) are not opened
+again, so a rescan of a big library is a walk and a few queries. Keyframe indexes,
+thumbnails and seek previews are filled in afterwards (fills.py), so the listing is
+usable as soon as the probe pass ends.
 """
-import collections
 import contextlib
 import dataclasses
 import datetime
-import fractions
 import logging
 import os
 import signal
@@ -18,13 +17,10 @@ import sys
 
 import peewee
 
-from . import catalog, naming, nfo, probe, storage, subtitles, trickplay
+from . import catalog, details, fills, naming, probe, storage, subtitles
 from .config import ConfigError
-from .lazy import lazy_import
 from .memory import give_freed_frames_back
 from .models import ID_KEY, ScanState, Secret, Show, Skipped, Video, database, fold, stable_id
-
-av = lazy_import("av")
 
 log = logging.getLogger(__name__)
 
@@ -32,14 +28,21 @@ VIDEO_EXTENSIONS = {
     ".mkv", ".mp4", ".m4v", ".mov", ".avi", ".webm", ".ts", ".m2ts", ".mts", ".mpg", ".mpeg",
     ".vob", ".wmv", ".flv", ".ogv", ".3gp", ".divx",
 }
-IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp"}
-POSTER_NAMES = ("poster", "folder", "cover")
-BANNER_NAMES = ("banner", "fanart", "backdrop")
-PROGRESS_EVERY = 100
+
+
+@dataclasses.dataclass(frozen=True)
+class SkippedFile:
+    """A file the scan could not index, and why (a Skipped row, as the report lists it)."""
+
+    path: str
+    reason: str
 
 
 @dataclasses.dataclass
 class ScanReport:
+    """The last scan's counts, kept as JSON in the one ScanState row: written by the
+    scanning process, read by the web process's report and health routes."""
+
     running: bool = False
     started_at: str = None
     finished_at: str = None
@@ -48,11 +51,43 @@ class ScanReport:
     added: int = 0
     updated: int = 0
     removed: int = 0
-    skipped: list = dataclasses.field(default_factory=list)
+    skipped: list = dataclasses.field(default_factory=list)  # of SkippedFile
     probe_version: int = None  # probe.VERSION of the files indexed, once the scan has finished
 
     def as_json(self):
         return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data):
+        """The report as ``as_json`` stored it; a key a later version dropped is ignored,
+        one it added takes its default."""
+        fields = {field.name for field in dataclasses.fields(cls)}
+        report = cls(**{key: value for key, value in data.items() if key in fields})
+        report.skipped = [SkippedFile(**skip) for skip in report.skipped]
+        return report
+
+    def save(self):
+        report = self.as_json()
+        with database.connection_context():
+            ScanState.insert(id=1, report=report).on_conflict(
+                conflict_target=[ScanState.id], update={ScanState.report: report}).execute()
+
+    @classmethod
+    def load(cls):
+        """The last scan's report, or an empty one before the first scan."""
+        state = ScanState.get_or_none(ScanState.id == 1)
+        return cls.from_json(state.report) if state else cls()
+
+
+@dataclasses.dataclass(frozen=True)
+class ScanItem:
+    """A file the scan opens: new, changed since its row (size or time), or read again
+    for a probe that learnt new facts."""
+
+    path: str  # relative to the root, with ``/``
+    size: int
+    mtime: float
+    known: bool  # it has a row: counted as updated, not added
 
 
 class Library:
@@ -97,31 +132,24 @@ class Library:
     def scan(self):
         """Bring the index in line with the folder tree; returns the report."""
         # a probe that learnt new facts re-reads every file once, so no row lacks them
-        reprobe = self.last_report().get("probe_version") != probe.VERSION
+        reprobe = self.last_report().probe_version != probe.VERSION
         self.report = ScanReport(running=True, started_at=_now())
-        self._save_report()
+        self.report.save()
         self._id_key = Secret.key(ID_KEY)
         try:
             self._scan(reprobe)
         finally:
             self.report.running = False
             self.report.finished_at = _now()
-            self._save_report()
+            self.report.save()
         log.info("scan done: %d files, %d added, %d updated, %d removed, %d skipped",
                  self.report.files, self.report.added, self.report.updated,
                  self.report.removed, len(self.report.skipped))
         return self.report
 
-    def _save_report(self):
-        report = self.report.as_json()
-        with database.connection_context():
-            ScanState.insert(id=1, report=report).on_conflict(
-                conflict_target=[ScanState.id], update={ScanState.report: report}).execute()
-
     @staticmethod
     def last_report():
-        state = ScanState.get_or_none(ScanState.id == 1)
-        return state.report if state else ScanReport().as_json()
+        return ScanReport.load()
 
     def _scan(self, reprobe=False):
         report = self.report
@@ -136,20 +164,21 @@ class Library:
                 old = known.get(relpath) or skipped.get(relpath)
                 if old and old.size == stat.st_size and old.mtime == stat.st_mtime and not reprobe:
                     continue
-                changed.append((relpath, stat))
-            for number, (relpath, stat) in enumerate(changed, 1):
-                self._index(relpath, stat, relpath in known)
+                changed.append(ScanItem(relpath, stat.st_size, stat.st_mtime, known=relpath in known))
+            for number, item in enumerate(changed, 1):
+                self._index(item)
                 report.probed = number
-                if number % PROGRESS_EVERY == 0:
+                if number % fills.PROGRESS_EVERY == 0:
                     log.info("probed %d/%d files", number, len(changed))
-                    self._save_report()
+                    report.save()
             self._forget_missing(set(paths), known, skipped)
-            self._place_artwork()
-            self._read_details()
-            report.skipped = [{"path": s.path, "reason": s.reason} for s in Skipped.select().order_by(Skipped.path)]
+            details.place_artwork(self.root)
+            details.read_details(self.root)
+            report.skipped = [SkippedFile(s.path, s.reason) for s in Skipped.select().order_by(Skipped.path)]
             report.probe_version = probe.VERSION
 
-    def _index(self, relpath, stat, known):
+    def _index(self, item):
+        relpath = item.path
         placement = naming.place(relpath)
         if placement.kind == "extra":
             log.debug("not indexed, an extra: %s", relpath)
@@ -160,7 +189,7 @@ class Library:
             log.warning("skipped %s: %s", relpath, error.message)
             with database.atomic():
                 Video.delete().where(Video.path == relpath).execute()
-                skipped = {"size": stat.st_size, "mtime": stat.st_mtime, "reason": error.message}
+                skipped = {"size": item.size, "mtime": item.mtime, "reason": error.message}
                 Skipped.insert(path=relpath, **skipped).on_conflict(
                     conflict_target=[Skipped.path], update=skipped).execute()
             return
@@ -173,7 +202,7 @@ class Library:
             # an episode's own title tag when its file name has none
             title = placement.episode_title or info.title or f"Episode {placement.episode}"
         with database.atomic():
-            show = {"kind": kind, "title": placement.show_title, "sort_title": _sort_key(placement.show_title),
+            show = {"kind": kind, "title": placement.show_title, "sort_title": details.sort_key(placement.show_title),
                     "year": placement.year, "folder": _show_folder(placement, relpath),
                     "search": fold(placement.show_title)}
             # an upsert, not REPLACE: replacing the row would cascade-delete its episodes
@@ -183,12 +212,12 @@ class Library:
             Video.delete().where((Video.id == video_id) | (Video.path == relpath)).execute()
             Video.insert(
                 id=video_id, show=show_id, path=relpath,
-                size=stat.st_size, mtime=stat.st_mtime, season=placement.season, episode=placement.episode,
+                size=item.size, mtime=item.mtime, season=placement.season, episode=placement.episode,
                 index=naming.index_label(placement.season, placement.episode) if kind == "series" else None,
                 title=title, search=fold(title), duration=info.duration, info=info,
             ).execute()
             Skipped.delete().where(Skipped.path == relpath).execute()
-        if known:
+        if item.known:
             self.report.updated += 1
         else:
             self.report.added += 1
@@ -230,158 +259,24 @@ class Library:
             Show.delete().where(Show.id.not_in(Video.select(Video.show))).execute()
         self.report.removed = len(gone)
 
-    def _place_artwork(self):
-        """Posters and banners found in the show folder (or beside a movie file)."""
-        shows = list(Show.select())
-        movies_per_folder = collections.Counter(s.folder for s in shows if s.kind == "movie")
-        with database.atomic():
-            for show in shows:
-                video = show.videos.first() if show.kind == "movie" else None
-                stem = os.path.splitext(os.path.basename(video.path))[0] if video else None
-                own_folder = show.kind == "series" or movies_per_folder[show.folder] == 1
-                thumbnail = self._image(show.folder, POSTER_NAMES, stem, own_folder)
-                banner = self._image(show.folder, BANNER_NAMES, stem, own_folder)
-                if (thumbnail, banner) != (show.thumbnail, show.banner):
-                    Show.update(thumbnail=thumbnail, banner=banner).where(Show.id == show.id).execute()
-
-    def _read_details(self):
-        """Titles, plots, years and genres from .nfo files (see nfo.py). An .nfo is parsed
-        again only when it changed; its title is shown and sorted by, and found by search
-        along with the name from the folder tree and the original title."""
-        shows = list(Show.select())
-        movies_per_folder = collections.Counter(s.folder for s in shows if s.kind == "movie")
-        videos = collections.defaultdict(list)
-        for video in Video.select(Video.id, Video.show, Video.path, Video.title, Video.search, Video.details):
-            videos[video.show_id].append(video)
-        listings = {}
-        with database.atomic():
-            for show in shows:
-                if show.kind == "movie":
-                    path = videos[show.id][0].path if videos[show.id] else None
-                    names = [_stem_nfo(path)] if path else []
-                    if movies_per_folder[show.folder] == 1:
-                        names.append(f"{show.folder}/movie.nfo".lstrip("/"))
-                else:
-                    names = [f"{show.folder}/tvshow.nfo".lstrip("/")]
-                    for video in videos[show.id]:
-                        self._apply_details(Video, video, video.title, [_stem_nfo(video.path)], listings)
-                self._apply_details(Show, show, show.title, names, listings)
-
-    def _apply_details(self, model, row, name, candidates, listings):
-        details = self._details(candidates, row.details, listings)
-        title = (details or {}).get("title") or name
-        words = " ".join(dict.fromkeys(filter(None, [name, title, (details or {}).get("original_title")])))
-        changes = {"details": details, "search": fold(words)}
-        if model is Show:
-            changes["sort_title"] = _sort_key(title)
-        if any(getattr(row, field) != value for field, value in changes.items()):
-            model.update(**changes).where(model.id == row.id).execute()
-
-    def _details(self, candidates, known, listings):
-        """The first candidate .nfo that exists, as ``Details`` JSON with its path and mtime."""
-        for relpath in candidates:
-            folder, name = os.path.split(relpath)
-            if folder not in listings:
-                try:
-                    listings[folder] = {e.lower(): e for e in os.listdir(os.path.join(self.root, folder))}
-                except OSError:
-                    listings[folder] = {}
-            actual = listings[folder].get(name.lower())
-            if actual is None:
-                continue
-            relpath = f"{folder}/{actual}" if folder else actual
-            try:
-                mtime = os.stat(os.path.join(self.root, relpath)).st_mtime
-            except OSError:
-                continue
-            if known and known.get("path") == relpath and known.get("mtime") == mtime:
-                return known
-            details = nfo.read(os.path.join(self.root, relpath))
-            return dict(details.as_json() if details else {}, path=relpath, mtime=mtime)
-        return None
-
-    def _image(self, folder, names, stem, own_folder):
-        """``Film-poster.jpg`` or ``Film.jpg`` beside a film; ``poster.jpg`` in its own folder."""
-        full = os.path.join(self.root, folder)
-        try:
-            entries = sorted(os.listdir(full))
-        except OSError:
-            return None
-        images = {os.path.splitext(e)[0].lower(): e for e in entries if os.path.splitext(e)[1].lower() in IMAGE_EXTENSIONS}
-        wanted = [f"{stem.lower()}-{n}" for n in names] if stem else []
-        if stem and names is POSTER_NAMES:
-            wanted.append(stem.lower())
-        if own_folder:
-            wanted += names
-        for key in wanted:
-            if key in images:
-                return f"{folder}/{images[key]}".lstrip("/") if folder else images[key]
-        return None
-
     # -- background work after a scan ----------------------------------------
+    # fills.py's passes, over this library's root and caches
 
     def fill_keyframes(self):
-        """Index keyframes of every video that lacks them, so pressing play never waits."""
-        with database.connection_context():
-            pending = list(Video.select(Video.id, Video.path).where(Video.keyframes.is_null()))
-        for number, video in enumerate(pending, 1):
-            try:
-                keyframes = probe.read_keyframes(os.path.join(self.root, video.path))
-            except probe.ProbeError as error:
-                log.warning("no keyframes for %s: %s", video.path, error.message)
-                continue
-            with database.connection_context():
-                Video.update(keyframes=keyframes).where(Video.id == video.id).execute()
-            if number % PROGRESS_EVERY == 0:
-                log.info("indexed keyframes of %d/%d files", number, len(pending))
+        fills.fill_keyframes(self.root)
 
     def fill_thumbnails(self):
-        """A frame from the video as poster for shows that have none."""
-        os.makedirs(self.thumbnail_dir, exist_ok=True)
-        with database.connection_context():
-            shows = list(Show.select().where(Show.thumbnail.is_null()))
-        for show in shows:
-            with database.connection_context():
-                video = show.videos.order_by(*catalog.WATCHING_ORDER).first()
-            if video is None:
-                continue
-            # the file, not the row, decides: each node keeps thumbnails in its own cache
-            name = f"{video.id}-{video.version}.jpg"
-            target = os.path.join(self.thumbnail_dir, name)
-            if not os.path.exists(target):
-                try:
-                    save_frame(os.path.join(self.root, video.path), 0.1 * video.duration, target)
-                except (av.FFmpegError, OSError, probe.ProbeError) as error:
-                    log.warning("no thumbnail for %s: %s", video.path, error)
-                    continue
-            if video.frame != name:
-                with database.connection_context():
-                    Video.update(frame=name).where(Video.id == video.id).execute()
+        fills.fill_thumbnails(self.root, self.thumbnail_dir)
 
     def fill_trickplay(self):
-        """Seek-preview sheets of every video, the longest job, so it comes last. Sheets
-        of a video being watched are made on demand meanwhile (previews.py)."""
-        with database.connection_context():
-            videos = list(Video.select(Video.id, Video.path, Video.size, Video.mtime, Video.info))
-        made = 0
-        for video in videos:
-            layout = trickplay.video_layout(video.info)
-            for sheet in range(layout.sheets):
-                target = trickplay.sheet_path(self.trickplay_dir, video, sheet)
-                if os.path.exists(target):
-                    continue
-                try:
-                    trickplay.make_sheet(os.path.join(self.root, video.path), video.info, sheet, target)
-                except (av.FFmpegError, OSError) as error:
-                    log.warning("no seek previews for %s: %s", video.path, error)
-                    break
-                made += 1
-        if made:
-            log.info("made %d seek-preview sheets", made)
+        fills.fill_trickplay(self.root, self.trickplay_dir)
 
-    def background(self):
-        """The whole start-up or on-demand job: scan, then the slow fills."""
+    def background(self, first=False):
+        """The whole start-up or on-demand job: scan, then the slow fills. The ``first``
+        scan since start-up says when the library is ready, and how big."""
         self.scan()
+        if first:
+            logging.getLogger("haema").info("ready: %s", catalog.summary())
         self.fill_keyframes()
         self.fill_thumbnails()
         self.fill_trickplay()
@@ -395,7 +290,6 @@ def background_job(root, thumbnail_dir, trickplay_dir, db_url, log_level, lock=N
     caller holds it for them (watch.watch_job). Nodes sharing a database scan one at a
     time: a node that finds another scanning waits, then runs its own pass, which finds
     the index up to date and only makes the thumbnails and previews of its own cache.
-    The ``first`` scan since start-up says when the library is ready, and how big.
     A database that cannot be written (read-only, locked for good) stops the scan with
     one line in the log: it ends where no client sees it, and the next scan starts over."""
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -405,13 +299,7 @@ def background_job(root, thumbnail_dir, trickplay_dir, db_url, log_level, lock=N
     try:
         storage.open_database(db_url)
         with lock or contextlib.nullcontext(), storage.lock(db_url, "scan"):
-            library = Library(root, thumbnail_dir, trickplay_dir)
-            library.scan()
-            if first:
-                logging.getLogger("haema").info("ready: %s", catalog.summary())
-            library.fill_keyframes()
-            library.fill_thumbnails()
-            library.fill_trickplay()
+            Library(root, thumbnail_dir, trickplay_dir).background(first)
     except ConfigError as error:  # the database, or its lock files, cannot be opened
         log.error("scan stopped: %s", error)
         sys.exit(1)
@@ -420,43 +308,10 @@ def background_job(root, thumbnail_dir, trickplay_dir, db_url, log_level, lock=N
         sys.exit(1)
 
 
-def save_frame(path, at_seconds, target, width=320):
-    """Write one frame near ``at_seconds`` as a JPEG (MJPEG is a JPEG per frame)."""
-    with av.open(path) as container:
-        stream = container.streams.video[0]
-        container.seek(int(at_seconds / stream.time_base), stream=stream)
-        with probe.reading(container.decode(stream)) as frames:
-            frame = next(frames, None)  # a file damaged since its scan has none
-    if frame is None:
-        raise probe.ProbeError(f"no frame near {at_seconds:.1f} s")
-    height = max(2, round(frame.height * width / frame.width / 2) * 2)
-    encoder = av.CodecContext.create("mjpeg", "w")
-    encoder.width, encoder.height, encoder.pix_fmt = width, height, "yuvj420p"
-    encoder.time_base = fractions.Fraction(1, 25)
-    image = frame.reformat(width=width, height=height, format="yuvj420p")
-    data = b"".join(bytes(p) for p in encoder.encode(image) + encoder.encode(None))
-    temporary = f"{target}.{os.getpid()}.tmp"
-    with open(temporary, "wb") as out:
-        out.write(data)
-    os.replace(temporary, target)
-
-
-def _stem_nfo(relpath):
-    return os.path.splitext(relpath)[0] + ".nfo"
-
-
 def _show_folder(placement, relpath):
     if placement.kind != "movie" and relpath.startswith(placement.show_key + "/"):
         return placement.show_key
     return os.path.dirname(relpath)
-
-
-def _sort_key(title):
-    folded = fold(title)
-    for article in ("the ", "a ", "an "):
-        if folded.startswith(article):
-            return folded[len(article):]
-    return folded
 
 
 def _now():

@@ -13,11 +13,10 @@ import tempfile
 
 import peewee
 
-from . import catalog, hls, probe, storage, subtitles, transcode, trickplay
+from . import catalog, fills, hls, keyframe_index, playlists, storage, subtitles, transcode, trickplay
 from .cache import SegmentCache
 from .errors import HaemaError, not_found
 from .made import Destination
-from .models import Video
 from .pool import Pool
 
 log = logging.getLogger(__name__)
@@ -45,15 +44,15 @@ class Playback:
     def master(self, video_id):
         plan = self._plan(video_id)
         self._warm_first_segment(video_id, plan)
-        return plan.video, hls.master_playlist(plan.variants, plan.audio, plan.subtitles, iframes=plan.iframes,
+        return plan.video, playlists.master_playlist(plan.variants, plan.audio, plan.subtitles, iframes=plan.iframes,
                                                images=trickplay.video_layout(plan.video.info))
 
     def media(self, video_id, name):
         plan = self._plan(video_id)
         rendition = plan.rendition(name)
         if isinstance(rendition, hls.SubtitleRendition):
-            return plan.video, hls.subtitle_playlist(plan.timeline)
-        return plan.video, hls.media_playlist(plan.timeline, rendition)
+            return plan.video, playlists.subtitle_playlist(plan.timeline)
+        return plan.video, playlists.media_playlist(plan.timeline, rendition)
 
     # -- segments ---------------------------------------------------------------
 
@@ -104,7 +103,7 @@ class Playback:
             hls.segment(plan.timeline, variant, index)
         except IndexError:
             raise not_found("segment") from None
-        if hls.segment_name(variant, index) != name:  # a .ts of an fMP4 rendition, or the reverse
+        if playlists.segment_name(variant, index) != name:  # a .ts of an fMP4 rendition, or the reverse
             raise not_found("segment")
         key = self._key(plan, variant, index)
         opened = self.cache.open(key)
@@ -137,7 +136,7 @@ class Playback:
         plan = self._plan(video_id)
         if plan.iframes is None or plan.iframes.name != name:
             raise not_found("I-frame playlist")
-        return plan.video, hls.iframe_playlist(plan.timeline)
+        return plan.video, playlists.iframe_playlist(plan.timeline)
 
     def iframe(self, video_id, name, index):
         """One keyframe of a copyable source, copied into a TS file of its own."""
@@ -204,7 +203,7 @@ class Playback:
 
     @staticmethod
     def _key(plan, rendition, index):
-        return f"{plan.video.id}/{plan.video.version}/{rendition.name}/{hls.segment_name(rendition, index)}"
+        return f"{plan.video.id}/{plan.video.version}/{rendition.name}/{playlists.segment_name(rendition, index)}"
 
     # -- planning ---------------------------------------------------------------
 
@@ -215,9 +214,9 @@ class Playback:
         if video.keyframes is None:  # the background pass has not reached it yet
             video.keyframes = self._unstored.get((video.id, video.version))
         if video.keyframes is None:
-            video.keyframes = self.pool.run(video_id, probe.KeyframesJob(key=f"keyframes/{video.id}", path=path))
+            video.keyframes = self.pool.run(video_id, keyframe_index.KeyframesJob(key=f"keyframes/{video.id}", path=path))
             try:
-                Video.update(keyframes=video.keyframes).where(Video.id == video.id).execute()
+                fills.store_keyframes(video.id, video.keyframes)
             except peewee.OperationalError as error:  # a read-only disk: played all the same
                 self._unstored[video.id, video.version] = video.keyframes
                 log.warning("keyframes of %s not stored: %s", video.path, storage.refused(error).message)

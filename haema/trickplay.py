@@ -19,6 +19,7 @@ import math
 import os
 
 from . import transcode
+from .imaging import write_jpeg
 from .lazy import lazy_import
 from .made import Destination, make_file
 from .probe import MediaInfo, reading
@@ -158,7 +159,8 @@ def make_sheet(path, info, sheet, target):
             last = picture
             _, x, y = layout.place(tile)
             canvas[y:y + layout.tile_height, x:x + layout.tile_width] = numpy.rot90(picture[1], turns)
-    _write_jpeg(canvas, target)
+    # ffmpeg's -q:v 8: small sheets, tiles still clean at preview size
+    write_jpeg(av.VideoFrame.from_ndarray(canvas, format="rgb24").reformat(format="yuvj420p"), target, qscale=8)
     return target
 
 
@@ -191,21 +193,6 @@ def _keyframe_before(container, stream, seconds, last, size):
                 width, height = size
                 return frames[0].pts, frames[0].to_ndarray(width=width, height=height, format="rgb24")
     return None
-
-
-def _write_jpeg(canvas, target):
-    height, width = canvas.shape[:2]
-    encoder = av.CodecContext.create("mjpeg", "w")
-    encoder.width, encoder.height, encoder.pix_fmt = width, height, "yuvj420p"
-    encoder.time_base = fractions.Fraction(1, 25)
-    encoder.qmin = encoder.qmax = 8  # ffmpeg's -q:v 8: small sheets, tiles still clean at preview size
-    frame = av.VideoFrame.from_ndarray(canvas, format="rgb24").reformat(format="yuvj420p")
-    data = b"".join(bytes(p) for p in encoder.encode(frame) + encoder.encode(None))
-    os.makedirs(os.path.dirname(target), exist_ok=True)
-    temporary = f"{target}.{os.getpid()}.tmp"
-    with open(temporary, "wb") as out:
-        out.write(data)
-    os.replace(temporary, target)
 
 
 # ---------------------------------------------------------------------------

@@ -62,7 +62,7 @@ def create_app(config):
     @app.get("/api/v1/health", access="public")  # for load balancers and Docker, which sign in to nothing
     def health():
         report = library.last_report()
-        return {"ok": True, "scanning": scanner.running or report["running"], "scanned_at": report["finished_at"]}
+        return {"ok": True, "scanning": scanner.running or report.running, "scanned_at": report.finished_at}
 
     @app.get("/api/v1/shows")
     def shows():
@@ -96,7 +96,7 @@ def create_app(config):
 
     @app.get("/api/v1/library/scan")
     def scan_report():
-        return dict(library.last_report(), running=scanner.running)
+        return dict(library.last_report().as_json(), running=scanner.running)
 
     # -- Playback --------------------------------------------------------------
 

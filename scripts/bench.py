@@ -43,7 +43,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import av  # noqa: E402
 
 import benchmedia  # noqa: E402
-from haema import probe  # noqa: E402
+from haema import keyframe_index  # noqa: E402
 
 FFMPEG = shutil.which("ffmpeg")
 WORKERS = max(1, os.cpu_count() or 1)  # the server's default, passed explicitly
@@ -849,7 +849,7 @@ class Bench:
             times = []
             for _ in range(reps):
                 started = time.perf_counter()
-                keyframes = probe.read_keyframes(path)
+                keyframes = keyframe_index.read_keyframes(path)
                 times.append(time.perf_counter() - started)
             index = statistics.median(times)
             self.results.set(f"long_index_{kind}", index, f"{minutes:g} min, {len(keyframes.pts)} keyframes")
@@ -863,7 +863,7 @@ class Bench:
                              "master + media playlist + segment 0, the file never opened by a worker")
             started = time.perf_counter()
             with av.open(path) as container:
-                scan = probe._scan_packets(container, container.streams.video[0])
+                scan = keyframe_index._scan_packets(container, container.streams.video[0])
             self.results.set(f"long_scan_packets_{kind}", time.perf_counter() - started,
                              f"{len(scan.keyframes)} keyframes")
 

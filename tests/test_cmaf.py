@@ -11,7 +11,7 @@ import io
 import av
 import pytest
 
-from haema import fmp4, hls, probe, transcode
+from haema import fmp4, hls, keyframe_index, playlists, probe, transcode
 from haema.made import Destination
 
 from .clips import make_clip
@@ -43,7 +43,7 @@ def sources(tmp_path_factory):
 
 def plan(path):
     info = probe.probe(str(path))
-    keyframes = probe.read_keyframes(str(path))
+    keyframes = keyframe_index.read_keyframes(str(path))
     timeline = hls.plan_timeline(keyframes, 4.0, 2.0)
     return info, keyframes, timeline
 
@@ -154,15 +154,15 @@ def source_audio_90k(path, keyframes, stream_index):
 
 def test_master_lists_the_original_first_with_codecs_for_each_audio_choice(sources):
     info, _, _ = plan(sources / "hevc10_opus.mkv")
-    text = hls.master_playlist(hls.plan_variants(info), hls.plan_audio(info))
+    text = playlists.master_playlist(hls.plan_variants(info), hls.plan_audio(info))
     streams = [line for line in text.splitlines() if line.startswith("#EXT-X-STREAM-INF")]
     codec = info.video.codec_string
     assert f'CODECS="{codec},opus",AUDIO="original"' in streams[0]
     assert f'CODECS="{codec},mp4a.40.2",AUDIO="aac"' in streams[1]
     assert 'CODECS="avc1.' in streams[2]
     assert "#EXT-X-VERSION:7" in text
-    media = hls.media_playlist(hls.plan_timeline(probe.read_keyframes(str(sources / "hevc10_opus.mkv")), 4.0),
-                               hls.plan_variants(info)[0])
+    timeline = hls.plan_timeline(keyframe_index.read_keyframes(str(sources / "hevc10_opus.mkv")), 4.0)
+    media = playlists.media_playlist(timeline, hls.plan_variants(info)[0])
     assert '#EXT-X-MAP:URI="init.mp4"' in media and "0.m4s" in media
 
 
@@ -181,7 +181,7 @@ def test_hdr_sources_say_their_video_range(tmp_path, transfer, video_range):
     info = probe.probe(str(path))
     original, h264 = hls.plan_variants(info)[:2]
     assert (original.video_range, h264.video_range) == (video_range, "SDR")
-    text = hls.master_playlist([original, h264])
+    text = playlists.master_playlist([original, h264])
     assert text.count(f"VIDEO-RANGE={video_range}") == 1
 
 

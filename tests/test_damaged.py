@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from haema import probe
+from haema import keyframe_index
 from haema.library import Library
 
 from .clips import make_clip
@@ -71,7 +71,7 @@ def test_truncated_mp4_plays_what_it_has(make_app, tmp_path):
     duration = app.get(f"/api/v1/video/{video_id}").json["duration"]
     # what the data holds, not what the header promises
     assert 1.0 < duration < FULL_SECONDS - 1
-    keyframes = probe.read_keyframes(str(root / "Movies" / "Cut Short (2020).mp4"))
+    keyframes = keyframe_index.read_keyframes(str(root / "Movies" / "Cut Short (2020).mp4"))
     readable = (keyframes.end - keyframes.pts[0]) * keyframes.time_base
     assert abs(duration - readable) < 0.01
     for name in ("original", "360p_h264"):  # a copy and a transcode both end where the data ends
@@ -138,7 +138,7 @@ def test_one_bad_file_leaves_every_show_its_thumbnail(tmp_path, caplog):
     damaged = root / "Shows" / names[1] / f"{names[1]} - 01.mp4"
     damaged.write_bytes(damaged.read_bytes()[: damaged.stat().st_size // 20])  # its index left, its frames gone
 
-    with caplog.at_level(logging.WARNING, logger="haema.library"):
+    with caplog.at_level(logging.WARNING, logger="haema.fills"):
         library.fill_keyframes()
         library.fill_thumbnails()
 

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from haema import hls, probe
+from haema import hls, playlists, probe
 
 MS = fractions.Fraction(1, 1000)
 
@@ -75,7 +75,7 @@ def test_irregular_keyframes_keep_every_copy_boundary_in_the_fine_grid():
 
 def test_start_offset_playlist_starts_at_zero_and_totals_the_duration():
     plan = timeline([10000, 12000, 14000, 16000], 17500)
-    text = hls.media_playlist(plan, copy_variant())
+    text = playlists.media_playlist(plan, copy_variant())
     assert sum(extinfs(text)) == pytest.approx(7.5)
     assert plan.seconds(plan.copy[0]) == 0
 
@@ -85,7 +85,7 @@ def test_vfr_keyframes_at_irregular_times():
     plan = timeline(keys, 12000)
     assert plan.copy == (0, 4700, 9100, 12000)
     for variant in (copy_variant(), transcode_variant()):
-        assert sum(extinfs(hls.media_playlist(plan, variant))) == pytest.approx(12.0)
+        assert sum(extinfs(playlists.media_playlist(plan, variant))) == pytest.approx(12.0)
 
 
 def test_a_sliver_of_a_last_segment_is_folded_into_the_one_before():
@@ -95,7 +95,7 @@ def test_a_sliver_of_a_last_segment_is_folded_into_the_one_before():
 
 def test_target_duration_covers_every_rounded_extinf():
     plan = timeline([0, 4600, 9700], 10000)
-    text = hls.media_playlist(plan, copy_variant())
+    text = playlists.media_playlist(plan, copy_variant())
     target = int(re.search(r"#EXT-X-TARGETDURATION:(\d+)", text).group(1))
     assert all(round(d) <= target for d in extinfs(text))
     assert "#EXT-X-PLAYLIST-TYPE:VOD" in text and text.rstrip().endswith("#EXT-X-ENDLIST")
@@ -137,7 +137,7 @@ def test_open_gop_copy_segments_start_at_their_keyframes_leading_frames():
     assert (copied.start, copied.decode_from) == (3875, 4000)  # its own keyframe, copied from there
     transcoded = hls.segment(plan, transcode_variant(), 2)
     assert (transcoded.start, transcoded.decode_from) == (3875, 2000)  # decoded from the one before
-    assert sum(extinfs(hls.media_playlist(plan, copy_variant()))) == pytest.approx(8.0)
+    assert sum(extinfs(playlists.media_playlist(plan, copy_variant()))) == pytest.approx(8.0)
 
 
 def test_segment_decodes_from_the_keyframe_at_or_before_its_start():
@@ -221,7 +221,7 @@ def test_portrait_rotation_swaps_the_size_and_rungs_count_the_short_side():
 
 
 def test_master_playlist_has_every_attribute_players_need():
-    text = hls.master_playlist(hls.plan_variants(info()))
+    text = playlists.master_playlist(hls.plan_variants(info()))
     for line in [l for l in text.splitlines() if l.startswith("#EXT-X-STREAM-INF")]:
         for attribute in ("BANDWIDTH=", "AVERAGE-BANDWIDTH=", "RESOLUTION=", "FRAME-RATE=", 'CODECS="avc1.'):
             assert attribute in line

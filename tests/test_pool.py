@@ -12,7 +12,7 @@ import av
 import gevent
 import pytest
 
-from haema import hls, probe, transcode
+from haema import hls, keyframe_index, probe, transcode
 from haema.errors import HaemaError
 from haema.made import Destination
 from haema.pool import Pool
@@ -277,7 +277,7 @@ def test_the_copy_worker_keeps_big_packets_in_its_heap(tmp_path):
     make_clip(path, seconds=6, fps=6, gop=6, width=960, height=540, bframes=0, options={"qp": "0"})
     with av.open(str(path)) as container:
         smallest = min(p.size for p in container.demux(video=0) if p.size)
-    info, keyframes = probe.probe(str(path)), probe.read_keyframes(str(path))
+    info, keyframes = probe.probe(str(path)), keyframe_index.read_keyframes(str(path))
     timeline = hls.plan_timeline(keyframes, 4.0, 2.0, frame_duration=hls.frame_step(info))
     variant = hls.plan_variants(info)[0]
     copy = transcode.SegmentJob(key="copy", destination=Destination(cache_file=None, spool=str(tmp_path)),

@@ -6,7 +6,7 @@ import json
 import av
 import pytest
 
-from haema import probe
+from haema import keyframe_index, probe
 from haema.models import Video
 
 from .clips import make_clip
@@ -17,14 +17,14 @@ def test_the_container_index_gives_the_keyframes_a_packet_scan_finds(tmp_path, n
     path = str(tmp_path / name)
     make_clip(path, seconds=6, width=160, height=96, gop=24, bframes=3)
     with av.open(path) as container:
-        from_index = probe._from_index(container, container.streams.video[0])
+        from_index = keyframe_index._from_index(container, container.streams.video[0])
     with av.open(path) as container:
-        scan = probe._scan_packets(container, container.streams.video[0])
+        scan = keyframe_index._scan_packets(container, container.streams.video[0])
     assert from_index is not None, "fell back to scanning every packet"
     assert from_index == scan.keyframes
     # a constant-rate closed-GOP file needs nothing more than its keyframes, read from its index
-    monkeypatch.setattr(probe, "_scan_packets", lambda *_: pytest.fail("scanned every packet"))
-    keyframes = probe.read_keyframes(path)
+    monkeypatch.setattr(keyframe_index, "_scan_packets", lambda *_: pytest.fail("scanned every packet"))
+    keyframes = keyframe_index.read_keyframes(path)
     assert (keyframes.pts, keyframes.end, keyframes.frames, keyframes.shown_from) == \
         (tuple(scan.keyframes), scan.end, None, None)
 
@@ -67,9 +67,9 @@ def test_a_matroska_file_without_its_cues_has_every_keyframe(tmp_path, how):
     make_clip(path, seconds=12, width=160, height=96, gop=24, bframes=0)
     _without_cues(path, how)
     with av.open(path) as container:
-        scan = probe._scan_packets(container, container.streams.video[0])
+        scan = keyframe_index._scan_packets(container, container.streams.video[0])
     assert len(scan.keyframes) >= 6
-    keyframes = probe.read_keyframes(path)
+    keyframes = keyframe_index.read_keyframes(path)
     assert (keyframes.pts, keyframes.end) == (tuple(scan.keyframes), scan.end)
 
 
@@ -78,7 +78,7 @@ def test_a_variable_rate_video_lists_every_frame_time(tmp_path):
     make_clip(path, seconds=4, width=160, height=96, fps=30, gop=60, bframes=0, vfr="phone")
     with av.open(path) as container:
         frames = sorted(p.pts for p in container.demux(container.streams.video[0]) if p.size)
-    keyframes = probe.read_keyframes(path)
+    keyframes = keyframe_index.read_keyframes(path)
     assert keyframes.frame_times() == frames
     assert keyframes.shown_from is None
 
@@ -86,7 +86,7 @@ def test_a_variable_rate_video_lists_every_frame_time(tmp_path):
 def test_an_open_gop_keyframe_is_shown_from_its_leading_frames(tmp_path):
     path = str(tmp_path / "open_gop.mp4")
     make_clip(path, seconds=4, width=160, height=96, gop=24, bframes=3, options={"x264-params": "scenecut=0:open-gop=1"})
-    keyframes = probe.read_keyframes(path)
+    keyframes = keyframe_index.read_keyframes(path)
     shown_from = keyframes.shown_from
     assert shown_from[0] == keyframes.pts[0]  # the first keyframe has nothing before it
     assert all(s < k for s, k in zip(shown_from[1:], keyframes.pts[1:]))
@@ -99,7 +99,7 @@ def test_facts_read_back_equal_from_the_database_field_and_rows_stored_before(tm
     later: the title tag and the reorder depth (an older row reads them as None)."""
     path = str(tmp_path / "phone.mkv")
     make_clip(path, seconds=2, width=160, height=96, fps=30, gop=30, bframes=0, vfr="phone", audio_tracks=2)
-    info, keyframes = probe.probe(path), probe.read_keyframes(path)
+    info, keyframes = probe.probe(path), keyframe_index.read_keyframes(path)
     assert keyframes.frames is not None and len(info.audio) == 2
     sidecar = probe.Sidecar(file="phone.en.srt", format="srt", language="en", forced=False, encoding="utf-8")
     info = dataclasses.replace(info, sidecars=(sidecar,))

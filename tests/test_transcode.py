@@ -16,7 +16,7 @@ import tempfile
 import av
 import pytest
 
-from haema import hls, probe, transcode
+from haema import hls, keyframe_index, playlists, probe, transcode
 from haema.made import Destination
 
 from .clips import make_clip
@@ -72,7 +72,7 @@ def sources(tmp_path_factory):
 
 def plan(path, variant_kind):
     info = probe.probe(str(path))
-    keyframes = probe.read_keyframes(str(path))
+    keyframes = keyframe_index.read_keyframes(str(path))
     # the default copy and transcode targets, on the frame grid as the server plans
     timeline = hls.plan_timeline(keyframes, 4.0, 2.0, frame_duration=hls.frame_step(info))
     if variant_kind == "copy":
@@ -164,7 +164,7 @@ def test_segments_made_out_of_order_are_aligned(sources, name, variant_kind):
         else:
             assert_audio_joins(every)
     # the playlist totals the video's duration
-    playlist = hls.media_playlist(timeline, variant)
+    playlist = playlists.media_playlist(timeline, variant)
     total = sum(float(line[8:-1]) for line in playlist.splitlines() if line.startswith("#EXTINF:"))
     assert total == pytest.approx(float((keyframes.end - keyframes.pts[0]) * timeline.time_base), abs=1e-3)
     assert total == pytest.approx(info.duration, abs=0.1)
@@ -235,7 +235,7 @@ def test_a_stray_audio_frame_after_a_seek_into_mpeg_ps_is_dropped(tmp_path):
               container_format="mpeg", options={"b": "2M"})
     assert stray_audio_frames(path), "this clip no longer makes the MP2 decoder stray: the test tests nothing"
     info = probe.probe(str(path))
-    keyframes = probe.read_keyframes(str(path))
+    keyframes = keyframe_index.read_keyframes(str(path))
     timeline = hls.plan_timeline(keyframes, 4.0, 0.5, frame_duration=hls.frame_step(info))  # a piece per GOP
     variant = hls.Variant("small_h264", False, 320, 240, 500_000, 300_000, "avc1.64000c", info.video.fps)
     count = len(hls.boundaries(timeline, variant)) - 1

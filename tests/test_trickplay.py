@@ -6,7 +6,7 @@ import re
 import av
 import numpy
 
-from haema import hls, probe, trickplay
+from haema import hls, playlists, probe, trickplay
 
 from .clips import make_clip
 from .test_hls import copy_variant, extinfs, timeline
@@ -46,17 +46,17 @@ def test_image_playlist_describes_each_sheet_with_its_tiles():
 
 
 def test_master_lists_i_frame_and_image_playlists_after_the_variants():
-    text = hls.master_playlist([copy_variant()], iframes=copy_variant(), images=trickplay.plan(60, 1920, 1080))
+    text = playlists.master_playlist([copy_variant()], iframes=copy_variant(), images=trickplay.plan(60, 1920, 1080))
     lines = text.splitlines()
     assert lines[-2] == ('#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=1200000,RESOLUTION=1920x1080,CODECS="avc1.640028",'
                          'URI="original/iframes.m3u8"')
     assert lines[-1].startswith("#EXT-X-IMAGE-STREAM-INF:") and 'URI="trickplay/images.m3u8"' in lines[-1]
     assert 'CODECS="jpeg",RESOLUTION' not in lines[-1] and "RESOLUTION=240x136" in lines[-1]
-    assert hls.master_playlist([copy_variant()]) == "\n".join(lines[:-2]) + "\n"
+    assert playlists.master_playlist([copy_variant()]) == "\n".join(lines[:-2]) + "\n"
 
 
 def test_i_frame_playlist_has_one_entry_per_keyframe_until_the_next():
-    text = hls.iframe_playlist(timeline([0, 2000, 7000], 9500))
+    text = playlists.iframe_playlist(timeline([0, 2000, 7000], 9500))
     assert "#EXT-X-I-FRAMES-ONLY" in text and "#EXT-X-TARGETDURATION:5" in text
     assert extinfs(text) == [2.0, 5.0, 2.5]
     assert re.findall(r"^iframes/\d+\.ts$", text, re.M) == ["iframes/0.ts", "iframes/1.ts", "iframes/2.ts"]
