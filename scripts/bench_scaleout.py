@@ -3,7 +3,7 @@
 
     python scripts/bench_scaleout.py [--quick] [--json FILE]
 
-Both runs use the same parts as scripts/cluster.py: PostgreSQL, nginx with
+Both runs use the same parts as scripts/cluster.py (harness/cluster.py): PostgreSQL, nginx with
 conf/nginx.conf, and N nodes with the segment cache off (nginx caches, but every
 viewer watches a different film, so each segment is a real transcode: 480p H.264
 source to the 360p variant, light enough that one worker holds a few viewers, so
@@ -42,11 +42,8 @@ import time
 import urllib.parse
 import urllib.request
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-import benchmedia  # noqa: E402
-import cluster  # noqa: E402
+import benchmedia
+from harness import cluster
 
 VARIANT = "360p_h264"
 BUFFER = 10.0  # seconds a player buffers ahead, as a cautious hls.js

@@ -31,7 +31,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import benchmedia  # noqa: E402
 from bench import Client, Stream, cpu_seconds, rss_mb  # noqa: E402
-from tests.server import running_server  # noqa: E402
+from harness.server import running_server  # noqa: E402
 
 SAMPLE_EVERY = 1.0  # seconds between RSS samples
 

@@ -19,11 +19,10 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from haema import watch  # noqa: E402  (the repo root is not on sys.path for a script)
+from haema import watch
 
 # The watching process is spawned, which imports this file again: PyAV and numpy (in
-# haema.library and tests.clips) are imported inside functions, or they would count
+# haema.library and harness.clips) are imported inside functions, or they would count
 # in its memory.
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -31,7 +30,7 @@ EPISODES_PER_SHOW = 10
 
 
 def make_library(root, files):
-    from tests.clips import make_clip
+    from harness.clips import make_clip
 
     clip = os.path.join(root, "..", "clip.mp4")
     make_clip(clip, seconds=1, width=64, height=36, gop=12)

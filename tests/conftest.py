@@ -14,9 +14,9 @@ import webtest
 from haema.config import Config
 from haema.web import create_app
 
-from scripts.cluster import Postgres, postgres_binaries
+from harness.clips import make_clip
+from harness.cluster import Postgres, postgres_binaries
 
-from .clips import make_clip
 from .scheduling import forbid_realtime
 
 BACKEND = os.environ.get("HAEMA_TEST_DB", "sqlite")

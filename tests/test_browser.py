@@ -9,8 +9,8 @@ import shutil
 
 import pytest
 
-from .clips import make_clip
-from .server import running_server
+from harness.clips import make_clip
+from harness.server import running_server
 
 CHROMIUM = "/usr/bin/chromium"
 # Chromium 156's omnibox popups are WebUI pages with renderers of their own, made even

@@ -9,8 +9,8 @@ import os
 
 import pytest
 
-from .clips import make_clip
-from .server import add_user, running_server
+from harness.clips import make_clip
+from harness.server import add_user, running_server
 from .test_browser import CHROMIUM, CHROMIUM_ARGS, H264_AAC, TIMEOUT, wait_until
 from .test_browser_ux import browser, new_page  # noqa: F401 (browser: a fixture)
 

@@ -9,8 +9,8 @@ import urllib.request
 
 import pytest
 
-from .clips import make_clip
-from .server import running_server
+from harness.clips import make_clip
+from harness.server import running_server
 from .test_browser_hls import HLS, VIDEO, browser, open_and_play, page, play_to_the_end, seek_to_middle  # noqa: F401
 
 pytestmark = pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="CPU time is read from /proc")

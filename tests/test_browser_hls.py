@@ -15,8 +15,8 @@ import time
 
 import pytest
 
-from .clips import make_clip
-from .server import running_server
+from harness.clips import make_clip
+from harness.server import running_server
 from .test_browser import CHROMIUM, CHROMIUM_ARGS, H264_AAC, STATE, TIMEOUT
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no Chromium at {CHROMIUM}")

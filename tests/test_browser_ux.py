@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from .server import running_server
+from harness.server import running_server
 from .test_browser import CHROMIUM_ARGS, CHROMIUM, TIMEOUT, browser_library, pytestmark, wait_until  # noqa: F401
 
 PLOT = "Night after night, a sleeper train crosses the continent."

@@ -66,7 +66,7 @@ VIDEO = "document.querySelector('video.htmlvideoplayer')"
 def family_library(tmp_path_factory):
     """A film to direct-play (H.264/AAC MP4), a film for HLS (Matroska, two AC-3 tracks and a
     French .srt), and a show of two seasons, the first with two episodes."""
-    from .clips import make_clip
+    from harness.clips import make_clip
 
     root = tmp_path_factory.mktemp("jellyfin-web") / "media"
     (root / "Movies" / "Amélie (2001)").mkdir(parents=True)
@@ -134,7 +134,7 @@ def urllib_quote(text):
 
 @pytest.fixture
 def family(family_library, tmp_path):
-    from .server import add_user, running_server
+    from harness.server import add_user, running_server
 
     if not os.path.isfile(os.path.join(BUILD, "index.html")):
         pytest.fail(f"HAEMA_JELLYFIN_WEB={BUILD!r} has no index.html")

@@ -28,8 +28,8 @@ import pytest
 
 from haema.hls import OUTPUT_ORIGIN
 
-from .clips import make_clip
-from .server import running_server
+from harness.clips import make_clip
+from harness.server import running_server
 from .test_browser import CHROMIUM, CHROMIUM_ARGS, STATE, TIMEOUT
 from .test_browser_hls import WATCH
 

@@ -3,14 +3,15 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sysconfig
 import time
 import urllib.error
 import urllib.request
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from .processes import free_port
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def haema_command():
@@ -20,12 +21,6 @@ def haema_command():
     if not os.path.exists(command):
         raise RuntimeError(f"no {command}: install Haema first (`pip install .`, README)")
     return [command]
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def request(url, method="GET", body=None, timeout=30, token=None):
