@@ -11,7 +11,7 @@ import pytest
 
 from harness.clips import make_clip
 from harness.server import running_server
-from .test_browser_hls import HLS, VIDEO, browser, open_and_play, page, play_to_the_end, seek_to_middle  # noqa: F401
+from .test_browser_hls import HLS, VIDEO, open_and_play, page, play_to_the_end, seek_to_middle  # noqa: F401
 
 pytestmark = pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="CPU time is read from /proc")
 
