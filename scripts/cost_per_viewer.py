@@ -15,18 +15,13 @@ of its audio. Needs Debian's chromium and playwright.
 """
 import argparse
 import os
-import sys
 import tempfile
 import time
 import urllib.request
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from bench import Server  # noqa: E402
-from harness.chromium import AUTOPLAY, launched  # noqa: E402
-from harness.clips import make_clip  # noqa: E402  (small real media, encoded with PyAV)
+from benchmark.server import Server
+from harness.chromium import AUTOPLAY, launched
+from harness.clips import make_clip  # small real media, encoded with PyAV
 
 FILMS = {
     "H.264 + AAC (MP4)": ("h264.mp4", dict()),

@@ -25,13 +25,10 @@ import tempfile
 import threading
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-import benchmedia  # noqa: E402
-from bench import Client, Stream, cpu_seconds, rss_mb  # noqa: E402
-from harness.server import running_server  # noqa: E402
+import benchmedia
+from harness.processes import children, cpu_seconds, rss_mb
+from harness.server import running_server
+from harness.viewer import Client, Stream
 
 SAMPLE_EVERY = 1.0  # seconds between RSS samples
 
@@ -107,20 +104,7 @@ class Player(threading.Thread):
 
 def process_names(server):
     """``{pid: name}`` of the server and its children (the encoders, the scan)."""
-    names = {server.process.pid: "server"}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                parent = int(stat.read().rsplit(")", 1)[1].split()[1])
-            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
-                command = cmdline.read()
-        except (OSError, IndexError, ValueError):
-            continue
-        if parent == server.process.pid and b"resource_tracker" not in command:
-            names[int(entry)] = f"child {entry}"
-    return names
+    return {server.process.pid: "server", **{pid: f"child {pid}" for pid in children(server.process.pid)}}
 
 
 def sample_processes(server, halt, samples, cpu):
