@@ -107,10 +107,11 @@ def play(browser, server, video_id, hide_copy):
     before = worker_cpu(server)
     page.goto(base + "/")
     page.goto(f"{base}/#/play/{video_id}?from=start")
-    page.wait_for_function("window.haemaPlayer && window.haemaPlayer.hls && window.haemaPlayer.video.currentTime > 0",
+    # functions, not bare expressions: the page's CSP forbids the eval those need
+    page.wait_for_function("() => window.haemaPlayer && window.haemaPlayer.hls && window.haemaPlayer.video.currentTime > 0",
                            timeout=120_000)
     page.evaluate("window.haemaPlayer.video.playbackRate = 4")
-    page.wait_for_function("window.haemaPlayer.video.ended", timeout=600_000)
+    page.wait_for_function("() => window.haemaPlayer.video.ended", timeout=600_000)
     level = page.evaluate("(() => { const l = window.haemaPlayer.hls.levels[window.haemaPlayer.hls.currentLevel];"
                           " return `${l.uri.split('/').slice(-2)[0]} ${l.videoCodec.split('.')[0]}+${l.audioCodec}`; })()")
     page.close()

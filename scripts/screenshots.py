@@ -81,7 +81,7 @@ def shoot(server, page_of):
 
     page = page_of(viewport={"width": 1280, "height": 720})
     page.goto(f"{server.url}/#/play/{episode}?from=start")
-    page.wait_for_function("document.querySelector('video') && document.querySelector('video').currentTime > 1")
+    page.wait_for_function("() => document.querySelector('video') && document.querySelector('video').currentTime > 1")
     box = page.locator("#seek").bounding_box()
     page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] / 2)  # wakes the bar
     page.mouse.move(box["x"] + box["width"] * 0.55, box["y"] + box["height"] / 2)
@@ -91,10 +91,10 @@ def shoot(server, page_of):
 
     phone = page_of(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True, device_scale_factor=2)
     phone.goto(f"{server.url}/#/play/{episode}?from=start")
-    phone.wait_for_function("document.querySelector('video') && document.querySelector('video').readyState >= 3")
+    phone.wait_for_function("() => document.querySelector('video') && document.querySelector('video').readyState >= 3")
     if phone.evaluate("document.querySelector('video').paused"):
         phone.tap("#play-pause")
-    phone.wait_for_function("document.querySelector('video').currentTime > 1")
+    phone.wait_for_function("() => document.querySelector('video').currentTime > 1")
     phone.tap("video")
     phone.tap("video")
     phone.wait_for_timeout(400)
