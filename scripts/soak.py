@@ -26,6 +26,7 @@ import threading
 import time
 
 import benchmedia
+from harness.players import Playhead
 from harness.processes import children, cpu_seconds, rss_mb
 from harness.server import running_server
 from harness.viewer import Client, Stream
@@ -77,29 +78,20 @@ class Player(threading.Thread):
             return None
 
     def _play(self, client, stream, first):
-        buffered = position = 0.0
-        clock = None
+        playhead = Playhead(self.buffer_goal)
         for played, index in enumerate(range(first, len(stream))):
             if time.monotonic() >= self.deadline:
                 return
-            if clock is not None:
-                ahead = buffered - (position + time.monotonic() - clock)
-                if ahead > self.buffer_goal:
-                    time.sleep(min(ahead - self.buffer_goal, self.deadline - time.monotonic()))
+            playhead.wait_for_room(self.deadline)
             seconds = self._get(client, stream.url(index))
             if seconds is None:
                 return  # a failed segment: the player starts over, as a reload would
             self.latencies.append(seconds)
-            now = time.monotonic()
-            if clock is not None:
-                position += now - clock
-                if position > buffered:
-                    self.stalls += 1
-                    self.stalled += position - buffered
-                    self.stall_points.append((played, position - buffered))
-                    position = buffered
-            clock = now
-            buffered += stream.durations[index]
+            stalled = playhead.received(stream.durations[index])
+            if stalled:
+                self.stalls += 1
+                self.stalled += stalled
+                self.stall_points.append((played, stalled))
 
 
 def process_names(server):

@@ -1,10 +1,55 @@
-"""Simulated players: each fetches a video's segments as hls.js does and plays them at 1x."""
+"""Simulated players: each fetches a video's segments as hls.js does and plays them at 1x.
+
+``Playhead`` is the one model of a player's buffer the benchmark, the soak and the
+scale-out benchmark share; ``run_players`` is the benchmark's team of players.
+"""
 import threading
 import time
 
 from .viewer import Client, open_video
 
 BUFFER_GOAL = 30.0  # seconds a player buffers ahead (hls.js maxBufferLength)
+
+
+class Playhead:
+    """A player's buffer and playhead at 1x. Playback starts when the first segment
+    arrives; a stall is the playhead reaching the end of what has arrived before the next
+    segment did, and playback goes on from there once it comes."""
+
+    def __init__(self, goal=BUFFER_GOAL):
+        self.goal = goal
+        self.buffered = 0.0  # media seconds received
+        self.position = 0.0  # the playhead
+        self.clock = None  # wall time the playhead was last advanced
+        self.stalls, self.stalled = 0, 0.0
+
+    def ahead(self):
+        """Seconds buffered ahead of the playhead now (0 before playback starts)."""
+        if self.clock is None:
+            return 0.0
+        return self.buffered - (self.position + time.monotonic() - self.clock)
+
+    def wait_for_room(self, deadline=None):
+        """Sleep while the buffer holds more than its goal, as hls.js stops fetching then."""
+        ahead = self.ahead()
+        if ahead > self.goal:
+            time.sleep(ahead - self.goal if deadline is None else
+                       max(0.0, min(ahead - self.goal, deadline - time.monotonic())))
+
+    def received(self, duration):
+        """A segment of ``duration`` arrived now; returns the seconds stalled waiting for it."""
+        now = time.monotonic()
+        stalled = 0.0
+        if self.clock is not None:
+            self.position += now - self.clock
+            if self.position > self.buffered:  # the playhead ran out of video while waiting
+                stalled = self.position - self.buffered
+                self.stalls += 1
+                self.stalled += stalled
+                self.position = self.buffered
+        self.clock = now
+        self.buffered += duration
+        return stalled
 
 
 class PlayerRun:
@@ -53,30 +98,18 @@ def run_players(port, video_ids, variant, seconds, loop):
 
 def _play(client, stream, run, deadline):
     """Play ``stream`` once (or until ``deadline``); True if it reached the end."""
-    buffered = 0.0  # media seconds received
-    position = 0.0  # the playhead
-    clock = None  # wall time the playhead was last advanced
+    playhead = Playhead()
     for index in range(len(stream)):
         if time.monotonic() >= deadline:
             return False
-        if clock is not None:
-            ahead = buffered - (position + time.monotonic() - clock)
-            if ahead > BUFFER_GOAL:
-                time.sleep(ahead - BUFFER_GOAL)
-        greedy = clock is None or buffered - (position + time.monotonic() - clock) < BUFFER_GOAL
+        playhead.wait_for_room()
+        greedy = playhead.clock is None or playhead.ahead() < playhead.goal
         seconds = stream.fetch(client, index)
-        now = time.monotonic()
         if greedy:
             run.greedy_media += stream.durations[index]
             run.greedy_wall += seconds
-        if clock is None:
-            clock = now  # playback starts with the first segment
-        else:
-            position += now - clock
-            clock = now
-            if position > buffered:  # the playhead ran out of video while waiting
-                run.stalls += 1
-                run.stall_seconds += position - buffered
-                position = buffered
-        buffered += stream.durations[index]
+        stalled = playhead.received(stream.durations[index])
+        if stalled:
+            run.stalls += 1
+            run.stall_seconds += stalled
     return True
