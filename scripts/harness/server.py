@@ -1,4 +1,5 @@
-"""The real server as a subprocess, for tests that need a process boundary or a browser."""
+"""The installed ``haema`` as a subprocess, for tests that need a process boundary or a
+browser and for scripts that measure it."""
 import contextlib
 import json
 import os
