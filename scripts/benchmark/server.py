@@ -5,13 +5,12 @@ import datetime
 import os
 import signal
 import sqlite3
-import subprocess
 import sys
 import threading
 import time
 
-from harness.processes import children, cpu_seconds, free_port, rss_mb
-from harness.server import REPO
+from harness.processes import children, cpu_seconds, free_port, rss_mb, stop
+from harness.server import launch
 from harness.viewer import Client
 
 WORKERS = max(1, os.cpu_count() or 1)  # the server's default, passed explicitly
@@ -30,8 +29,7 @@ class Server:
                    "--cache-path", os.path.join(work, "cache"), "--cache", "false", "--workers", str(WORKERS),
                    "--scan-on-start", "false", "--log-level", "WARNING", "--auth", "false",  # measures media, on loopback
                    *extra]
-        with open(self.log_path, "wb") as out:
-            self.process = subprocess.Popen(command, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
+        self.process = launch(command, self.log_path)
         self.client = Client(self.port)
         self.hung = 0  # requests never answered (see scan)
         self._wait_health()
@@ -132,13 +130,7 @@ class Server:
 
     def stop(self):
         self.client.close()
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop(self.process, signal.SIGINT)
 
 
 class RssSampler(threading.Thread):

@@ -21,8 +21,8 @@ import tempfile
 import time
 import urllib.request
 
-from .processes import free_port, listening
-from .server import REPO
+from .processes import free_port, listening, stop
+from .server import REPO, launch
 
 NGINX_CONF = os.path.join(REPO, "conf", "nginx.conf")
 
@@ -201,7 +201,7 @@ http {{
         return rows
 
     def stop(self):
-        _stop(self.process)
+        stop(self.process, group=True)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -223,9 +223,7 @@ class Node:
         self.process = None
 
     def start(self):
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(self.command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-                                            start_new_session=True)
+        self.process = launch(self.command, self.log_path, session=True)
         _wait_for(lambda: listening(self.port), self.process, "haema", self.log)
         return self
 
@@ -246,7 +244,7 @@ class Node:
         self.process.wait()
 
     def stop(self):
-        _stop(self.process)
+        stop(self.process, group=True)
 
 
 def wait_for_scan(url, timeout=120):
@@ -303,17 +301,6 @@ def _wait_for(ready, process, name, log, timeout=60):
             return
         time.sleep(0.05)
     raise RuntimeError(f"{name} did not start in {timeout} s:\n{log()[-3000:]}")
-
-
-def _stop(process):
-    if process is None or process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
 def _read(path):

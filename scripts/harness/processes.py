@@ -1,6 +1,8 @@
 """Ports, and what a running process costs, read from Linux's /proc and CPU clocks."""
 import os
+import signal
 import socket
+import subprocess
 import time
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -16,6 +18,26 @@ def free_port():
 def listening(port):
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def stop(process, signal_number=signal.SIGTERM, group=False, grace=10):
+    """Ask ``process`` to end with ``signal_number`` (its whole process group if ``group``:
+    a process started in a session of its own, with its children), and kill it if it has
+    not ended ``grace`` seconds later. Nothing if it has ended already."""
+    if process is None or process.poll() is not None:
+        return
+
+    def send(number):
+        if group:
+            os.killpg(process.pid, number)
+        else:
+            process.send_signal(number)
+    send(signal_number)
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        send(signal.SIGKILL)
+        process.wait()
 
 
 def cpu_seconds(pid):

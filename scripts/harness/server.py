@@ -10,7 +10,7 @@ import time
 import urllib.error
 import urllib.request
 
-from .processes import free_port
+from .processes import free_port, stop
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -22,6 +22,14 @@ def haema_command():
     if not os.path.exists(command):
         raise RuntimeError(f"no {command}: install Haema first (`pip install .`, README)")
     return [command]
+
+
+def launch(command, log_path, session=False):
+    """``command`` (a Haema server) started from the checkout, its output appended to
+    ``log_path``; in a session of its own if ``session``, so that ``stop(process, group=True)``
+    ends its encoder workers and scan too."""
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=session)
 
 
 def request(url, method="GET", body=None, timeout=30, token=None):
@@ -97,20 +105,13 @@ def running_server(root, workdir, timeout=SCAN_TIMEOUT, user=None, extra=(), db=
     command = [*(program or haema_command()), "-t", str(root), "-p", str(port), "--db", db or os.path.join(workdir, "haema.db"),
                "--cache-path", os.path.join(workdir, "cache"), "--log-level", "INFO", "--auth", "true" if user else "false",
                *extra]
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+    process = launch(command, log_path)
     server = Server(process, f"http://127.0.0.1:{port}", log_path)
     try:
         _wait_for_scan(server, timeout, user, settled)
         yield server
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop(process)
 
 
 def _wait_for_scan(server, timeout, user, settled=True):
