@@ -10,17 +10,15 @@ without sockets. Printed as ratios against the baseline: the machine's speed can
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
 
 import webtest
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from haema import accounts, models  # noqa: E402  (the repo root is not on sys.path for a script)
-from haema.config import Config  # noqa: E402
-from haema.web import create_app  # noqa: E402
-from tests.clips import make_clip  # noqa: E402
+from haema import accounts, models
+from haema.config import Config
+from haema.web import create_app
+from harness.clips import make_clip
 
 ORIGIN = {"Origin": "http://localhost:80"}
 

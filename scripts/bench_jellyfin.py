@@ -8,26 +8,24 @@ running server's CPU time to send a whole film, and by 1 MiB ranges, over the fi
 
 The videos are hard links to one small clip (the scan probes each, as it would real files).
 Those requests go straight into the WSGI app (webtest): Haema's own work, without sockets. The
-direct-play part runs the installed ``haema`` (tests/server.py), on Linux (/proc).
+direct-play part runs the installed ``haema`` (harness/server.py), on Linux (/proc).
 """
 import argparse
 import http.client
 import json
 import os
 import statistics
-import sys
 import tempfile
 import time
 
 import webtest
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from haema import accounts, models  # noqa: E402  (the repo root is not on sys.path for a script)
-from haema.config import Config  # noqa: E402
-from haema.jellyfin import ids  # noqa: E402
-from haema.web import create_app  # noqa: E402
-from tests.clips import make_clip  # noqa: E402
-from tests.server import add_user, running_server  # noqa: E402
+from haema import accounts, models
+from haema.config import Config
+from haema.jellyfin import ids
+from haema.web import create_app
+from harness.clips import make_clip
+from harness.server import add_user, running_server
 
 PASSWORD = "bench's long secret"
 PROFILE = {"DirectPlayProfiles": [{"Container": "mp4,m4v", "Type": "Video", "VideoCodec": "h264",

@@ -3,7 +3,7 @@
 
     python scripts/bench_scaleout.py [--quick] [--json FILE]
 
-Both runs use the same parts as scripts/cluster.py: PostgreSQL, nginx with
+Both runs use the same parts as scripts/cluster.py (harness/cluster.py): PostgreSQL, nginx with
 conf/nginx.conf, and N nodes with the segment cache off (nginx caches, but every
 viewer watches a different film, so each segment is a real transcode: 480p H.264
 source to the 360p variant, light enough that one worker holds a few viewers, so
@@ -30,7 +30,6 @@ of many nodes. On a shared machine the absolute numbers move with everything els
 running; the ratio is the figure to read.
 """
 import argparse
-import http.client
 import json
 import os
 import shutil
@@ -42,11 +41,10 @@ import time
 import urllib.parse
 import urllib.request
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-import benchmedia  # noqa: E402
-import cluster  # noqa: E402
+import benchmedia
+from harness import cluster
+from harness.players import Playhead
+from harness.viewer import Client
 
 VARIANT = "360p_h264"
 BUFFER = 10.0  # seconds a player buffers ahead, as a cautious hls.js
@@ -78,37 +76,25 @@ class Player(threading.Thread):
         self.stalls, self.stalled, self.failed, self.seconds = 0, 0.0, 0, 0.0
 
     def run(self):
-        parts = urllib.parse.urlsplit(self.base)
-        self.connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
+        self.client = Client(urllib.parse.urlsplit(self.base).port, timeout=120)
         prefix = f"/api/v1/video/{self.video_id}"
         self._get(f"{prefix}/master.m3u8")
         durations = [float(line[8:].rstrip(",")) for line in self._get(f"{prefix}/{VARIANT}/stream.m3u8").decode()
                      .splitlines() if line.startswith("#EXTINF:")][:self.count]
-        started = None  # when the first segment arrived and playback began
+        playhead = Playhead(BUFFER)
         for index, duration in enumerate(durations):
-            start_at = sum(durations[:index])  # the segment's place on the timeline
-            if self.realtime and started is not None:
-                # wait while the buffer is full, then fetch: late is a stall
-                playhead = time.monotonic() - started - self.stalled
-                if start_at - playhead > BUFFER:
-                    time.sleep(start_at - playhead - BUFFER)
+            if self.realtime:
+                playhead.wait_for_room()  # then fetch: late is a stall
             self._get(f"{prefix}/{VARIANT}/{index}.ts")
-            now = time.monotonic()
-            if started is None:
-                started = now
-                continue
-            late = (now - started - self.stalled) - start_at
-            if late > 0:
-                self.stalls += 1
-                self.stalled += late
-            self.seconds += duration
-        self.connection.close()
+            if index:  # playback began with the first segment
+                self.seconds += duration
+            playhead.received(duration)
+        self.stalls, self.stalled = playhead.stalls, playhead.stalled
+        self.client.close()
 
     def _get(self, path):
-        self.connection.request("GET", path)
-        response = self.connection.getresponse()
-        body = response.read()
-        if response.status != 200:
+        status, body, _ = self.client.get(path)
+        if status != 200:
             self.failed += 1
         return body
 

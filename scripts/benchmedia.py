@@ -3,19 +3,17 @@
 Encoding 1080p is the slow part (about 20 fps here), so each kind of clip is encoded
 once, a few seconds long, and longer files are made by repeating its packets with
 shifted timestamps (a remux, no encoding). The 90-minute feature takes seconds that way.
-The 1,000-file library is hard links of a few tiny clips from ``tests/clips.py``.
+The 1,000-file library is hard links of a few tiny clips from ``harness/clips.py``.
 """
 import fractions
 import math
 import os
-import sys
 import time
 
 import av
 import numpy
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from tests.clips import make_clip  # noqa: E402  (the repo root is not on sys.path for a script)
+from harness.clips import make_clip
 
 FPS = 24
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"  # in titles rather than numbers, which guessit reads as episodes

@@ -15,21 +15,14 @@ of its audio. Needs Debian's chromium and playwright.
 """
 import argparse
 import os
-import sys
 import tempfile
 import time
 import urllib.request
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchmark.server import Server
+from harness.chromium import AUTOPLAY, launched
+from harness.clips import make_clip  # small real media, encoded with PyAV
 
-from bench import Server  # noqa: E402
-from tests.clips import make_clip  # noqa: E402  (small real media, encoded with PyAV)
-from tests.test_browser import CHROMIUM_ARGS as BROWSER_TEST_ARGS  # noqa: E402
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [*BROWSER_TEST_ARGS, "--autoplay-policy=no-user-gesture-required"]
 FILMS = {
     "H.264 + AAC (MP4)": ("h264.mp4", dict()),
     "HEVC 8-bit + AAC (MP4)": ("hevc8.mp4", dict(video_codec="libx265")),
@@ -67,28 +60,22 @@ def main():
 
 
 def measure(server, seconds):
-    from playwright.sync_api import sync_playwright
-
     ids = {show["info"]["title"].lower(): show["info"]["id"] for show in server.client.json("/api/v1/shows")}
     warm_up(server, [ids["warmup"], ids["h264"]])
     rows = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            for label, (name, _) in FILMS.items():
-                video_id = ids[name.split(".")[0]]
-                own, own_cpu = play(browser, server, video_id, hide_copy=False)
-                forced, forced_cpu = play(browser, server, video_id, hide_copy=True)
-                rows.append((label, f"Chromium: {own}", own_cpu / seconds * 60, f"{own_cpu / forced_cpu:.2f}x"))
-                rows.append((label, f"Chromium, copy hidden: {forced}", forced_cpu / seconds * 60, "1.00x"))
-                if "HEVC" in label:
-                    cpu = fetch_copy(server, video_id)
-                    rows.append((label, "a player decoding HEVC: original + audio", cpu / seconds * 60,
-                                 f"{cpu / forced_cpu:.2f}x"))
-                print(f"{label}: {own_cpu / seconds * 60:.2f} CPU s/min as Chromium chose ({own}), "
-                      f"{forced_cpu / seconds * 60:.2f} with the copy hidden ({forced})", flush=True)
-        finally:
-            browser.close()
+    with launched(AUTOPLAY) as browser:
+        for label, (name, _) in FILMS.items():
+            video_id = ids[name.split(".")[0]]
+            own, own_cpu = play(browser, server, video_id, hide_copy=False)
+            forced, forced_cpu = play(browser, server, video_id, hide_copy=True)
+            rows.append((label, f"Chromium: {own}", own_cpu / seconds * 60, f"{own_cpu / forced_cpu:.2f}x"))
+            rows.append((label, f"Chromium, copy hidden: {forced}", forced_cpu / seconds * 60, "1.00x"))
+            if "HEVC" in label:
+                cpu = fetch_copy(server, video_id)
+                rows.append((label, "a player decoding HEVC: original + audio", cpu / seconds * 60,
+                             f"{cpu / forced_cpu:.2f}x"))
+            print(f"{label}: {own_cpu / seconds * 60:.2f} CPU s/min as Chromium chose ({own}), "
+                  f"{forced_cpu / seconds * 60:.2f} with the copy hidden ({forced})", flush=True)
     return rows
 
 
@@ -120,10 +107,11 @@ def play(browser, server, video_id, hide_copy):
     before = worker_cpu(server)
     page.goto(base + "/")
     page.goto(f"{base}/#/play/{video_id}?from=start")
-    page.wait_for_function("window.haemaPlayer && window.haemaPlayer.hls && window.haemaPlayer.video.currentTime > 0",
+    # functions, not bare expressions: the page's CSP forbids the eval those need
+    page.wait_for_function("() => window.haemaPlayer && window.haemaPlayer.hls && window.haemaPlayer.video.currentTime > 0",
                            timeout=120_000)
     page.evaluate("window.haemaPlayer.video.playbackRate = 4")
-    page.wait_for_function("window.haemaPlayer.video.ended", timeout=600_000)
+    page.wait_for_function("() => window.haemaPlayer.video.ended", timeout=600_000)
     level = page.evaluate("(() => { const l = window.haemaPlayer.hls.levels[window.haemaPlayer.hls.currentLevel];"
                           " return `${l.uri.split('/').slice(-2)[0]} ${l.videoCodec.split('.')[0]}+${l.audioCodec}`; })()")
     page.close()

@@ -1,24 +1,20 @@
 #!/usr/bin/env python3
 """The screenshots in docs/, taken again: ``python scripts/screenshots.py``.
 
-Makes a small demo library (clips from tests/clips.py, .nfo files with plots and
+Makes a small demo library (clips from harness/clips.py, .nfo files with plots and
 genres), serves it with Haema, and photographs it in Debian's Chromium through
 playwright: the library, a show page with its plot, the player with a seek preview and
 subtitles, and the player and the library on a phone (390x844, touch).
 """
 import os
 import shutil
-import sys
 import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from tests.clips import make_clip  # noqa: E402  (the repo root is not on sys.path for a script)
-from tests.server import running_server  # noqa: E402
-from tests.test_browser import CHROMIUM_ARGS  # noqa: E402
+from harness.chromium import AUTOPLAY, launched
+from harness.clips import make_clip
+from harness.server import REPO, running_server
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [*CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required", "--hide-scrollbars"]
-DOCS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs")
+DOCS = os.path.join(REPO, "docs")
 
 MOVIES = [  # title, year, genres, plot
     ("The Lantern Keeper", 2019, ["Drama"], "A lighthouse keeper finds a stranger washed ashore."),
@@ -117,26 +113,20 @@ def shoot(server, page_of):
 
 
 def main():
-    from playwright.sync_api import sync_playwright
-
     work = tempfile.mkdtemp(prefix="haema-shots-")
     try:
         root = os.path.join(work, "media")
         make_library(root)
-        with running_server(root, work) as server, sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            try:
-                pages = []
+        with running_server(root, work) as server, launched(AUTOPLAY, "--hide-scrollbars") as browser:
+            pages = []
 
-                def page_of(**options):
-                    page = browser.new_context(**options).new_page()
-                    page.set_default_timeout(60_000)
-                    pages.append(page)
-                    return page
-                print(f"docs/: library.png, show.png, player.png, phone.png, phone-library.png "
-                      f"({shoot(server, page_of)} shows)")
-            finally:
-                browser.close()
+            def page_of(**options):
+                page = browser.new_context(**options).new_page()
+                page.set_default_timeout(60_000)
+                pages.append(page)
+                return page
+            print(f"docs/: library.png, show.png, player.png, phone.png, phone-library.png "
+                  f"({shoot(server, page_of)} shows)")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -25,13 +25,11 @@ import tempfile
 import threading
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-import benchmedia  # noqa: E402
-from bench import Client, Stream, cpu_seconds, rss_mb  # noqa: E402
-from tests.server import running_server  # noqa: E402
+import benchmedia
+from harness.players import Playhead
+from harness.processes import children, cpu_seconds, rss_mb
+from harness.server import running_server
+from harness.viewer import Client, Stream
 
 SAMPLE_EVERY = 1.0  # seconds between RSS samples
 
@@ -80,47 +78,25 @@ class Player(threading.Thread):
             return None
 
     def _play(self, client, stream, first):
-        buffered = position = 0.0
-        clock = None
+        playhead = Playhead(self.buffer_goal)
         for played, index in enumerate(range(first, len(stream))):
             if time.monotonic() >= self.deadline:
                 return
-            if clock is not None:
-                ahead = buffered - (position + time.monotonic() - clock)
-                if ahead > self.buffer_goal:
-                    time.sleep(min(ahead - self.buffer_goal, self.deadline - time.monotonic()))
+            playhead.wait_for_room(self.deadline)
             seconds = self._get(client, stream.url(index))
             if seconds is None:
                 return  # a failed segment: the player starts over, as a reload would
             self.latencies.append(seconds)
-            now = time.monotonic()
-            if clock is not None:
-                position += now - clock
-                if position > buffered:
-                    self.stalls += 1
-                    self.stalled += position - buffered
-                    self.stall_points.append((played, position - buffered))
-                    position = buffered
-            clock = now
-            buffered += stream.durations[index]
+            stalled = playhead.received(stream.durations[index])
+            if stalled:
+                self.stalls += 1
+                self.stalled += stalled
+                self.stall_points.append((played, stalled))
 
 
 def process_names(server):
     """``{pid: name}`` of the server and its children (the encoders, the scan)."""
-    names = {server.process.pid: "server"}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                parent = int(stat.read().rsplit(")", 1)[1].split()[1])
-            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
-                command = cmdline.read()
-        except (OSError, IndexError, ValueError):
-            continue
-        if parent == server.process.pid and b"resource_tracker" not in command:
-            names[int(entry)] = f"child {entry}"
-    return names
+    return {server.process.pid: "server", **{pid: f"child {pid}" for pid in children(server.process.pid)}}
 
 
 def sample_processes(server, halt, samples, cpu):

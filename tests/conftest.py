@@ -14,9 +14,10 @@ import webtest
 from haema.config import Config
 from haema.web import create_app
 
-from scripts.cluster import Postgres, postgres_binaries
+from harness.chromium import launched
+from harness.clips import make_clip
+from harness.cluster import Postgres, postgres_binaries
 
-from .clips import make_clip
 from .scheduling import forbid_realtime
 
 BACKEND = os.environ.get("HAEMA_TEST_DB", "sqlite")
@@ -61,6 +62,13 @@ def pytest_collection_modifyitems(items):
         # test runs once more; pytest's summary counts the rerun, and a second failure fails.
         if fixtures & CHROMIUM_FIXTURES:
             item.add_marker(pytest.mark.flaky(reruns=1))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless Chromium for the test module; its tests open their own pages in it."""
+    with launched() as browser:
+        yield browser
 
 
 @pytest.fixture(scope="session")

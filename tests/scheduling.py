@@ -1,6 +1,6 @@
 """Keep the test run out of the real-time scheduling classes.
 
-Run as root, SVT-AV1 (FFmpeg's ``libsvtav1``, which tests/clips.py uses for AV1 clips)
+Run as root, SVT-AV1 (FFmpeg's ``libsvtav1``, which harness/clips.py uses for AV1 clips)
 puts the thread that opens it into SCHED_FIFO at priority 99, and every process the run
 starts afterwards inherits that: test servers, Chromium, GStreamer. On a 2-core machine
 one spinning Chromium renderer at that priority starves everything else, pytest-timeout's

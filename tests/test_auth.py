@@ -14,8 +14,9 @@ import webtest
 from haema import accounts, models, signing, storage
 from haema.gate import COOKIE
 
-from .server import REPO, free_port, haema_command, request
-from .server import add_user as add_user_by_cli
+from harness.processes import free_port
+from harness.server import REPO, haema_command, request
+from harness.server import add_user as add_user_by_cli
 
 ORIGIN = {"Origin": "http://localhost:80"}  # webtest's own host: a page of this site
 EVIL = {"Origin": "https://evil.example"}

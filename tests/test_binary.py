@@ -24,7 +24,8 @@ import uuid
 
 import pytest
 
-from .server import REPO, free_port, request
+from harness.processes import free_port
+from harness.server import REPO, request
 from .test_install import library, play_first_segment  # noqa: F401 (library is a fixture)
 
 pytestmark = pytest.mark.skipif(os.environ.get("HAEMA_BINARY_TEST") != "1",

@@ -9,16 +9,10 @@ import shutil
 
 import pytest
 
-from .clips import make_clip
-from .server import running_server
+from harness.chromium import CHROMIUM, launched
+from harness.clips import make_clip
+from harness.server import running_server
 
-CHROMIUM = "/usr/bin/chromium"
-# Chromium 156's omnibox popups are WebUI pages with renderers of their own, made even
-# when headless; after some minutes they can spin at full CPU for the browser's life
-# (two did, 90% of a core each, for as long as their test ran). Nothing here needs them.
-NO_OMNIBOX_POPUP = "--disable-features=WebUIOmniboxPopup,WebUIOmniboxAimPopup,WebUIOmniboxFullPopup"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic", NO_OMNIBOX_POPUP]
 H264_AAC = 'video/mp4; codecs="avc1.42E01E,mp4a.40.2"'
 TIMEOUT = 60_000  # ms: the first segments may be packaged on a slow CI machine
 
@@ -46,23 +40,17 @@ def server(browser_library, tmp_path):
 
 @pytest.fixture
 def page(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 720})
-            page.set_default_timeout(TIMEOUT)
-            errors = []
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            page.goto(server.url + "/")
-            assert page.evaluate("type => MediaSource.isTypeSupported(type)", H264_AAC), (
-                f"this Chromium cannot play H.264/AAC through MediaSource ({H264_AAC}): "
-                "it lacks the proprietary codecs, so HLS playback cannot be tested in it")
-            yield page
-            assert errors == [], f"JavaScript errors on the page: {errors}"
-        finally:
-            browser.close()
+    with launched() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        page.set_default_timeout(TIMEOUT)
+        errors = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(server.url + "/")
+        assert page.evaluate("type => MediaSource.isTypeSupported(type)", H264_AAC), (
+            f"this Chromium cannot play H.264/AAC through MediaSource ({H264_AAC}): "
+            "it lacks the proprietary codecs, so HLS playback cannot be tested in it")
+        yield page
+        assert errors == [], f"JavaScript errors on the page: {errors}"
 
 
 STATE = """() => {
@@ -147,14 +135,11 @@ def private_library(browser_library, tmp_path):
 
 
 def test_errors_are_shown_in_words(private_library, tmp_path):
-    from playwright.sync_api import sync_playwright
-
-    with running_server(private_library, str(tmp_path)) as server, sync_playwright() as playwright:
+    with running_server(private_library, str(tmp_path)) as server:
         status, [show] = server.api("/api/v1/shows?search=night")
         episode = show["episodes"][1]["id"]
         next(private_library.rglob("*S01E02*")).unlink()  # gone after the scan: the index still lists it
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
+        with launched() as browser:
             page = browser.new_page()
             page.set_default_timeout(TIMEOUT)
             page.goto(f"{server.url}/#/play/0123456789abcdef")
@@ -162,5 +147,3 @@ def test_errors_are_shown_in_words(private_library, tmp_path):
             page.goto(f"{server.url}/#/play/{episode}")
             page.reload()
             assert "missing" in page.locator(".overlay .message.error").inner_text()
-        finally:
-            browser.close()

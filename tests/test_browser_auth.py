@@ -9,10 +9,11 @@ import os
 
 import pytest
 
-from .clips import make_clip
-from .server import add_user, running_server
-from .test_browser import CHROMIUM, CHROMIUM_ARGS, H264_AAC, TIMEOUT, wait_until
-from .test_browser_ux import browser, new_page  # noqa: F401 (browser: a fixture)
+from harness.chromium import CHROMIUM, launched
+from harness.clips import make_clip
+from harness.server import add_user, running_server
+from .test_browser import H264_AAC, TIMEOUT, wait_until
+from .test_browser_ux import new_page
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no Chromium at {CHROMIUM}")
 
@@ -45,82 +46,76 @@ def server(tmp_path):
 
 
 def test_sign_in_play_and_progress_is_saved_under_that_user_only(server):
-    from playwright.sync_api import sync_playwright
+    with launched() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        page.set_default_timeout(TIMEOUT)
+        errors, blocked, media = [], [], []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("console", lambda msg: blocked.append(msg.text) if "Content Security Policy" in msg.text else None)
+        # every violation, also those Chromium reports only as an event (a <track>'s src)
+        page.expose_function("reportViolation", lambda text: blocked.append(text))
+        page.add_init_script("document.addEventListener('securitypolicyviolation', e => "
+                             "window.reportViolation(`${e.violatedDirective} ${e.blockedURI}`))")
+        page.on("request", lambda request: media.append(request.url) if ".ts" in request.url else None)
+        page.goto(server.url + "/")
+        assert page.evaluate("type => MediaSource.isTypeSupported(type)", H264_AAC)
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 720})
-            page.set_default_timeout(TIMEOUT)
-            errors, blocked, media = [], [], []
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            page.on("console", lambda msg: blocked.append(msg.text) if "Content Security Policy" in msg.text else None)
-            # every violation, also those Chromium reports only as an event (a <track>'s src)
-            page.expose_function("reportViolation", lambda text: blocked.append(text))
-            page.add_init_script("document.addEventListener('securitypolicyviolation', e => "
-                                 "window.reportViolation(`${e.violatedDirective} ${e.blockedURI}`))")
-            page.on("request", lambda request: media.append(request.url) if ".ts" in request.url else None)
-            page.goto(server.url + "/")
-            assert page.evaluate("type => MediaSource.isTypeSupported(type)", H264_AAC)
+        # not signed in: the sign-in page; a wrong password is said so
+        page.wait_for_selector("form#login")
+        page.fill("#username", ADA[0])
+        page.fill("#password", "not the password")
+        page.click("form#login button[type=submit]")
+        page.wait_for_selector("form#login .message.error")
+        page.fill("#password", ADA[1])
+        page.click("form#login button[type=submit]")
 
-            # not signed in: the sign-in page; a wrong password is said so
-            page.wait_for_selector("form#login")
-            page.fill("#username", ADA[0])
-            page.fill("#password", "not the password")
-            page.click("form#login button[type=submit]")
-            page.wait_for_selector("form#login .message.error")
-            page.fill("#password", ADA[1])
-            page.click("form#login button[type=submit]")
+        # signed in: the library and the account corner, also after a reload (the cookie)
+        page.wait_for_selector("#shows .card")
+        page.reload()
+        page.wait_for_selector("#shows .card")
+        assert page.locator("#account .who").inner_text() == ADA[0]
+        assert page.locator("#users-link").is_visible()
+        page.click("#shows .card")
+        page.click("#play")
+        wait_until(page, server, "window.haemaPlayer && window.haemaPlayer.hls && "
+                                 "document.querySelector('video').currentTime > 2")
+        page.keyboard.press(" ")
+        wait_until(page, server, "document.querySelector('video').paused")
+        paused_at = page.evaluate("document.querySelector('video').currentTime")
+        video_id = page.evaluate("location.hash").split("/")[-1]
+        wait_until(page, server, f"fetch('/api/v1/video/{video_id}/progress').then(r => r.json())"
+                                 f".then(p => Math.abs(p.position - {paused_at}) < 0.5)")
+        assert media and all("sig=" in url for url in media), media  # hls.js followed the signed URLs
+        # the subtitles, drawn by the page from the cues, under the policy too
+        page.select_option("#subtitles", "0")
+        wait_until(page, server, "document.querySelector('#captions').innerText === 'Hello'")
+        # hls.js makes its caption, subtitle and metadata tracks as <track src="data:,WEBVTT">
+        # (createTrackNode): the policy must let them load (readyState 2), not fail them (3)
+        page.evaluate("""() => { const t = document.createElement('track'); t.kind = 'metadata';
+            t.src = 'data:,WEBVTT'; t.id = 'like-hlsjs'; document.querySelector('video').appendChild(t);
+            t.track.mode = 'hidden'; }""")
+        wait_until(page, server, "document.getElementById('like-hlsjs').readyState >= 2")
+        assert page.evaluate("document.getElementById('like-hlsjs').readyState") == 2
 
-            # signed in: the library and the account corner, also after a reload (the cookie)
-            page.wait_for_selector("#shows .card")
-            page.reload()
-            page.wait_for_selector("#shows .card")
-            assert page.locator("#account .who").inner_text() == ADA[0]
-            assert page.locator("#users-link").is_visible()
-            page.click("#shows .card")
-            page.click("#play")
-            wait_until(page, server, "window.haemaPlayer && window.haemaPlayer.hls && "
-                                     "document.querySelector('video').currentTime > 2")
-            page.keyboard.press(" ")
-            wait_until(page, server, "document.querySelector('video').paused")
-            paused_at = page.evaluate("document.querySelector('video').currentTime")
-            video_id = page.evaluate("location.hash").split("/")[-1]
-            wait_until(page, server, f"fetch('/api/v1/video/{video_id}/progress').then(r => r.json())"
-                                     f".then(p => Math.abs(p.position - {paused_at}) < 0.5)")
-            assert media and all("sig=" in url for url in media), media  # hls.js followed the signed URLs
-            # the subtitles, drawn by the page from the cues, under the policy too
-            page.select_option("#subtitles", "0")
-            wait_until(page, server, "document.querySelector('#captions').innerText === 'Hello'")
-            # hls.js makes its caption, subtitle and metadata tracks as <track src="data:,WEBVTT">
-            # (createTrackNode): the policy must let them load (readyState 2), not fail them (3)
-            page.evaluate("""() => { const t = document.createElement('track'); t.kind = 'metadata';
-                t.src = 'data:,WEBVTT'; t.id = 'like-hlsjs'; document.querySelector('video').appendChild(t);
-                t.track.mode = 'hidden'; }""")
-            wait_until(page, server, "document.getElementById('like-hlsjs').readyState >= 2")
-            assert page.evaluate("document.getElementById('like-hlsjs').readyState") == 2
+        # the admin's users page: add a user, then remove them again
+        page.goto(server.url + "/#/users")
+        page.wait_for_selector("#users tbody tr")
+        page.fill("#new-username", "cy")
+        page.fill("#new-password", "cy's long secret")
+        page.click("form#add-user button[type=submit]")
+        page.wait_for_selector("#users tbody tr:has-text('cy')")
+        assert page.locator("#sessions tbody tr").count() == 2  # this browser, and the test's own API session
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.click("#users button[aria-label='Remove cy']")
+        wait_until(page, server, "document.querySelectorAll('#users tbody tr').length === 2")
+        assert errors == [] and blocked == []
 
-            # the admin's users page: add a user, then remove them again
-            page.goto(server.url + "/#/users")
-            page.wait_for_selector("#users tbody tr")
-            page.fill("#new-username", "cy")
-            page.fill("#new-password", "cy's long secret")
-            page.click("form#add-user button[type=submit]")
-            page.wait_for_selector("#users tbody tr:has-text('cy')")
-            assert page.locator("#sessions tbody tr").count() == 2  # this browser, and the test's own API session
-            page.once("dialog", lambda dialog: dialog.accept())
-            page.click("#users button[aria-label='Remove cy']")
-            wait_until(page, server, "document.querySelectorAll('#users tbody tr').length === 2")
-            assert errors == [] and blocked == []
-
-            # a user who is not an admin: their name alone, no "null" beside it
-            page.click("#sign-out")
-            page.wait_for_selector("form#login")
-            sign_in(page, BOB)
-            assert page.locator("#account").inner_text().split() == [BOB[0], "Sign", "out"]
-            assert not page.locator("#users-link").count()
-        finally:
-            browser.close()
+        # a user who is not an admin: their name alone, no "null" beside it
+        page.click("#sign-out")
+        page.wait_for_selector("form#login")
+        sign_in(page, BOB)
+        assert page.locator("#account").inner_text().split() == [BOB[0], "Sign", "out"]
+        assert not page.locator("#users-link").count()
 
     # ada's progress, not bob's
     status, saved = server.api(f"/api/v1/video/{video_id}/progress")

@@ -11,9 +11,10 @@ import urllib.request
 
 import pytest
 
-from .clips import make_clip
-from .server import running_server
-from .test_browser_hls import HLS, VIDEO, browser, open_and_play, page, play_to_the_end, seek_to_middle  # noqa: F401
+from harness.clips import make_clip
+from harness.processes import children, cpu_seconds
+from harness.server import running_server
+from .test_browser_hls import HLS, VIDEO, open_and_play, page, play_to_the_end, seek_to_middle  # noqa: F401
 from .test_browser_hls import video_id
 from .test_players import SHAKA
 
@@ -44,18 +45,8 @@ def server(copy_library, tmp_path_factory):
 
 
 def encoder_cpu_seconds(server):
-    """User + system CPU time of the server's child processes (the encoder pool)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # gone meanwhile
-        if int(fields[1]) == server.process.pid:  # ppid
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+    """CPU time of the server's child processes (the encoder pool)."""
+    return sum(cpu_seconds(pid) or 0 for pid in children(server.process.pid))
 
 
 def warm_up(server):

@@ -15,9 +15,10 @@ import time
 
 import pytest
 
-from .clips import make_clip
-from .server import running_server
-from .test_browser import CHROMIUM, CHROMIUM_ARGS, H264_AAC, STATE, TIMEOUT
+from harness.chromium import CHROMIUM
+from harness.clips import make_clip
+from harness.server import running_server
+from .test_browser import H264_AAC, STATE, TIMEOUT
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no Chromium at {CHROMIUM}")
 
@@ -72,18 +73,6 @@ def hls_library(tmp_path_factory):
 def server(hls_library, tmp_path_factory):
     with running_server(hls_library, str(tmp_path_factory.mktemp("browser_hls_server"))) as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture

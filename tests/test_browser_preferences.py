@@ -8,9 +8,9 @@ import shutil
 
 import pytest
 
-from .clips import make_clip
-from .server import running_server
-from .test_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT, pytestmark, wait_until  # noqa: F401
+from harness.clips import make_clip
+from harness.server import running_server
+from .test_browser import TIMEOUT, pytestmark, wait_until  # noqa: F401
 
 HLS = "window.haemaPlayer.hls"
 # what the player has on, in the words of its menus and of hls.js
@@ -45,16 +45,6 @@ def library(tmp_path_factory):
 def server(library, tmp_path_factory):
     with running_server(library, str(tmp_path_factory.mktemp("preferences-server"))) as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def film(server, title):

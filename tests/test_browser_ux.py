@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 
-from .server import running_server
-from .test_browser import CHROMIUM_ARGS, CHROMIUM, TIMEOUT, browser_library, pytestmark, wait_until  # noqa: F401
+from harness.server import running_server
+from .test_browser import TIMEOUT, browser_library, pytestmark, wait_until  # noqa: F401
 
 PLOT = "Night after night, a sleeper train crosses the continent."
 
@@ -31,16 +31,6 @@ def library(browser_library, tmp_path_factory):
 def server(library, tmp_path_factory):
     with running_server(library, str(tmp_path_factory.mktemp("ux-server"))) as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def first_episode(server):

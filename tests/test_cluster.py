@@ -13,10 +13,10 @@ import urllib.request
 import pytest
 
 from haema import signing
-from scripts import cluster
+from harness import cluster
 
-from .clips import make_clip
-from .server import add_user
+from harness.clips import make_clip
+from harness.server import add_user
 
 
 def _requirements():

@@ -14,7 +14,7 @@ import pytest
 from haema import fmp4, hls, keyframe_index, playlists, probe, transcode
 from haema.made import Destination
 
-from .clips import make_clip
+from harness.clips import make_clip
 from .test_transcode import SETTINGS, SPOOL, assert_audio_joins, run, source_frames
 
 CLOSED_GOP = "keyint=24:min-keyint=24:bframes=2:open-gop=0:log-level=error"

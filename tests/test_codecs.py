@@ -4,7 +4,7 @@ import pytest
 
 from haema import codecs
 
-from .clips import make_clip
+from harness.clips import make_clip
 
 # hvcC of an x265 Main 10 stream: profile 2, compatibility flag 2, constraints 0x90, level 3 (90)
 HVCC_MAIN10 = bytes.fromhex("01022000000090000000000" "05a") + b"\0" * 10

@@ -6,7 +6,7 @@ import pytest
 
 from haema.config import ConfigError, bind_socket, is_loopback, parse_config, parse_size
 
-from .server import haema_command
+from harness.server import haema_command
 
 
 def test_cli_beats_env_beats_file(tmp_path):

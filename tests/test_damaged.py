@@ -13,7 +13,7 @@ import pytest
 from haema import keyframe_index
 from haema.library import Library
 
-from .clips import make_clip
+from harness.clips import make_clip
 
 FULL_SECONDS = 6.0
 

@@ -32,8 +32,8 @@ import uuid
 
 import pytest
 
-from .clips import make_clip
-from .server import REPO, request
+from harness.clips import make_clip
+from harness.server import REPO, request
 
 pytestmark = pytest.mark.skipif(os.environ.get("HAEMA_DOCKER_TEST") != "1",
                                 reason="the Docker image test runs only with HAEMA_DOCKER_TEST=1")

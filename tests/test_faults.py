@@ -19,8 +19,8 @@ import time
 
 import pytest
 
-from .clips import make_clip
-from .server import SCAN_TIMEOUT, running_server
+from harness.clips import make_clip
+from harness.server import SCAN_TIMEOUT, running_server
 
 TITLES = ("Kill", "Hang", "Gone", "Changed", "Disconnect", "Idle", "Locked", "ReadOnly", "Term", "Full")
 TRANSCODE = "480p_h264"  # from the 720p clips: decoding and encoding take long enough to interrupt

@@ -8,8 +8,8 @@ import subprocess
 
 import pytest
 
-from .clips import make_clip
-from .server import running_server
+from harness.clips import make_clip
+from harness.server import running_server
 
 GST = shutil.which("gst-launch-1.0")
 pytestmark = pytest.mark.skipif(GST is None, reason="no gst-launch-1.0 (Debian: gstreamer1.0-tools)")

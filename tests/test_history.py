@@ -9,7 +9,7 @@ import pytest
 
 from haema import history, models, storage
 
-from .server import running_server
+from harness.server import running_server
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ import urllib.request
 import av
 import pytest
 
-from .clips import make_clip
-from .server import REPO, request, running_server
+from harness.clips import make_clip
+from harness.server import REPO, request, running_server
 
 # what `pip install .` reads; nothing else of the checkout (tests, scripts) may be needed
 SOURCES = ("pyproject.toml", "setup.py", "MANIFEST.in", "requirements.txt", "README.md", "haema")

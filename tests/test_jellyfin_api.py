@@ -444,7 +444,7 @@ def test_unsupported_paths_are_404_not_500(site, caplog):
 
 
 def test_a_limited_client_gets_the_variants_under_its_limit(make_app, tmp_path):
-    from .clips import make_clip
+    from harness.clips import make_clip
     root = tmp_path / "big"
     (root / "Movies").mkdir(parents=True)
     make_clip(root / "Movies" / "Wide (2004).mp4", seconds=2.0, width=1280, height=720, gop=24)
@@ -468,7 +468,7 @@ def test_a_limited_client_gets_the_variants_under_its_limit(make_app, tmp_path):
 
 
 def test_another_audio_track_is_the_default_of_the_hls_master(make_app, tmp_path):
-    from .clips import make_clip
+    from harness.clips import make_clip
     root = tmp_path / "two"
     (root / "Movies").mkdir(parents=True)
     make_clip(root / "Movies" / "Duo (2003).mp4", seconds=2.0, width=160, height=96, gop=12, audio_tracks=2)
@@ -659,7 +659,7 @@ def test_no_jellyfin_route_fails_on_odd_input(site, caplog):
 
 
 def test_genres_from_nfo_files(make_app, tmp_path):
-    from .clips import make_clip
+    from harness.clips import make_clip
     root = tmp_path / "genres"
     (root / "Movies").mkdir(parents=True)
     (root / "Shows" / "Night Trains" / "Season 01").mkdir(parents=True)

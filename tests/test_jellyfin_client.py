@@ -12,7 +12,7 @@ import requests
 from jellyfin_apiclient_python import JellyfinClient
 from jellyfin_apiclient_python.connection_manager import CONNECTION_STATE
 
-from .server import server_with_admin
+from harness.server import server_with_admin
 from .test_jellyfin_api import CHROME_PROFILE
 
 ADA = ("ada", "ada's long secret")

@@ -13,7 +13,7 @@ import pytest
 from haema import imaging
 from haema.jellyfin import ids, items
 
-from .clips import make_clip
+from harness.clips import make_clip
 
 
 def picture_bytes(width, height, codec="mjpeg"):

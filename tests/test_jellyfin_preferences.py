@@ -9,8 +9,9 @@ from haema import accounts, models
 from haema.jellyfin import ids, items
 from haema.preferences import PlaybackPreferences
 
-from .clips import make_clip
-from .test_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT
+from harness.clips import make_clip
+from harness.chromium import CHROMIUM, launched
+from .test_browser import TIMEOUT
 from .test_jellyfin_api import CHROME_PROFILE, PASSWORD, cheap_passwords, find, sign_in  # noqa: F401
 from .test_jellyfin_web import ADA, BUILD, Jellyfin, family, family_library  # noqa: F401
 
@@ -176,36 +177,30 @@ def test_an_app_changes_only_its_own_users_configuration_and_says_what_is_wrong(
 def test_jellyfin_webs_settings_pages_and_haemas_player_share_the_choices(family):
     """French sound chosen in jellyfin-web's playback settings is the web player's preference, and
     subtitles the web player turned off show as "None" in jellyfin-web's subtitle settings."""
-    from playwright.sync_api import sync_playwright
-
     server, api = family, Jellyfin(family.url)
     api.sign_in(*ADA)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 720})
-            page.set_default_timeout(TIMEOUT)
-            page.goto(server.url + "/web/")
-            page.wait_for_selector(".manualLoginForm:not(.hide), .visualLoginForm:not(.hide)")
-            if page.locator(".manualLoginForm.hide").count():
-                page.click(".btnManual")
-            page.fill("#txtManualName", ADA[0])
-            page.fill("#txtManualPassword", ADA[1])
-            page.click(".manualLoginForm button[type=submit]")
-            page.wait_for_selector(".homeSectionsContainer")
+    with launched() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        page.set_default_timeout(TIMEOUT)
+        page.goto(server.url + "/web/")
+        page.wait_for_selector(".manualLoginForm:not(.hide), .visualLoginForm:not(.hide)")
+        if page.locator(".manualLoginForm.hide").count():
+            page.click(".btnManual")
+        page.fill("#txtManualName", ADA[0])
+        page.fill("#txtManualPassword", ADA[1])
+        page.click(".manualLoginForm button[type=submit]")
+        page.wait_for_selector(".homeSectionsContainer")
 
-            page.goto(f"{server.url}/web/#/mypreferencesplayback.html?userId={api.user_id}")
-            page.wait_for_selector("#selectAudioLanguage option[value='fre']", state="attached")
-            page.select_option("#selectAudioLanguage", "fre")
-            page.locator(".chkPlayDefaultAudioTrack").uncheck(force=True)  # else the file's default plays
-            with page.expect_response(lambda r: r.url.lower().endswith("/configuration")) as saved:
-                page.locator(".btnSave:visible").click()
-            assert saved.value.status == 204
-            assert server.api("/api/v1/preferences")[1]["audio_language"] == "fr"
+        page.goto(f"{server.url}/web/#/mypreferencesplayback.html?userId={api.user_id}")
+        page.wait_for_selector("#selectAudioLanguage option[value='fre']", state="attached")
+        page.select_option("#selectAudioLanguage", "fre")
+        page.locator(".chkPlayDefaultAudioTrack").uncheck(force=True)  # else the file's default plays
+        with page.expect_response(lambda r: r.url.lower().endswith("/configuration")) as saved:
+            page.locator(".btnSave:visible").click()
+        assert saved.value.status == 204
+        assert server.api("/api/v1/preferences")[1]["audio_language"] == "fr"
 
-            assert server.api("/api/v1/preferences", "PUT", {"subtitle_language": "none"})[0] == 200
-            page.goto(f"{server.url}/web/#/mypreferencessubtitles.html?userId={api.user_id}")
-            page.wait_for_function("() => document.querySelector('#selectSubtitlePlaybackMode') && "
-                                   "document.querySelector('#selectSubtitlePlaybackMode').value === 'None'")
-        finally:
-            browser.close()
+        assert server.api("/api/v1/preferences", "PUT", {"subtitle_language": "none"})[0] == 200
+        page.goto(f"{server.url}/web/#/mypreferencessubtitles.html?userId={api.user_id}")
+        page.wait_for_function("() => document.querySelector('#selectSubtitlePlaybackMode') && "
+                               "document.querySelector('#selectSubtitlePlaybackMode').value === 'None'")

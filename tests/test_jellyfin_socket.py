@@ -16,7 +16,7 @@ from haema import accounts, models
 from haema.errors import HaemaError
 from haema.jellyfin import ws
 
-from .server import running_server, server_with_admin
+from harness.server import running_server, server_with_admin
 from .test_jellyfin_api import HEADER, PASSWORD, sign_in
 
 UPGRADE = {"HTTP_UPGRADE": "websocket", "HTTP_CONNECTION": "keep-alive, Upgrade", "HTTP_SEC_WEBSOCKET_VERSION": "13",
@@ -219,7 +219,7 @@ def test_a_stopping_server_closes_its_sockets(library_template, tmp_path):
 @pytest.mark.skipif(not shutil.which("nginx"), reason="nginx is not installed")
 def test_the_socket_through_conf_nginx(server):
     """conf/nginx.conf passes /socket on upgraded, as it proxies the rest."""
-    from scripts.cluster import Nginx
+    from harness.cluster import Nginx
 
     nginx = Nginx([int(server.url.rsplit(":", 1)[1])])
     nginx.start()

@@ -15,6 +15,7 @@ import os
 import pytest
 
 from haema.gate import SECURITY_HEADERS, WEB_CLIENT_CSP
+from harness.chromium import CHROMIUM, launched
 
 
 @pytest.fixture
@@ -66,7 +67,7 @@ VIDEO = "document.querySelector('video.htmlvideoplayer')"
 def family_library(tmp_path_factory):
     """A film to direct-play (H.264/AAC MP4), a film for HLS (Matroska, two AC-3 tracks and a
     French .srt), and a show of two seasons, the first with two episodes."""
-    from .clips import make_clip
+    from harness.clips import make_clip
 
     root = tmp_path_factory.mktemp("jellyfin-web") / "media"
     (root / "Movies" / "Amélie (2001)").mkdir(parents=True)
@@ -134,7 +135,7 @@ def urllib_quote(text):
 
 @pytest.fixture
 def family(family_library, tmp_path):
-    from .server import add_user, running_server
+    from harness.server import add_user, running_server
 
     if not os.path.isfile(os.path.join(BUILD, "index.html")):
         pytest.fail(f"HAEMA_JELLYFIN_WEB={BUILD!r} has no index.html")
@@ -148,16 +149,14 @@ def family(family_library, tmp_path):
 @pytest.mark.skipif(not BUILD, reason="HAEMA_JELLYFIN_WEB is not set: point it at the dist folder of a "
                     "jellyfin-web v10.10.x build (not kept in this repository: fetched code and its builds "
                     "are not committed)")
-@pytest.mark.skipif(not os.path.exists("/usr/bin/chromium"), reason="no Chromium at /usr/bin/chromium")
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no Chromium at {CHROMIUM}")
 def test_family_flow_in_jellyfin_web(family):
     """Sign in, the home rows, browse and search, a film played to the end by direct play, a film
     over HLS with seek, audio and subtitle changes, stop and resume at the same second, a show's
     next episode, and a favourite found on the Favorites tab, all through jellyfin-web's own pages."""
     import json
 
-    from playwright.sync_api import sync_playwright
-
-    from .test_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT
+    from .test_browser import TIMEOUT
 
     server, api = family, Jellyfin(family.url)
     server_id = api.sign_in(*ADA)["ServerId"]
@@ -172,172 +171,168 @@ def test_family_flow_in_jellyfin_web(family):
     for item, seconds in ((amelie, 3), (first, 3.9)):
         api.call("/Sessions/Playing/Stopped", "POST", {"ItemId": item["Id"], "PositionTicks": int(seconds * TICKS)})
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 720})
-            page.set_default_timeout(TIMEOUT)
-            sent, blocked = [], []
-            page.on("request", lambda request: sent.append((request.method, request.url, request.post_data)))
-            page.on("console", lambda msg: blocked.append(msg.text)
-                    if "Content Security Policy" in msg.text and "gstatic.com" not in msg.text else None)
+    with launched() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        page.set_default_timeout(TIMEOUT)
+        sent, blocked = [], []
+        page.on("request", lambda request: sent.append((request.method, request.url, request.post_data)))
+        page.on("console", lambda msg: blocked.append(msg.text)
+                if "Content Security Policy" in msg.text and "gstatic.com" not in msg.text else None)
 
-            def wait(condition):
-                from playwright.sync_api import TimeoutError
+        def wait(condition):
+            from playwright.sync_api import TimeoutError
 
-                try:
-                    page.wait_for_function(f"() => ({condition})")
-                except TimeoutError:
-                    tail = "\n".join(server.log().splitlines()[-30:])
-                    asked = "\n".join(f"{m} {u}" for m, u, _ in sent[-30:])
-                    pytest.fail(f"timed out waiting for {condition}\nlast requests:\n{asked}\nserver log:\n{tail}")
+            try:
+                page.wait_for_function(f"() => ({condition})")
+            except TimeoutError:
+                tail = "\n".join(server.log().splitlines()[-30:])
+                asked = "\n".join(f"{m} {u}" for m, u, _ in sent[-30:])
+                pytest.fail(f"timed out waiting for {condition}\nlast requests:\n{asked}\nserver log:\n{tail}")
 
-            def posted(path, item_id):
-                """Bodies of the POSTs to ``path`` about ``item_id``, in order."""
-                bodies = [json.loads(body) for method, url, body in sent
-                          if method == "POST" and url.split("?")[0].endswith(path) and body]
-                return [body for body in bodies if body.get("ItemId") == item_id]
+        def posted(path, item_id):
+            """Bodies of the POSTs to ``path`` about ``item_id``, in order."""
+            bodies = [json.loads(body) for method, url, body in sent
+                      if method == "POST" and url.split("?")[0].endswith(path) and body]
+            return [body for body in bodies if body.get("ItemId") == item_id]
 
-            def details(item_id):
-                address = f"{server.url}/web/#/details?id={item_id}&serverId={server_id}"
-                page.goto(address)
-                page.reload()  # a page the player went back to keeps the item as it was before playing
-                play_button().wait_for()
+        def details(item_id):
+            address = f"{server.url}/web/#/details?id={item_id}&serverId={server_id}"
+            page.goto(address)
+            page.reload()  # a page the player went back to keeps the item as it was before playing
+            play_button().wait_for()
 
-            def play_button():
-                return page.locator(".itemDetailPage:not(.hide) .mainDetailButtons .btnPlay:visible").first
+        def play_button():
+            return page.locator(".itemDetailPage:not(.hide) .mainDetailButtons .btnPlay:visible").first
 
-            def osd(button):
-                """Show the player's controls and press one of them."""
-                page.mouse.move(640, 300)
-                page.mouse.move(650, 320)
-                page.wait_for_selector(f".videoOsdBottom {button}:not(.hide)", state="attached")
-                page.eval_on_selector(f".videoOsdBottom {button}", "b => b.click()")
-
-            def leave_player():
-                """Back, as a remote's Back button does, until the player page is left (each menu
-                opened on it added a history entry); leaving it stops playback."""
-                for _ in range(8):
-                    if "#/video" not in page.url:
-                        break
-                    page.evaluate("() => new Promise(done => { addEventListener('popstate', done, {once: true}); "
-                                  "history.back(); })")
-                page.wait_for_selector(".itemDetailPage:not(.hide)")
-
-            # -- add the server (it is this origin) and sign in ---------------------------------
-            page.goto(server.url + "/web/")
-            page.wait_for_selector(".manualLoginForm:not(.hide), .visualLoginForm:not(.hide)")
-            if page.locator(".manualLoginForm.hide").count():
-                page.click(".btnManual")
-            page.fill("#txtManualName", ADA[0])
-            page.fill("#txtManualPassword", ADA[1])
-            page.click(".manualLoginForm button[type=submit]")
-
-            # -- the home rows --------------------------------------------------------------------
-            def row(title):
-                return f".homeSectionsContainer .verticalSection:has(h2.sectionTitle:text-is('{title}'))"
-
-            page.wait_for_selector(f"{row('Continue Watching')} .card[data-id='{amelie['Id']}']")
-            page.wait_for_selector(f"{row('Next Up')} .card[data-id='{second['Id']}']")
-            page.wait_for_selector(f"{row('Recently Added in ' + movies['Name'])} .card[data-id='{heat['Id']}']")
-
-            # -- browse Movies, a show's seasons, search --------------------------------------------
-            page.locator(f".homeSectionsContainer .card[data-id='{movies['Id']}']").first.click()
-            # (the home page stays in the document, hidden: its cards have the same ids)
-            page.wait_for_selector(f".pageTabContent.is-active .card[data-id='{heat['Id']}']:visible")
-            page.wait_for_selector(f".pageTabContent.is-active .card[data-id='{amelie['Id']}']:visible")
-            page.goto(f"{server.url}/web/#/search.html?query=night")
-            # a card opens on a click in its corner (its middle is a play button)
-            page.locator(f"#searchPage .card[data-id='{series['Id']}']:visible").first.click(position={"x": 8, "y": 8})
-            for season in seasons:
-                page.wait_for_selector(f".itemDetailPage:not(.hide) .childrenItemsContainer "
-                                       f"[data-id='{season['Id']}']:visible")
-            page.locator(f".itemDetailPage:not(.hide) .childrenItemsContainer .card[data-id='{seasons[0]['Id']}'] a"
-                         ).first.click(position={"x": 8, "y": 8}, force=True)  # the hover overlay's corner links too
-            page.wait_for_selector(f".itemDetailPage:not(.hide) .childrenItemsContainer [data-id='{second['Id']}']:visible")
-
-            # -- a film to the end, direct play, with a seek --------------------------------------
-            details(heat["Id"])
-            play_button().click()
-            wait(f"{VIDEO} && !{VIDEO}.paused && {VIDEO}.currentTime > 0.5")
-            osd_slider = ".videoOsdBottom .osdPositionSlider"
+        def osd(button):
+            """Show the player's controls and press one of them."""
             page.mouse.move(640, 300)
-            page.eval_on_selector(osd_slider, "s => { s.value = 70; s.dispatchEvent(new Event('change')); }")
-            wait(f"!{VIDEO} || {VIDEO}.currentTime >= 4")  # 70 % of 6 s, or already over
-            page.wait_for_selector(".itemDetailPage:not(.hide)")  # the end: back to the film's page
-            heat_urls = [url for _, url, _ in sent if heat["Id"] in url]
-            assert any(f"/Videos/{heat['Id']}/stream" in url and "Static=true" in url for url in heat_urls)
-            assert not any(".m3u8" in url for url in heat_urls), heat_urls
-            assert posted("/Sessions/Playing", heat["Id"])[0]["PlayMethod"] == "DirectPlay"
-            assert api.item(heat["Id"])["UserData"]["Played"] is True
+            page.mouse.move(650, 320)
+            page.wait_for_selector(f".videoOsdBottom {button}:not(.hide)", state="attached")
+            page.eval_on_selector(f".videoOsdBottom {button}", "b => b.click()")
 
-            # -- a film over HLS: resume, audio, subtitles, seek, stop, resume ----------------------
-            details(amelie["Id"])
-            assert play_button().get_attribute("title") == "Resume"  # 3 s, from the other player
-            with page.expect_request(lambda request: request.url.endswith("/Sessions/Playing")):
-                play_button().click()
-                wait(f"{VIDEO} && !{VIDEO}.paused && {VIDEO}.currentTime > 0")
-                assert abs(page.evaluate(f"{VIDEO}.currentTime") - 3) < 1
-            start = posted("/Sessions/Playing", amelie["Id"])[0]
-            assert start["PlayMethod"] == "Transcode"  # jellyfin-web's word for HLS
-            assert any(".m3u8" in url for _, url, _ in sent)  # hls.js asked for Haema's playlists
+        def leave_player():
+            """Back, as a remote's Back button does, until the player page is left (each menu
+            opened on it added a history entry); leaving it stops playback."""
+            for _ in range(8):
+                if "#/video" not in page.url:
+                    break
+                page.evaluate("() => new Promise(done => { addEventListener('popstate', done, {once: true}); "
+                              "history.back(); })")
+            page.wait_for_selector(".itemDetailPage:not(.hide)")
 
-            audio = [s for s in amelie["MediaSources"][0]["MediaStreams"] if s["Type"] == "Audio"]
-            text = [s for s in amelie["MediaSources"][0]["MediaStreams"] if s["Type"] == "Subtitle"]
-            assert len(audio) == 2 and text, amelie["MediaSources"][0]["MediaStreams"]
-            infos_before = sum(1 for m, url, _ in sent if m == "POST" and "/PlaybackInfo" in url)
-            osd(".btnAudio")
-            with page.expect_request(lambda request: "/PlaybackInfo" in request.url):
-                page.click(f".actionSheet .actionSheetMenuItem[data-id='{audio[1]['Index']}']")
-            wait(f"{VIDEO} && !{VIDEO}.paused && {VIDEO}.currentTime > 0")
-            changed = [json.loads(body) for m, url, body in sent if m == "POST" and "/PlaybackInfo" in url][
-                infos_before:]
-            assert changed and changed[-1]["AudioStreamIndex"] == audio[1]["Index"]
+        # -- add the server (it is this origin) and sign in ---------------------------------
+        page.goto(server.url + "/web/")
+        page.wait_for_selector(".manualLoginForm:not(.hide), .visualLoginForm:not(.hide)")
+        if page.locator(".manualLoginForm.hide").count():
+            page.click(".btnManual")
+        page.fill("#txtManualName", ADA[0])
+        page.fill("#txtManualPassword", ADA[1])
+        page.click(".manualLoginForm button[type=submit]")
 
-            osd(".btnSubtitles")
-            page.click(f".actionSheet .actionSheetMenuItem[data-id='{text[0]['Index']}']")
-            wait(f"[...{VIDEO}.textTracks].some(t => t.mode === 'showing' && t.cues && "
-                 "[...t.cues].some(c => c.text.includes('Bonjour')))")
+        # -- the home rows --------------------------------------------------------------------
+        def row(title):
+            return f".homeSectionsContainer .verticalSection:has(h2.sectionTitle:text-is('{title}'))"
 
-            page.mouse.move(640, 300)
-            page.eval_on_selector(osd_slider, "s => { s.value = 50; s.dispatchEvent(new Event('change')); }")
-            wait(f"{VIDEO}.currentTime >= 3.5 && !{VIDEO}.paused")
-            page.evaluate(f"{VIDEO}.pause()")
-            paused_at = page.evaluate(f"{VIDEO}.currentTime")
-            with page.expect_request(lambda request: "/Sessions/Playing/Stopped" in request.url):
-                leave_player()  # stop
-            stopped = posted("/Sessions/Playing/Stopped", amelie["Id"])
-            assert stopped and abs(stopped[-1]["PositionTicks"] / TICKS - paused_at) < 1
-            saved = api.item(amelie["Id"])["UserData"]["PlaybackPositionTicks"] / TICKS
-            assert abs(saved - paused_at) < 1
+        page.wait_for_selector(f"{row('Continue Watching')} .card[data-id='{amelie['Id']}']")
+        page.wait_for_selector(f"{row('Next Up')} .card[data-id='{second['Id']}']")
+        page.wait_for_selector(f"{row('Recently Added in ' + movies['Name'])} .card[data-id='{heat['Id']}']")
 
-            details(amelie["Id"])
-            assert play_button().get_attribute("title") == "Resume"
+        # -- browse Movies, a show's seasons, search --------------------------------------------
+        page.locator(f".homeSectionsContainer .card[data-id='{movies['Id']}']").first.click()
+        # (the home page stays in the document, hidden: its cards have the same ids)
+        page.wait_for_selector(f".pageTabContent.is-active .card[data-id='{heat['Id']}']:visible")
+        page.wait_for_selector(f".pageTabContent.is-active .card[data-id='{amelie['Id']}']:visible")
+        page.goto(f"{server.url}/web/#/search.html?query=night")
+        # a card opens on a click in its corner (its middle is a play button)
+        page.locator(f"#searchPage .card[data-id='{series['Id']}']:visible").first.click(position={"x": 8, "y": 8})
+        for season in seasons:
+            page.wait_for_selector(f".itemDetailPage:not(.hide) .childrenItemsContainer "
+                                   f"[data-id='{season['Id']}']:visible")
+        page.locator(f".itemDetailPage:not(.hide) .childrenItemsContainer .card[data-id='{seasons[0]['Id']}'] a"
+                     ).first.click(position={"x": 8, "y": 8}, force=True)  # the hover overlay's corner links too
+        page.wait_for_selector(f".itemDetailPage:not(.hide) .childrenItemsContainer [data-id='{second['Id']}']:visible")
+
+        # -- a film to the end, direct play, with a seek --------------------------------------
+        details(heat["Id"])
+        play_button().click()
+        wait(f"{VIDEO} && !{VIDEO}.paused && {VIDEO}.currentTime > 0.5")
+        osd_slider = ".videoOsdBottom .osdPositionSlider"
+        page.mouse.move(640, 300)
+        page.eval_on_selector(osd_slider, "s => { s.value = 70; s.dispatchEvent(new Event('change')); }")
+        wait(f"!{VIDEO} || {VIDEO}.currentTime >= 4")  # 70 % of 6 s, or already over
+        page.wait_for_selector(".itemDetailPage:not(.hide)")  # the end: back to the film's page
+        heat_urls = [url for _, url, _ in sent if heat["Id"] in url]
+        assert any(f"/Videos/{heat['Id']}/stream" in url and "Static=true" in url for url in heat_urls)
+        assert not any(".m3u8" in url for url in heat_urls), heat_urls
+        assert posted("/Sessions/Playing", heat["Id"])[0]["PlayMethod"] == "DirectPlay"
+        assert api.item(heat["Id"])["UserData"]["Played"] is True
+
+        # -- a film over HLS: resume, audio, subtitles, seek, stop, resume ----------------------
+        details(amelie["Id"])
+        assert play_button().get_attribute("title") == "Resume"  # 3 s, from the other player
+        with page.expect_request(lambda request: request.url.endswith("/Sessions/Playing")):
             play_button().click()
             wait(f"{VIDEO} && !{VIDEO}.paused && {VIDEO}.currentTime > 0")
-            assert abs(page.evaluate(f"{VIDEO}.currentTime") - saved) < 1  # the same second
-            leave_player()
+            assert abs(page.evaluate(f"{VIDEO}.currentTime") - 3) < 1
+        start = posted("/Sessions/Playing", amelie["Id"])[0]
+        assert start["PlayMethod"] == "Transcode"  # jellyfin-web's word for HLS
+        assert any(".m3u8" in url for _, url, _ in sent)  # hls.js asked for Haema's playlists
 
-            # -- the next episode -----------------------------------------------------------------
-            details(first["Id"])
-            play_button().click()
-            wait(f"{VIDEO} && !{VIDEO}.paused")
-            page.wait_for_function(
-                f"() => performance.getEntriesByType('resource').some(e => e.name.includes('/Items/{second['Id']}/PlaybackInfo'))")
-            wait(f"{VIDEO} && !{VIDEO}.paused && {VIDEO}.currentTime > 0")
-            assert posted("/Sessions/Playing", second["Id"]), "the next episode did not start"
-            leave_player()
+        audio = [s for s in amelie["MediaSources"][0]["MediaStreams"] if s["Type"] == "Audio"]
+        text = [s for s in amelie["MediaSources"][0]["MediaStreams"] if s["Type"] == "Subtitle"]
+        assert len(audio) == 2 and text, amelie["MediaSources"][0]["MediaStreams"]
+        infos_before = sum(1 for m, url, _ in sent if m == "POST" and "/PlaybackInfo" in url)
+        osd(".btnAudio")
+        with page.expect_request(lambda request: "/PlaybackInfo" in request.url):
+            page.click(f".actionSheet .actionSheetMenuItem[data-id='{audio[1]['Index']}']")
+        wait(f"{VIDEO} && !{VIDEO}.paused && {VIDEO}.currentTime > 0")
+        changed = [json.loads(body) for m, url, body in sent if m == "POST" and "/PlaybackInfo" in url][
+            infos_before:]
+        assert changed and changed[-1]["AudioStreamIndex"] == audio[1]["Index"]
 
-            # -- a favourite: the heart on the film's page, then the home page's Favorites tab ------
-            details(heat["Id"])
-            with page.expect_request(lambda request: f"/FavoriteItems/{heat['Id']}" in request.url):
-                page.locator(".itemDetailPage:not(.hide) .btnUserRating:visible").first.click()
-            assert api.item(heat["Id"])["UserData"]["IsFavorite"] is True
-            page.goto(f"{server.url}/web/#/home.html?tab=1")
-            page.wait_for_selector(f".card[data-id='{heat['Id']}']:visible")
-            assert blocked == [], blocked
-        finally:
-            browser.close()
+        osd(".btnSubtitles")
+        page.click(f".actionSheet .actionSheetMenuItem[data-id='{text[0]['Index']}']")
+        wait(f"[...{VIDEO}.textTracks].some(t => t.mode === 'showing' && t.cues && "
+             "[...t.cues].some(c => c.text.includes('Bonjour')))")
+
+        page.mouse.move(640, 300)
+        page.eval_on_selector(osd_slider, "s => { s.value = 50; s.dispatchEvent(new Event('change')); }")
+        wait(f"{VIDEO}.currentTime >= 3.5 && !{VIDEO}.paused")
+        page.evaluate(f"{VIDEO}.pause()")
+        paused_at = page.evaluate(f"{VIDEO}.currentTime")
+        with page.expect_request(lambda request: "/Sessions/Playing/Stopped" in request.url):
+            leave_player()  # stop
+        stopped = posted("/Sessions/Playing/Stopped", amelie["Id"])
+        assert stopped and abs(stopped[-1]["PositionTicks"] / TICKS - paused_at) < 1
+        saved = api.item(amelie["Id"])["UserData"]["PlaybackPositionTicks"] / TICKS
+        assert abs(saved - paused_at) < 1
+
+        details(amelie["Id"])
+        assert play_button().get_attribute("title") == "Resume"
+        play_button().click()
+        wait(f"{VIDEO} && !{VIDEO}.paused && {VIDEO}.currentTime > 0")
+        assert abs(page.evaluate(f"{VIDEO}.currentTime") - saved) < 1  # the same second
+        leave_player()
+
+        # -- the next episode -----------------------------------------------------------------
+        details(first["Id"])
+        play_button().click()
+        wait(f"{VIDEO} && !{VIDEO}.paused")
+        page.wait_for_function(
+            f"() => performance.getEntriesByType('resource').some(e => e.name.includes('/Items/{second['Id']}/PlaybackInfo'))")
+        wait(f"{VIDEO} && !{VIDEO}.paused && {VIDEO}.currentTime > 0")
+        assert posted("/Sessions/Playing", second["Id"]), "the next episode did not start"
+        leave_player()
+
+        # -- a favourite: the heart on the film's page, then the home page's Favorites tab ------
+        details(heat["Id"])
+        with page.expect_request(lambda request: f"/FavoriteItems/{heat['Id']}" in request.url):
+            page.locator(".itemDetailPage:not(.hide) .btnUserRating:visible").first.click()
+        assert api.item(heat["Id"])["UserData"]["IsFavorite"] is True
+        page.goto(f"{server.url}/web/#/home.html?tab=1")
+        page.wait_for_selector(f".card[data-id='{heat['Id']}']:visible")
+        assert blocked == [], blocked
 
     # which way each film went, as the server's log says it decided: one line per PlaybackInfo,
     # "jellyfin: PlaybackInfo Heat (<id>) → DirectPlay (mp4 h264/aac)"

@@ -5,7 +5,7 @@ import time
 
 from haema.models import ID_KEY, Secret, path_hash, stable_id
 
-from .server import SCAN_TIMEOUT
+from harness.server import SCAN_TIMEOUT
 
 
 def titles(app, **query):

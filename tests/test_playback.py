@@ -7,7 +7,7 @@ import av
 import gevent
 import pytest
 
-from .clips import make_clip
+from harness.clips import make_clip
 
 
 def video_id(app, title):

@@ -28,9 +28,10 @@ import pytest
 
 from haema.hls import OUTPUT_ORIGIN
 
-from .clips import make_clip
-from .server import running_server
-from .test_browser import CHROMIUM, CHROMIUM_ARGS, STATE, TIMEOUT
+from harness.chromium import AUTOPLAY, CHROMIUM, launched
+from harness.clips import make_clip
+from harness.server import running_server
+from .test_browser import STATE, TIMEOUT
 from .test_browser_hls import WATCH
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -157,17 +158,11 @@ def test_the_scan_leaves_no_zombie(server):
 
 @pytest.fixture(scope="module")
 def browser():
+    """conftest's, but playing without a click: nothing here clicks play."""
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"no Chromium at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM,
-                                             args=CHROMIUM_ARGS + ["--autoplay-policy=no-user-gesture-required"])
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with launched(AUTOPLAY) as browser:
+        yield browser
 
 
 @pytest.fixture

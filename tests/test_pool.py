@@ -17,7 +17,7 @@ from haema.errors import HaemaError
 from haema.made import Destination
 from haema.pool import Pool
 
-from .clips import make_clip
+from harness.clips import make_clip
 
 # Jobs run in spawned processes, so they are top-level classes of this module.
 

@@ -9,7 +9,7 @@ import pytest
 from haema import keyframe_index, probe
 from haema.models import Video
 
-from .clips import make_clip
+from harness.clips import make_clip
 
 
 @pytest.mark.parametrize("name", ["clip.mp4", "clip.mkv"])

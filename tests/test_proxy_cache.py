@@ -14,8 +14,9 @@ import urllib.request
 
 import pytest
 
-from .clips import make_clip
-from .server import add_user, free_port, running_server
+from harness.clips import make_clip
+from harness.processes import free_port
+from harness.server import add_user, running_server
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -3,7 +3,7 @@ import os
 import subprocess
 import sys
 
-from .clips import make_clip
+from harness.clips import make_clip
 
 
 def test_an_av1_clip_leaves_the_run_in_the_ordinary_class(tmp_path):

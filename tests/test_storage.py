@@ -59,7 +59,7 @@ def test_a_database_haema_cannot_use_is_a_clear_error(text, words):
 
 
 def test_an_unreachable_postgresql_is_a_config_error_without_the_password():
-    from scripts.cluster import free_port
+    from harness.processes import free_port
 
     with pytest.raises(ConfigError) as error:
         storage.open_database(f"postgresql://haema:s3cret@127.0.0.1:{free_port()}/haema")

@@ -19,7 +19,7 @@ import pytest
 from haema import hls, keyframe_index, playlists, probe, transcode
 from haema.made import Destination
 
-from .clips import make_clip
+from harness.clips import make_clip
 
 NTSC_FILM = fractions.Fraction(24000, 1001)
 SETTINGS = transcode.EncoderSettings(encoder="libx264", x264_preset="ultrafast", x264_crf=23)

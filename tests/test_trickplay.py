@@ -8,7 +8,7 @@ import numpy
 
 from haema import hls, playlists, probe, trickplay
 
-from .clips import make_clip
+from harness.clips import make_clip
 from .test_hls import copy_variant, extinfs, timeline
 
 

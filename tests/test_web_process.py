@@ -7,8 +7,8 @@ import subprocess
 import sys
 import urllib.request
 
-from .clips import make_clip
-from .server import running_server
+from harness.clips import make_clip
+from harness.server import running_server
 
 MEDIA_LIBRARIES = ("av", "numpy", "guessit")
 

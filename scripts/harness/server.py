@@ -1,16 +1,18 @@
-"""The real server as a subprocess, for tests that need a process boundary or a browser."""
+"""The installed ``haema`` as a subprocess, for tests that need a process boundary or a
+browser and for scripts that measure it."""
 import contextlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sysconfig
 import time
 import urllib.error
 import urllib.request
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from .processes import free_port, stop
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def haema_command():
@@ -22,10 +24,12 @@ def haema_command():
     return [command]
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def launch(command, log_path, session=False):
+    """``command`` (a Haema server) started from the checkout, its output appended to
+    ``log_path``; in a session of its own if ``session``, so that ``stop(process, group=True)``
+    ends its encoder workers and scan too."""
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=session)
 
 
 def request(url, method="GET", body=None, timeout=30, token=None):
@@ -108,20 +112,13 @@ def running_server(root, workdir, timeout=SCAN_TIMEOUT, user=None, extra=(), db=
     command = [*(program or haema_command()), "-t", str(root), "-p", str(port), "--db", db or os.path.join(workdir, "haema.db"),
                "--cache-path", os.path.join(workdir, "cache"), "--log-level", "INFO", "--auth", "true" if user else "false",
                *extra]
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+    process = launch(command, log_path)
     server = Server(process, f"http://127.0.0.1:{port}", log_path)
     try:
         _wait_for_scan(server, timeout, user, settled)
         yield server
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop(process)
 
 
 def _wait_for_scan(server, timeout, user, settled=True):
