@@ -13,12 +13,15 @@ import tempfile
 
 import peewee
 
-from . import catalog, hls, probe, storage, subtitles, transcode, trickplay
+from . import catalog, hls, probe, storage, subtitles, trickplay
 from .cache import SegmentCache
 from .errors import HaemaError, not_found
 from .made import Destination
 from .models import Video
 from .pool import Pool
+from .segment.clock import output_time
+from .segment.jobs import EncoderSettings, OpenJob, SegmentJob
+from .segment.state import WorkerState
 
 log = logging.getLogger(__name__)
 
@@ -28,11 +31,10 @@ class Playback:
         self.config = config
         self.root = os.path.realpath(config.target_path)
         self.pool = Pool(config.workers, quick=config.copy_workers, prefetch=config.prefetch, job_timeout=config.job_timeout,
-                         state=transcode.WorkerState, on_lost=_remove_pending)
+                         state=WorkerState, on_lost=_remove_pending)
         self.cache = SegmentCache(os.path.join(config.cache_path, "segments"), config.cache_limit, config.cache)
         self.spool = tempfile.mkdtemp(prefix="haema-spool-")  # files served once: cache off or its disk full
-        self.settings = transcode.EncoderSettings(encoder=config.encoder, x264_preset=config.x264_preset,
-                                                  x264_crf=config.x264_crf)
+        self.settings = EncoderSettings(encoder=config.encoder, x264_preset=config.x264_preset, x264_crf=config.x264_crf)
         self._said_full = False
         self._unstored = {}  # (video id, version) → keyframes the database refused, not made twice
 
@@ -74,7 +76,7 @@ class Playback:
                 source = subtitles.EmbeddedTrack(plan.path, track.stream_index)
             # embedded cues share the video's clock; a sidecar's zero is the file's start
             start = 0 if track.sidecar is None else plan.video.info.start_time
-            zero = transcode.output_time(plan.timeline.seconds(0) + start)
+            zero = output_time(plan.timeline.seconds(0) + start)
             job = subtitles.WebVTTJob(key=key, destination=self._destination(key), source=source, mpegts_zero=zero)
             opened = self._take(key, self.pool.run(video_id, job))
         return plan.video, opened
@@ -160,8 +162,7 @@ class Playback:
         copy = next((v for v in plan.variants if v.copy), None)
         if copy is None or not self.cache.enabled or self._key(plan, copy, 0) in self.cache:
             return
-        opening = transcode.OpenJob(key=f"open/{plan.video.id}/{plan.video.version}", path=plan.path,
-                                    info=plan.video.info)
+        opening = OpenJob(key=f"open/{plan.video.id}/{plan.video.version}", path=plan.path, info=plan.video.info)
         first = [self._job(plan, copy, 0)]
         if copy.container == "mp4":
             first.insert(0, self._job(plan, copy, 0, init=True))
@@ -171,7 +172,7 @@ class Playback:
         audio = isinstance(rendition, hls.AudioRendition)
         key = f"{plan.video.id}/{plan.video.version}/{rendition.name}/init.mp4" if init else \
             self._key(plan, rendition, index)
-        return transcode.SegmentJob(
+        return SegmentJob(
             key=key,
             destination=self._destination(key),
             path=plan.path,

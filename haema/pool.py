@@ -21,9 +21,9 @@ served meanwhile. A worker that dies or stops answering is replaced and the requ
 retried once; a second failure is a clear 503.
 
 The protocol: a job is a picklable object (a frozen dataclass such as
-``transcode.SegmentJob``) with a ``key`` and a ``run(state, cancelled=None)`` method.
+``segment.jobs.SegmentJob``) with a ``key`` and a ``run(state, cancelled=None)`` method.
 ``state`` is the worker's one instance of the pool's ``state`` class (say
-``transcode.WorkerState``: open inputs, a decode continuation), made when the worker
+``segment.state.WorkerState``: open inputs, a decode continuation), made when the worker
 starts. A result may have ``deliver()``, called when a request takes it, and
 ``discard()``, called when a result made ahead is dropped unrequested (``made.MadeFile``:
 a file renamed into the cache, or deleted).

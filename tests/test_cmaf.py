@@ -11,8 +11,10 @@ import io
 import av
 import pytest
 
-from haema import fmp4, hls, probe, transcode
+from haema import fmp4, hls, probe
 from haema.made import Destination
+from haema.segment.clock import OUTPUT_ORIGIN
+from haema.segment.jobs import SegmentJob
 
 from .clips import make_clip
 from .test_transcode import SETTINGS, SPOOL, assert_audio_joins, run, source_frames
@@ -50,7 +52,7 @@ def plan(path):
 
 def job(path, info, keyframes, timeline, rendition, index, init=False):
     audio = isinstance(rendition, hls.AudioRendition)
-    return transcode.SegmentJob(
+    return SegmentJob(
         key="k", destination=Destination(cache_file=None, spool=SPOOL), path=str(path), info=info,
         keyframes=keyframes, segment=hls.segment(timeline, rendition, index), settings=SETTINGS,
         variant=None if audio else rendition, audio_index=rendition.stream_index if audio else None,
@@ -147,7 +149,7 @@ def source_audio_90k(path, keyframes, stream_index):
     origin = keyframes.pts[0] * time_base
     with av.open(str(path)) as container:
         stream = container.streams[stream_index]
-        return [round((p.pts * stream.time_base - origin + hls.OUTPUT_ORIGIN) * 90000)
+        return [round((p.pts * stream.time_base - origin + OUTPUT_ORIGIN) * 90000)
                 for p in container.demux(stream)
                 if p.size and p.pts is not None and (p.pts + p.duration) * stream.time_base > origin]
 

@@ -12,10 +12,12 @@ import av
 import gevent
 import pytest
 
-from haema import hls, probe, transcode
+from haema import hls, probe
 from haema.errors import HaemaError
 from haema.made import Destination
 from haema.pool import Pool
+from haema.segment.jobs import SegmentJob
+from haema.segment.state import WorkerState
 
 from .clips import make_clip
 
@@ -280,11 +282,11 @@ def test_the_copy_worker_keeps_big_packets_in_its_heap(tmp_path):
     info, keyframes = probe.probe(str(path)), probe.read_keyframes(str(path))
     timeline = hls.plan_timeline(keyframes, 4.0, 2.0, frame_duration=hls.frame_step(info))
     variant = hls.plan_variants(info)[0]
-    copy = transcode.SegmentJob(key="copy", destination=Destination(cache_file=None, spool=str(tmp_path)),
-                                path=str(path), info=info, keyframes=keyframes, segment=hls.segment(timeline, variant, 1),
-                                settings=None, variant=variant, audio_index=hls.muxed_audio(info))
+    copy = SegmentJob(key="copy", destination=Destination(cache_file=None, spool=str(tmp_path)),
+                      path=str(path), info=info, keyframes=keyframes, segment=hls.segment(timeline, variant, 1),
+                      settings=None, variant=variant, audio_index=hls.muxed_audio(info))
     assert copy.quick and smallest > 128 << 10
-    pool = Pool(1, quick=1, state=transcode.WorkerState)
+    pool = Pool(1, quick=1, state=WorkerState)
     try:
         for _ in range(3):  # the file opened, the heap grown to what a segment needs
             pool.run("v", PageFaults(copy))
