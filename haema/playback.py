@@ -20,7 +20,7 @@ from .made import Destination
 from .models import Video
 from .pool import Pool
 from .segment.clock import output_time
-from .segment.jobs import EncoderSettings, OpenJob, SegmentJob
+from .segment.jobs import EncoderSettings, OpenJob, segment_job
 from .segment.state import WorkerState
 
 log = logging.getLogger(__name__)
@@ -169,23 +169,11 @@ class Playback:
         self.pool.warm(video_id, opening, ahead=first)
 
     def _job(self, plan, rendition, index, init=False):
-        audio = isinstance(rendition, hls.AudioRendition)
         key = f"{plan.video.id}/{plan.video.version}/{rendition.name}/init.mp4" if init else \
             self._key(plan, rendition, index)
-        return SegmentJob(
-            key=key,
-            destination=self._destination(key),
-            path=plan.path,
-            info=plan.video.info,
-            keyframes=plan.video.keyframes,
-            segment=hls.segment(plan.timeline, rendition, index),
-            settings=self.settings,
-            variant=None if audio else rendition,
-            audio_index=rendition.stream_index if audio else hls.muxed_audio(plan.video.info),
-            container=rendition.container,
-            copy_audio=audio and rendition.original,
-            init=init,
-        )
+        return segment_job(rendition, index, key=key, destination=self._destination(key), path=plan.path,
+                           info=plan.video.info, keyframes=plan.video.keyframes, timeline=plan.timeline,
+                           settings=self.settings, init=init)
 
     def _destination(self, key):
         return Destination(cache_file=self.cache.path(key) if self.cache.enabled else None, spool=self.spool)

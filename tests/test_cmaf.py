@@ -14,7 +14,7 @@ import pytest
 from haema import fmp4, hls, probe
 from haema.made import Destination
 from haema.segment.clock import OUTPUT_ORIGIN
-from haema.segment.jobs import SegmentJob
+from haema.segment.jobs import segment_job
 
 from .clips import make_clip
 from .test_transcode import SETTINGS, SPOOL, assert_audio_joins, run, source_frames
@@ -51,12 +51,8 @@ def plan(path):
 
 
 def job(path, info, keyframes, timeline, rendition, index, init=False):
-    audio = isinstance(rendition, hls.AudioRendition)
-    return SegmentJob(
-        key="k", destination=Destination(cache_file=None, spool=SPOOL), path=str(path), info=info,
-        keyframes=keyframes, segment=hls.segment(timeline, rendition, index), settings=SETTINGS,
-        variant=None if audio else rendition, audio_index=rendition.stream_index if audio else None,
-        container="mp4", copy_audio=audio and rendition.original, init=init)
+    return segment_job(rendition, index, key="k", destination=Destination(cache_file=None, spool=SPOOL),
+                       path=str(path), info=info, keyframes=keyframes, timeline=timeline, settings=SETTINGS, init=init)
 
 
 def make(*args, **kwargs):

@@ -5,13 +5,14 @@ import fractions
 import logging
 import math
 import os
+import typing
 
 from .. import fmp4
 from ..errors import HaemaError
 from ..lazy import lazy_import
 from .audio import AudioCopy, AudioEncode
 from .clock import MPEG_TS_RATE, OUTPUT_ORIGIN, Clock
-from .state import HEADER_FORMATS, Continuation, WorkerState, open_input
+from .state import HEADER_FORMATS, Carry, Continuation, WorkerState, open_input
 from .video import VideoCopy, VideoEncode, VideoOpening
 
 av = lazy_import("av")
@@ -83,8 +84,34 @@ def _make_continuing(job, target, state, cancelled):
     if cutter.carry is None:  # the last segment: nothing follows it
         source.close()
     else:
-        state.continuation = Continuation(_continuation_key(job, job.segment.end), source, *cutter.carry)
+        state.continuation = Continuation(key=_continuation_key(job, job.segment.end), container=source, carry=cutter.carry)
 
+
+
+class Output(typing.Protocol):
+    """One output stream of a segment (video.py, audio.py): the cutter feeds it the
+    source packets of its stream, and it muxes what falls in the segment through
+    ``cutter.mux``."""
+
+    stream: object  # the muxer's stream it writes
+    done: bool  # the segment's part of the stream is complete: reading may stop once every output is done
+
+    def feed(self, packet):
+        """Take the next source packet of the stream (in demux order)."""
+
+    def finish(self):
+        """The reading is over: flush what is held and mux the rest."""
+
+
+class Continued(Output, typing.Protocol):
+    """An output whose reading a continuation takes on (a transcode with copied or no
+    audio: ``SegmentJob.continuable``)."""
+
+    def resume(self, carry):
+        """Go on from what the segment before read past its end (its ``carry()``)."""
+
+    def carry(self):
+        """What this segment read past its end, for the next one."""
 
 
 class _Cutter:
@@ -92,7 +119,7 @@ class _Cutter:
         self.source = source
         self.cancelled = cancelled
         self.resume = resume
-        self.carry = None  # (packets, video carry, audio carry) for the next segment's continuation
+        self.carry: Carry | None = None  # for the next segment's continuation
         self.job = job
         self.segment = job.segment
         self.video = source.streams[job.info.video.index]
@@ -115,7 +142,7 @@ class _Cutter:
             self.muxer = av.open(target, "w", format="mpegts",
                                  options={"mpegts_copyts": "1", "mpegts_flags": "initial_discontinuity"})
         self.first_decode_times = {}  # fMP4 track id → decode time of its first packet
-        self.outputs = {}
+        self.outputs: dict[int, Output] = {}  # source stream index → its output
         self.opening = VideoOpening() if job.segment.first else None
         if job.variant is not None:
             self.outputs[self.video.index] = VideoCopy(self) if job.variant.copy else VideoEncode(self)
@@ -197,10 +224,10 @@ class _Cutter:
             self._seek()
             packets = self.source.demux([self.source.streams[index] for index in outputs])
         else:
-            packets = self.resume.packets
-            video.resume(self.resume.video_carry)
+            packets = self.resume.carry.packets
+            video.resume(self.resume.carry.video)
             if audio is not None:
-                audio.resume(self.resume.audio_carry)
+                audio.resume(self.resume.carry.audio)
         try:
             for number, packet in enumerate(packets):
                 if self.cancelled and number % 8 == 0 and self.cancelled():
@@ -221,7 +248,7 @@ class _Cutter:
             packets.close()  # see probe.reading
             raise
         if self.job.continuable and not self.segment.last:
-            self.carry = (packets, video.carry(), audio.carry() if audio is not None else None)
+            self.carry = Carry(packets=packets, video=video.carry(), audio=audio.carry() if audio is not None else None)
         else:
             packets.close()
 

@@ -96,3 +96,27 @@ class OpenJob:
     def run(self, state, cancelled=None):
         state.open_input(self, reading=False)
 
+
+
+def segment_job(rendition, index, *, key, destination, path, info, keyframes, timeline, settings, init=False):
+    """The job of segment ``index`` (or, with ``init``, the init section) of a video
+    variant or audio rendition (hls.Variant, hls.AudioRendition) on ``timeline``.
+
+    An audio rendition's segment carries that stream alone, in its own codec if it is
+    the ``original`` one; a variant's carries its video and the muxed audio, if any
+    (MPEG-TS variants of a file with one audio track)."""
+    audio = isinstance(rendition, hls.AudioRendition)
+    return SegmentJob(
+        key=key,
+        destination=destination,
+        path=path,
+        info=info,
+        keyframes=keyframes,
+        segment=hls.segment(timeline, rendition, index),
+        settings=settings,
+        variant=None if audio else rendition,
+        audio_index=rendition.stream_index if audio else hls.muxed_audio(info),
+        container=rendition.container,
+        copy_audio=audio and rendition.original,
+        init=init,
+    )

@@ -1,5 +1,6 @@
 """What a worker keeps between jobs, so a job's cost does not repeat."""
 import collections
+import dataclasses
 import os
 
 from ..lazy import lazy_import
@@ -33,7 +34,7 @@ class WorkerState:
 
     def __init__(self):
         self.inputs = collections.OrderedDict()  # path → OpenInput, least recently used first
-        self.continuation = None
+        self.continuation: Continuation | None = None
 
     def open_input(self, job, reading=True):
         """The worker's open container of ``job.path``, reopened if the file changed.
@@ -46,8 +47,8 @@ class WorkerState:
             source.container.close()
             source = None
         if source is None:
-            source = OpenInput(version, open_input(job), read=False)
-        self.inputs[job.path] = source._replace(read=source.read or reading)
+            source = OpenInput(version=version, container=open_input(job), read=False)
+        self.inputs[job.path] = dataclasses.replace(source, read=source.read or reading)
         while len(self.inputs) > self.OPEN_INPUTS:
             self.inputs.popitem(last=False)[1].container.close()
         return source.container
@@ -62,14 +63,42 @@ class WorkerState:
         return resume
 
 
-OpenInput = collections.namedtuple("OpenInput", "version container read")
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class OpenInput:
+    """A source the worker keeps open for copies."""
+
+    version: tuple  # (size, mtime in ns) of the file when it was opened
+    container: object  # PyAV's InputContainer
+    read: bool  # demuxed since it was opened: no longer at the file's start
 
 
-class Continuation(collections.namedtuple("Continuation", "key container packets video_carry audio_carry")):
-    __slots__ = ()
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class VideoCarry:
+    """What a transcode's video decoding read past its segment's end."""
+
+    frames: list  # decoded
+    packets: list  # read, not yet decoded
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Carry:
+    """What a transcode read past its segment's end, for the segment after it."""
+
+    packets: object  # the demuxer's packet iterator, open where the reading stopped
+    video: VideoCarry
+    audio: list | None  # copied audio packets (None: no audio)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Continuation:
+    """A transcode's decoding, stopped at its segment's end, kept for the next segment."""
+
+    key: tuple  # the file version, variant, audio stream and start of the segment it goes on into
+    container: object  # PyAV's InputContainer, with its decoder open
+    carry: Carry
 
     def close(self):
-        self.packets.close()  # before its container; see probe.reading
+        self.carry.packets.close()  # before its container; see probe.reading
         self.container.close()
 
 

@@ -9,6 +9,7 @@ from .. import hls
 from ..lazy import lazy_import
 from ..probe import frame_duration
 from .clock import MPEG_TS_RATE, TS_TIME_BASE, Clock
+from .state import VideoCarry
 
 av = lazy_import("av")
 
@@ -191,15 +192,14 @@ class VideoEncode:
 
     def resume(self, carry):
         """Go on from the segment before: its decoder, and what it read past its end."""
-        frames, packets = carry
         self.feeding = True
-        for frame in frames:
+        for frame in carry.frames:
             self._frame(frame)
-        for packet in packets:
+        for packet in carry.packets:
             self.feed(packet)
 
     def carry(self):
-        return self.leftover_frames, self.leftover_packets
+        return VideoCarry(frames=self.leftover_frames, packets=self.leftover_packets)
 
     def feed(self, packet):
         segment = self.cutter.segment
