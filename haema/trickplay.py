@@ -221,6 +221,7 @@ class SheetJob:
     info: MediaInfo
     sheet: int
     target: str
+    quick = False  # a keyframe decoded per tile: the encoders' lane
 
     def run(self, state, cancelled=None):
         return make_sheet(self.path, self.info, self.sheet, self.target)

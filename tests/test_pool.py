@@ -27,6 +27,7 @@ from .clips import make_clip
 @dataclasses.dataclass(frozen=True)
 class WhoAmI:
     key: str = "k"
+    quick = False
 
     def run(self, state, cancelled=None):
         return os.getpid()
@@ -38,6 +39,7 @@ class Log:
     key: str
     path: str
     value: str
+    quick = False
 
     def run(self, state, cancelled=None):
         return log_event(self.path, self.value)
@@ -67,6 +69,7 @@ class Slow:
     key: str
     path: str
     go: str
+    quick = False
 
     def run(self, state, cancelled=None):
         log_event(self.path, "started")
@@ -92,6 +95,7 @@ class QuickWhoAmI(WhoAmI):
 class DieOnce:
     marker: str
     key: str = "k"
+    quick = False
 
     def run(self, state, cancelled=None):
         if not os.path.exists(self.marker):
@@ -103,6 +107,7 @@ class DieOnce:
 @dataclasses.dataclass(frozen=True)
 class Die:
     key: str = "k"
+    quick = False
 
     def run(self, state, cancelled=None):
         os._exit(1)
@@ -111,6 +116,7 @@ class Die:
 @dataclasses.dataclass(frozen=True)
 class Hang:
     key: str = "k"
+    quick = False
 
     def run(self, state, cancelled=None):
         time.sleep(3600)
@@ -119,6 +125,7 @@ class Hang:
 @dataclasses.dataclass(frozen=True)
 class Fail:
     key: str = "k"
+    quick = False
 
     def run(self, state, cancelled=None):
         raise ValueError("bad input")
@@ -134,6 +141,7 @@ class Counter:
 @dataclasses.dataclass(frozen=True)
 class Count:
     key: str
+    quick = False
 
     def run(self, state, cancelled=None):
         state.jobs += 1
