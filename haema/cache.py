@@ -1,16 +1,82 @@
 """Made segments on disk, held under a size budget by least-recently-used eviction.
 
-Keys name the video, its file version, the variant and the index, so a changed file
+Keys name the video, its file version, the variant and the file, so a changed file
 never serves stale segments. Workers write the files (made.py): under a temporary name
 renamed into place, so a reader or a crash never sees half a segment; the web process
 counts each one it is handed (``add``) and evicts. The LRU order lives in memory and is
 rebuilt from modification times at start-up (a hit touches the file).
+
+``SegmentStore`` is the web process's one view of it: the keys, where a worker is told
+to write (the cache, else the spool of files served once), taking a made file in, and
+clearing up after a worker lost mid-write.
 """
 import collections
 import logging
 import os
+import shutil
+import tempfile
+
+from .made import Destination
 
 log = logging.getLogger(__name__)
+
+
+class SegmentStore:
+    """Everything the web process does with the files workers make (made.py is the
+    workers' half: writing under a pending name, renamed into the cache when a request
+    takes the file, or deleted when no request does)."""
+
+    def __init__(self, root, limit, enabled=True):
+        self.cache = SegmentCache(root, limit, enabled)
+        self.spool = tempfile.mkdtemp(prefix="haema-spool-")  # files served once: cache off or its disk full
+        self._said_full = False
+
+    def close(self):
+        shutil.rmtree(self.spool, ignore_errors=True)
+
+    @staticmethod
+    def key(video, rendition, name):
+        """The key of file ``name`` ("3.ts", "init.mp4", "iframes/3.ts") of a rendition
+        of ``video``: its id and file version first, so a changed file misses."""
+        return f"{video.id}/{video.version}/{rendition}/{name}"
+
+    @property
+    def caching(self):
+        return self.cache.enabled
+
+    def __contains__(self, key):
+        return key in self.cache
+
+    def open(self, key):
+        """The cached file of ``key``, opened, or None (see ``SegmentCache.open``)."""
+        return self.cache.open(key)
+
+    def destination(self, key):
+        """Where a worker writes the file of ``key``."""
+        return Destination(cache_file=self.cache.path(key) if self.cache.enabled else None, spool=self.spool)
+
+    def take(self, key, made):
+        """Open a file a worker made: count it into the cache, or unlink a spool file
+        (the descriptor keeps it readable until the response is sent)."""
+        opened = open(made.path, "rb")
+        if made.cached:
+            self.cache.add(key, made.size)
+        else:
+            os.remove(made.path)
+        if made.cache_full and not self._said_full:
+            self._said_full = True
+            log.error("the cache disk is full (%s); serving segments uncached", self.cache.root)
+        return opened
+
+    @staticmethod
+    def remove_pending(pid, jobs):
+        """The pool's ``on_lost``: a worker killed or hung mid-segment leaves a
+        half-written file, not counted by the cache, so removed here rather than at the
+        next start-up."""
+        for job in jobs:
+            destination = getattr(job, "destination", None)
+            if destination is not None:
+                destination.remove_pending(pid)
 
 
 class SegmentCache:

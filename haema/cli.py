@@ -33,7 +33,7 @@ def main(argv=None):
 
     from haema.config import ConfigError, bind_socket, check_writable, is_loopback, parse_config
     from haema.streaming import SendfileHandler
-    from haema.web import create_app
+    from haema.web import create_app, setup_token
 
     try:
         config = parse_config(argv)
@@ -46,22 +46,21 @@ def main(argv=None):
         return 2
     logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        app = create_app(config)
+        app = create_app(config, serving=True)
     except ConfigError as error:  # a database that cannot be reached
         print(f"haema: error: {error}", file=sys.stderr)
         return 2
-    app.config["haema.playback"].pool.start()  # the first segment must not wait for a process to start
     host, port = listener.getsockname()[:2]
     log = logging.getLogger("haema")
     log.info("serving %s on http://%s:%d/", config.target_path, host, port)
     if not config.auth and not is_loopback(host):
         log.warning("--auth false on %s: anyone who can reach this address can watch everything and change "
                     "the watch history; use it only on a network you trust", host)
-    setup = app.config["haema.setup"]
-    if setup is not None and setup.token:
+    token = setup_token(app)
+    if token:
         # printed, not logged: the link is a credential, and logs are kept and shipped
         shown = "localhost" if host in ("0.0.0.0", "::") else host
-        print(f"\nNo user yet. Create the first admin at http://{shown}:{port}/#/setup/{setup.token}\n"
+        print(f"\nNo user yet. Create the first admin at http://{shown}:{port}/#/setup/{token}\n"
               "(once; or stop Haema and run: haema -c conf/haema.conf --add-user NAME --admin)\n",
               flush=True)
     # Requests run in a pool (unbounded), so that stopping waits for those in flight: on

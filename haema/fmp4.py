@@ -1,6 +1,6 @@
 """Fragmented MP4 (CMAF) as HLS wants it, from what FFmpeg's muxer writes.
 
-transcode.py makes every segment with a muxer of its own, so FFmpeg writes the movie
+The segment package makes every segment with a muxer of its own, so FFmpeg writes the movie
 header (``ftyp`` + ``moov``) and then one fragment (``moof`` + ``mdat``) whose decode
 times count from the first packet of that muxer. HLS wants the header once, as the
 init section named by ``#EXT-X-MAP``, and fragments that carry their own place on the

@@ -2,7 +2,7 @@
 
 Nothing here opens a file, and playlists.py writes the plan out as text. The media
 playlist is "fake": it is computed from the source's keyframe times before any segment
-exists, and each segment is later made on its own from its boundaries (transcode.py).
+exists, and each segment is later made on its own from its boundaries (the segment package).
 Every time is an integer in the source video's time base, so a boundary means exactly
 the same frame everywhere.
 
@@ -37,10 +37,6 @@ import math
 import babelfish
 
 from .probe import COPYABLE_AUDIO, copy_container, default_audio
-
-# Output timestamps are the source's, shifted so the first keyframe sits here (seconds).
-# The margin keeps encoder-delayed DTS and audio that starts before the video positive.
-OUTPUT_ORIGIN = 10
 
 LADDER = (1080, 720, 480, 360)
 AUDIO_BITRATE = 128_000

@@ -89,6 +89,7 @@ class ScaleJob:
     target: str
     fit: Fit
     quality: int = 90
+    quick = False  # a picture decoded, scaled and encoded: the encoders' lane
 
     def run(self, state, cancelled=None):
         return scale(self.source, self.target, self.fit, self.quality)

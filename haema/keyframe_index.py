@@ -23,6 +23,7 @@ class KeyframesJob:
 
     key: str
     path: str
+    quick = False  # the whole file read: the encoders' lane
 
     def run(self, state, cancelled=None):
         return read_keyframes(self.path)

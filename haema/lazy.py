@@ -1,7 +1,7 @@
 """Libraries the web process never uses, loaded where they are first used.
 
 The web process imports the modules that describe media and define the workers' jobs
-(probe, transcode, trickplay, subtitles, the library's scan), but it decodes, encodes
+(probe, segment, trickplay, subtitles, the library's scan), but it decodes, encodes
 and guesses nothing: that happens in the encoder workers and the scanning process.
 Imported at the top of those modules, PyAV, numpy and guessit cost the web process
 memory it never used: 92 → 72 MB resident on a server that has played 20 kinds of file.

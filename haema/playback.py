@@ -8,16 +8,16 @@ prefetch the next transcoded ones.
 import functools
 import logging
 import os
-import shutil
-import tempfile
 
 import peewee
 
-from . import catalog, fills, hls, keyframe_index, playlists, storage, subtitles, transcode, trickplay
-from .cache import SegmentCache
+from . import catalog, fills, hls, keyframe_index, playlists, storage, subtitles, trickplay
+from .cache import SegmentStore
 from .errors import HaemaError, not_found
-from .made import Destination
 from .pool import Pool
+from .segment.clock import output_time
+from .segment.jobs import EncoderSettings, OpenJob, segment_job
+from .segment.state import WorkerState
 
 log = logging.getLogger(__name__)
 
@@ -26,18 +26,15 @@ class Playback:
     def __init__(self, config):
         self.config = config
         self.root = os.path.realpath(config.target_path)
+        self.store = SegmentStore(os.path.join(config.cache_path, "segments"), config.cache_limit, config.cache)
         self.pool = Pool(config.workers, quick=config.copy_workers, prefetch=config.prefetch, job_timeout=config.job_timeout,
-                         state=transcode.WorkerState, on_lost=_remove_pending)
-        self.cache = SegmentCache(os.path.join(config.cache_path, "segments"), config.cache_limit, config.cache)
-        self.spool = tempfile.mkdtemp(prefix="haema-spool-")  # files served once: cache off or its disk full
-        self.settings = transcode.EncoderSettings(encoder=config.encoder, x264_preset=config.x264_preset,
-                                                  x264_crf=config.x264_crf)
-        self._said_full = False
+                         state=WorkerState, on_lost=self.store.remove_pending)
+        self.settings = EncoderSettings(encoder=config.encoder, x264_preset=config.x264_preset, x264_crf=config.x264_crf)
         self._unstored = {}  # (video id, version) → keyframes the database refused, not made twice
 
     def close(self):
         self.pool.close()
-        shutil.rmtree(self.spool, ignore_errors=True)
+        self.store.close()
 
     # -- playlists --------------------------------------------------------------
 
@@ -63,8 +60,8 @@ class Playback:
         track = plan.rendition(name)
         if not isinstance(track, hls.SubtitleRendition):
             raise not_found("subtitles")
-        key = f"{plan.video.id}/{plan.video.version}/{name}/0.vtt"
-        opened = self.cache.open(key)
+        key = self.store.key(plan.video, name, "0.vtt")
+        opened = self.store.open(key)
         if opened is None:
             if track.sidecar:
                 source = subtitles.SidecarFile(os.path.join(self.root, track.sidecar), track.language,
@@ -73,9 +70,9 @@ class Playback:
                 source = subtitles.EmbeddedTrack(plan.path, track.stream_index)
             # embedded cues share the video's clock; a sidecar's zero is the file's start
             start = 0 if track.sidecar is None else plan.video.info.start_time
-            zero = transcode.output_time(plan.timeline.seconds(0) + start)
-            job = subtitles.WebVTTJob(key=key, destination=self._destination(key), source=source, mpegts_zero=zero)
-            opened = self._take(key, self.pool.run(video_id, job))
+            zero = output_time(plan.timeline.seconds(0) + start)
+            job = subtitles.WebVTTJob(key=key, destination=self.store.destination(key), source=source, mpegts_zero=zero)
+            opened = self.store.take(key, self.pool.run(video_id, job))
         return plan.video, opened
 
     def init_section(self, video_id, name):
@@ -84,10 +81,10 @@ class Playback:
         rendition = plan.rendition(name)
         if isinstance(rendition, hls.SubtitleRendition) or rendition.container != "mp4":
             raise not_found("init section")
-        key = f"{plan.video.id}/{plan.video.version}/{name}/init.mp4"
-        opened = self.cache.open(key)
+        key = self.store.key(plan.video, name, "init.mp4")
+        opened = self.store.open(key)
         if opened is None:
-            opened = self._take(key, self.pool.run(video_id, self._job(plan, rendition, 0, init=True)))
+            opened = self.store.take(key, self.pool.run(video_id, self._job(plan, rendition, 0, init=True)))
         return plan.video, opened
 
     def segment(self, video_id, variant_name, name):
@@ -106,7 +103,7 @@ class Playback:
         if playlists.segment_name(variant, index) != name:  # a .ts of an fMP4 rendition, or the reverse
             raise not_found("segment")
         key = self._key(plan, variant, index)
-        opened = self.cache.open(key)
+        opened = self.store.open(key)
         if opened is None:
             job = self._job(plan, variant, index)
             try:
@@ -115,7 +112,7 @@ class Playback:
                 if error.status >= 500:  # the file deleted or replaced under the worker is the client's 404/410
                     _check_unchanged(plan.video, plan.path)
                 raise
-            opened = self._take(key, made)
+            opened = self.store.take(key, made)
         return plan.video, opened
 
     def _ahead(self, plan, variant, index, job):
@@ -130,7 +127,7 @@ class Playback:
             return []
         count = len(hls.boundaries(plan.timeline, variant)) - 1
         return [self._job(plan, variant, i) for i in range(index + 1, min(count, index + 1 + self.config.prefetch))
-                if self._key(plan, variant, i) not in self.cache]
+                if self._key(plan, variant, i) not in self.store]
 
     def iframe_playlist(self, video_id, name):
         plan = self._plan(video_id)
@@ -144,12 +141,12 @@ class Playback:
         keyframes = plan.timeline.keyframes
         if plan.iframes is None or plan.iframes.name != name or not 0 <= index < len(keyframes):
             raise not_found("I-frame")
-        key = f"{plan.video.id}/{plan.video.version}/{name}/iframes/{index}.ts"
-        opened = self.cache.open(key)
+        key = self.store.key(plan.video, name, f"iframes/{index}.ts")
+        opened = self.store.open(key)
         if opened is None:
-            job = trickplay.IFrameJob(key=key, destination=self._destination(key), path=plan.path,
+            job = trickplay.IFrameJob(key=key, destination=self.store.destination(key), path=plan.path,
                                       info=plan.video.info, keyframe=keyframes[index], first_keyframe=keyframes[0])
-            opened = self._take(key, self.pool.run(video_id, job))
+            opened = self.store.take(key, self.pool.run(video_id, job))
         return plan.video, opened
 
     def _warm_first_segment(self, video_id, plan):
@@ -157,53 +154,22 @@ class Playback:
         the player reads the playlists, unless it is cached. (With the cache off there is
         nowhere to keep it, and a transcode opens its file afresh anyway.)"""
         copy = next((v for v in plan.variants if v.copy), None)
-        if copy is None or not self.cache.enabled or self._key(plan, copy, 0) in self.cache:
+        if copy is None or not self.store.caching or self._key(plan, copy, 0) in self.store:
             return
-        opening = transcode.OpenJob(key=f"open/{plan.video.id}/{plan.video.version}", path=plan.path,
-                                    info=plan.video.info)
+        opening = OpenJob(key=f"open/{plan.video.id}/{plan.video.version}", path=plan.path, info=plan.video.info)
         first = [self._job(plan, copy, 0)]
         if copy.container == "mp4":
             first.insert(0, self._job(plan, copy, 0, init=True))
         self.pool.warm(video_id, opening, ahead=first)
 
     def _job(self, plan, rendition, index, init=False):
-        audio = isinstance(rendition, hls.AudioRendition)
-        key = f"{plan.video.id}/{plan.video.version}/{rendition.name}/init.mp4" if init else \
-            self._key(plan, rendition, index)
-        return transcode.SegmentJob(
-            key=key,
-            destination=self._destination(key),
-            path=plan.path,
-            info=plan.video.info,
-            keyframes=plan.video.keyframes,
-            segment=hls.segment(plan.timeline, rendition, index),
-            settings=self.settings,
-            variant=None if audio else rendition,
-            audio_index=rendition.stream_index if audio else hls.muxed_audio(plan.video.info),
-            container=rendition.container,
-            copy_audio=audio and rendition.original,
-            init=init,
-        )
+        key = self.store.key(plan.video, rendition.name, "init.mp4") if init else self._key(plan, rendition, index)
+        return segment_job(rendition, index, key=key, destination=self.store.destination(key), path=plan.path,
+                           info=plan.video.info, keyframes=plan.video.keyframes, timeline=plan.timeline,
+                           settings=self.settings, init=init)
 
-    def _destination(self, key):
-        return Destination(cache_file=self.cache.path(key) if self.cache.enabled else None, spool=self.spool)
-
-    def _take(self, key, made):
-        """Open a file a worker made: count it into the cache, or unlink a spool file
-        (the descriptor keeps it readable until the response is sent)."""
-        opened = open(made.path, "rb")
-        if made.cached:
-            self.cache.add(key, made.size)
-        else:
-            os.remove(made.path)
-        if made.cache_full and not self._said_full:
-            self._said_full = True
-            log.error("the cache disk is full (%s); serving segments uncached", self.cache.root)
-        return opened
-
-    @staticmethod
-    def _key(plan, rendition, index):
-        return f"{plan.video.id}/{plan.video.version}/{rendition.name}/{playlists.segment_name(rendition, index)}"
+    def _key(self, plan, rendition, index):
+        return self.store.key(plan.video, rendition.name, playlists.segment_name(rendition, index))
 
     # -- planning ---------------------------------------------------------------
 
@@ -221,15 +187,6 @@ class Playback:
                 self._unstored[video.id, video.version] = video.keyframes
                 log.warning("keyframes of %s not stored: %s", video.path, storage.refused(error).message)
         return _plan(video.id, video.version, path, video, self.config)
-
-
-def _remove_pending(pid, jobs):
-    """A worker killed or hung mid-segment leaves a half-written file: not counted by the
-    cache, so removed here rather than at the next start-up."""
-    for job in jobs:
-        destination = getattr(job, "destination", None)
-        if destination is not None:
-            destination.remove_pending(pid)
 
 
 def _check_unchanged(video, path):

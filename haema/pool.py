@@ -20,13 +20,8 @@ The web process waits on a pipe with ``gevent.socket.wait_read``, so other reque
 served meanwhile. A worker that dies or stops answering is replaced and the request
 retried once; a second failure is a clear 503.
 
-The protocol: a job is a picklable object (a frozen dataclass such as
-``transcode.SegmentJob``) with a ``key`` and a ``run(state, cancelled=None)`` method.
-``state`` is the worker's one instance of the pool's ``state`` class (say
-``transcode.WorkerState``: open inputs, a decode continuation), made when the worker
-starts. A result may have ``deliver()``, called when a request takes it, and
-``discard()``, called when a result made ahead is dropped unrequested (``made.MadeFile``:
-a file renamed into the cache, or deleted).
+The contract: a job is a ``Job`` and its result plain data or a ``Delivered`` file;
+what comes back over the pipe is a ``Reply``.
 """
 import collections
 import dataclasses
@@ -36,6 +31,7 @@ import os
 import signal
 import time
 import traceback
+import typing
 
 import gevent.lock
 import gevent.socket
@@ -49,6 +45,41 @@ JOB_TIMEOUT = 120  # seconds a single job may take before its worker counts as h
 PREFETCH_BYTES = 48 << 20  # disk bytes of prefetched segments a worker keeps (a few, at 1080p)
 START_TIMEOUT = 60  # seconds a new worker may take to start (Python, PyAV) before it counts as failed
 PIN_IDLE = 120  # seconds after which a video no longer counts as in play on its worker
+
+
+class Job(typing.Protocol):
+    """What a worker makes: a picklable object, a frozen dataclass built with keywords
+    (``segment.jobs.SegmentJob``, ``subtitles.WebVTTJob``, ``probe.KeyframesJob``)."""
+
+    key: str  # names its result: a request for the key of a job made ahead is answered with that one's
+    quick: bool  # milliseconds of work: made in the quick lane, if the pool has one
+
+    def run(self, state, cancelled=None):
+        """Make the result, in the worker. ``state`` is the worker's one instance of the
+        pool's ``state`` class (``segment.state.WorkerState``: open inputs, a decode
+        continuation), made when the worker starts. A job made ahead gets ``cancelled``,
+        and raises ``InterruptedError`` once it returns true."""
+
+
+@typing.runtime_checkable
+class Delivered(typing.Protocol):
+    """A result that is a file on disk (``made.MadeFile``), rather than plain data."""
+
+    size: int  # bytes, counted against ``PREFETCH_BYTES`` while it waits, made ahead
+
+    def deliver(self):
+        """The result as the request that takes it receives it (a file renamed into the cache)."""
+
+    def discard(self):
+        """Drop a result made ahead that no request took (the file deleted)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Reply:
+    """A worker's answer to a request: its result, or the error the web process raises."""
+
+    value: object = None
+    error: HaemaError | None = None
 
 
 class Pool:
@@ -77,10 +108,10 @@ class Pool:
         ``ahead`` lists jobs the worker may make in advance; a later job with the same
         key is answered with the result made in advance. Jobs made in advance get a
         ``cancelled`` callable and raise ``InterruptedError`` once it returns true: a
-        request has arrived and must not wait for them. A job with a true ``quick``
-        attribute goes to the quick lane.
+        request has arrived and must not wait for them. A ``quick`` job goes to the
+        quick lane.
         """
-        slot = self._slot(pin, bool(getattr(job, "quick", False) and self._lanes[True]))
+        slot = self._slot(pin, bool(job.quick and self._lanes[True]))
         with self._locks[slot]:
             request = _Request(job, tuple(ahead)[: self.prefetch])
             for attempt in (1, 2):
@@ -145,8 +176,8 @@ class Pool:
 
 @dataclasses.dataclass(frozen=True)
 class _Request:
-    job: object
-    ahead: tuple
+    job: Job
+    ahead: tuple  # of Job: made after ``job``, unless a request comes first
 
 
 class _WorkerLost(Exception):
@@ -178,12 +209,12 @@ class _Worker:
             self.connection.send(request)
             gevent.socket.wait_read(self.connection.fileno(), timeout=timeout,
                                     timeout_exc=_WorkerLost(f"no answer in {timeout} s"))
-            ok, value = self.connection.recv()
+            reply = self.connection.recv()
         except (EOFError, OSError, BrokenPipeError) as error:
             raise _WorkerLost(f"pipe closed: {error!r}") from None
-        if ok:
-            return value
-        raise value
+        if reply.error is not None:
+            raise reply.error
+        return reply.value
 
     def stop(self):
         """Ask the worker to exit once its job is done (it reads None as the end)."""
@@ -250,7 +281,7 @@ def _serve(connection, state_class, quick):
                 except Exception:  # a prefetch failure is reported when the segment is asked for
                     log.debug("prefetch of %s failed", job.key, exc_info=True)
                     continue
-                while sum(getattr(r, "size", 0) for r in made.values()) > PREFETCH_BYTES:
+                while sum(r.size for r in made.values() if isinstance(r, Delivered)) > PREFETCH_BYTES:
                     _discard(made.popitem(last=False)[1])
             try:
                 request = arrived.pop() if arrived else connection.recv()
@@ -263,12 +294,11 @@ def _serve(connection, state_class, quick):
                 result = made.pop(request.job.key, None)
                 if result is None:
                     result = request.job.run(state)
-                deliver = getattr(result, "deliver", None)
-                reply = (True, deliver() if deliver else result)
+                reply = Reply(value=result.deliver() if isinstance(result, Delivered) else result)
             except HaemaError as error:
-                reply = (False, error)
+                reply = Reply(error=error)
             except Exception as error:  # any other failure is answered, not fatal to the worker
-                reply = (False, HaemaError(f"{type(error).__name__}: {error}", 500))
+                reply = Reply(error=HaemaError(f"{type(error).__name__}: {error}", 500))
                 traceback.print_exc()
             try:
                 connection.send(reply)
@@ -281,6 +311,5 @@ def _serve(connection, state_class, quick):
 
 
 def _discard(result):
-    discard = getattr(result, "discard", None)
-    if discard is not None:
-        discard()
+    if isinstance(result, Delivered):
+        result.discard()

@@ -78,7 +78,7 @@ class VideoStream:
     interlaced: bool
     has_b_frames: bool
     # frames decoded ahead of display; FFmpeg learns it by decoding a few frames at open,
-    # which the encoder workers skip (transcode.open_input); None: scanned before it was kept
+    # which the encoder workers skip (segment.state.open_input); None: scanned before it was kept
     reorder_depth: int | None = None
 
 

@@ -18,11 +18,11 @@ import fractions
 import math
 import os
 
-from . import transcode
 from .imaging import write_jpeg
 from .lazy import lazy_import
 from .made import Destination, make_file
 from .probe import MediaInfo, reading
+from .segment.clock import MPEG_TS_RATE, output_time
 
 av = lazy_import("av")
 numpy = lazy_import("numpy")
@@ -142,7 +142,7 @@ def make_sheet(path, info, sheet, target):
     tiles = range(first, min(layout.tiles, first + layout.per_sheet))
     canvas = numpy.zeros((layout.sheet_rows(sheet) * layout.tile_height, layout.columns * layout.tile_width, 3),
                          numpy.uint8)
-    turns = (info.video.rotation % 360) // 90  # counter-clockwise quarter turns, as transcode.py turns them
+    turns = (info.video.rotation % 360) // 90  # counter-clockwise quarter turns, as segment/video.py turns them
     # scaled before it is turned: a quarter turn swaps the sides
     scaled = (layout.tile_height, layout.tile_width) if turns % 2 else (layout.tile_width, layout.tile_height)
     with av.open(path, metadata_errors="ignore") as container:
@@ -208,6 +208,7 @@ class SheetJob:
     info: MediaInfo
     sheet: int
     target: str
+    quick = False  # a keyframe decoded per tile: the encoders' lane
 
     def run(self, state, cancelled=None):
         return make_sheet(self.path, self.info, self.sheet, self.target)
@@ -243,8 +244,8 @@ def make_iframe(path, info, keyframe, first_keyframe, target):
             raise EOFError(f"no keyframe at {keyframe} in {path}")
         with av.open(target, "w", format="mpegts", options={"mpegts_copyts": "1"}) as muxer:
             copy = muxer.add_stream_from_template(stream)
-            stamp = transcode.output_time(float((keyframe - first_keyframe) * stream.time_base))
+            stamp = output_time(float((keyframe - first_keyframe) * stream.time_base))
             packet.stream = copy
-            packet.time_base = fractions.Fraction(1, transcode.MPEG_TS_RATE)
+            packet.time_base = fractions.Fraction(1, MPEG_TS_RATE)
             packet.pts = packet.dts = stamp
             muxer.mux(packet)

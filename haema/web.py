@@ -30,8 +30,12 @@ ID = re.compile(r"[0-9a-f]{16}")
 STATIC_DIR = os.path.join(os.path.dirname(__file__), "static")
 
 
-def create_app(config):
-    """Build the WSGI app for ``config``; start-up work runs in the background."""
+def create_app(config, serving=False):
+    """Build the WSGI app for ``config``; start-up work runs in the background.
+
+    ``serving``: the app is a server's (cli.py), so it starts its encoder workers now and
+    the first segment does not wait for a Python and PyAV to load (about a second). An
+    app built for tests leaves each worker to start with its first job."""
     storage.open_database(config.db)
     library = Library(config.target_path, os.path.join(config.cache_path, "thumbnails"),
                       os.path.join(config.cache_path, "trickplay"))
@@ -279,6 +283,8 @@ def create_app(config):
         scanner.start()
     if config.watch:
         watcher.start()
+    if serving:
+        playback.pool.start()
     return app
 
 
@@ -355,6 +361,13 @@ def _static(relpath, root, cache="private, max-age=3600"):
         raise HaemaError("file not found", 404)
     response.set_header("Cache-Control", cache)
     return response
+
+
+def setup_token(app):
+    """The token of the one-time link that creates the first admin: None once a user
+    exists, or with ``--auth false``."""
+    setup = app.config["haema.setup"]
+    return setup.token if setup is not None else None
 
 
 class _Closing:

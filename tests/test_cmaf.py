@@ -11,8 +11,10 @@ import io
 import av
 import pytest
 
-from haema import fmp4, hls, keyframe_index, playlists, probe, transcode
+from haema import fmp4, hls, keyframe_index, playlists, probe
 from haema.made import Destination
+from haema.segment.clock import OUTPUT_ORIGIN
+from haema.segment.jobs import segment_job
 
 from harness.clips import make_clip
 from .test_transcode import SETTINGS, SPOOL, assert_audio_joins, run, source_frames
@@ -49,12 +51,8 @@ def plan(path):
 
 
 def job(path, info, keyframes, timeline, rendition, index, init=False):
-    audio = isinstance(rendition, hls.AudioRendition)
-    return transcode.SegmentJob(
-        key="k", destination=Destination(cache_file=None, spool=SPOOL), path=str(path), info=info,
-        keyframes=keyframes, segment=hls.segment(timeline, rendition, index), settings=SETTINGS,
-        variant=None if audio else rendition, audio_index=rendition.stream_index if audio else None,
-        container="mp4", copy_audio=audio and rendition.original, init=init)
+    return segment_job(rendition, index, key="k", destination=Destination(cache_file=None, spool=SPOOL),
+                       path=str(path), info=info, keyframes=keyframes, timeline=timeline, settings=SETTINGS, init=init)
 
 
 def make(*args, **kwargs):
@@ -147,7 +145,7 @@ def source_audio_90k(path, keyframes, stream_index):
     origin = keyframes.pts[0] * time_base
     with av.open(str(path)) as container:
         stream = container.streams[stream_index]
-        return [round((p.pts * stream.time_base - origin + hls.OUTPUT_ORIGIN) * 90000)
+        return [round((p.pts * stream.time_base - origin + OUTPUT_ORIGIN) * 90000)
                 for p in container.demux(stream)
                 if p.size and p.pts is not None and (p.pts + p.duration) * stream.time_base > origin]
 

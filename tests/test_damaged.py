@@ -8,7 +8,6 @@ import logging
 import os
 import re
 
-import pytest
 
 from haema import keyframe_index
 from haema.library import Library

@@ -123,7 +123,7 @@ def test_byte_ranges_of_a_segment(app):
 def test_with_the_cache_off_a_segment_leaves_no_file_behind(make_app, library_root):
     """The worker's spool file is unlinked once the web process has it open."""
     app = make_app(library_root, cache=False)
-    spool = app.app.config["haema.playback"].spool
+    spool = app.app.config["haema.playback"].store.spool
     vid = video_id(app, "Amélie")
     master = app.get(f"/api/v1/video/{vid}/master.m3u8").text
     subtitles = re.search(r'TYPE=SUBTITLES.*URI="([^/]+)/', master).group(1)

@@ -26,7 +26,7 @@ import urllib.request
 
 import pytest
 
-from haema.hls import OUTPUT_ORIGIN
+from haema.segment.clock import OUTPUT_ORIGIN
 
 from harness.chromium import AUTOPLAY, CHROMIUM, launched
 from harness.clips import make_clip
@@ -472,7 +472,7 @@ def _gst_play(server, info, first_kbps, then_kbps):
 
 # GStreamer 1.22's hlsdemux2 places each TS segment by its first decode time, taken to
 # lead the playlist time by the same B-frame delay in every segment. Haema's first segment
-# has that lead moved away (for hls.js, transcode._VideoOpening), so once the second is
+# has that lead moved away (for hls.js, segment.video.VideoOpening), so once the second is
 # played hlsdemux2 puts the first before zero, and a seek into it fails ("Seeking failed")
 # and restarts from zero: where a key-unit seek into the first segment lands anyway. In
 # about 1 of 250 such seeks (4 of 920 plays, and 3 of 920 without the copy worker's heap
@@ -499,7 +499,7 @@ def test_gstreamer(server, kind, request):
     # The seek lands on a keyframe at or before the middle, and plays on to the same end.
     # hlsdemux2 maps a variant's clock once, from its first segment's clock reference
     # (PCR, which follows the decode times), and the first segment's decode times are
-    # moved up to its first picture for hls.js (transcode._VideoOpening): a variant it
+    # moved up to its first picture for hls.js (segment.video.VideoOpening): a variant it
     # switches to later is placed up to the B-frame delay (at most 3 frames) apart.
     switched = len(set(after_seek["heights"]) | set(whole["heights"])) > 1
     lag = (3 if switched else 0.6) * ONE_FRAME
@@ -622,7 +622,7 @@ def test_ffmpeg_from_the_middle(server, kind, request):
 # ffmpeg's HLS demuxer (mpv's too) puts segment N at the first packet's decode time plus
 # the EXTINFs before N, and after a seek drops packets until a keyframe whose decode time
 # reaches that. Haema moves the decode times of a file's first frames up to its first
-# picture, for hls.js (transcode._VideoOpening); with B-frames every later keyframe is
+# picture, for hls.js (segment.video.VideoOpening); with B-frames every later keyframe is
 # decoded before it is shown, so its decode time falls short of its segment's place, and
 # the seek skips to the next segment's keyframe, or, in the last segment, past the end:
 # ffmpeg then decodes the audio alone, and says nothing. ffmpeg's own MPEG-TS HLS output

@@ -12,10 +12,12 @@ import av
 import gevent
 import pytest
 
-from haema import hls, keyframe_index, probe, transcode
+from haema import hls, keyframe_index, probe
 from haema.errors import HaemaError
 from haema.made import Destination
 from haema.pool import Pool
+from haema.segment.jobs import SegmentJob
+from haema.segment.state import WorkerState
 
 from harness.clips import make_clip
 
@@ -25,6 +27,7 @@ from harness.clips import make_clip
 @dataclasses.dataclass(frozen=True)
 class WhoAmI:
     key: str = "k"
+    quick = False
 
     def run(self, state, cancelled=None):
         return os.getpid()
@@ -36,6 +39,7 @@ class Log:
     key: str
     path: str
     value: str
+    quick = False
 
     def run(self, state, cancelled=None):
         return log_event(self.path, self.value)
@@ -65,6 +69,7 @@ class Slow:
     key: str
     path: str
     go: str
+    quick = False
 
     def run(self, state, cancelled=None):
         log_event(self.path, "started")
@@ -90,6 +95,7 @@ class QuickWhoAmI(WhoAmI):
 class DieOnce:
     marker: str
     key: str = "k"
+    quick = False
 
     def run(self, state, cancelled=None):
         if not os.path.exists(self.marker):
@@ -101,6 +107,7 @@ class DieOnce:
 @dataclasses.dataclass(frozen=True)
 class Die:
     key: str = "k"
+    quick = False
 
     def run(self, state, cancelled=None):
         os._exit(1)
@@ -109,6 +116,7 @@ class Die:
 @dataclasses.dataclass(frozen=True)
 class Hang:
     key: str = "k"
+    quick = False
 
     def run(self, state, cancelled=None):
         time.sleep(3600)
@@ -117,6 +125,7 @@ class Hang:
 @dataclasses.dataclass(frozen=True)
 class Fail:
     key: str = "k"
+    quick = False
 
     def run(self, state, cancelled=None):
         raise ValueError("bad input")
@@ -132,6 +141,7 @@ class Counter:
 @dataclasses.dataclass(frozen=True)
 class Count:
     key: str
+    quick = False
 
     def run(self, state, cancelled=None):
         state.jobs += 1
@@ -280,11 +290,11 @@ def test_the_copy_worker_keeps_big_packets_in_its_heap(tmp_path):
     info, keyframes = probe.probe(str(path)), keyframe_index.read_keyframes(str(path))
     timeline = hls.plan_timeline(keyframes, 4.0, 2.0, frame_duration=hls.frame_step(info))
     variant = hls.plan_variants(info)[0]
-    copy = transcode.SegmentJob(key="copy", destination=Destination(cache_file=None, spool=str(tmp_path)),
-                                path=str(path), info=info, keyframes=keyframes, segment=hls.segment(timeline, variant, 1),
-                                settings=None, variant=variant, audio_index=hls.muxed_audio(info))
+    copy = SegmentJob(key="copy", destination=Destination(cache_file=None, spool=str(tmp_path)),
+                      path=str(path), info=info, keyframes=keyframes, segment=hls.segment(timeline, variant, 1),
+                      settings=None, variant=variant, audio_index=hls.muxed_audio(info))
     assert copy.quick and smallest > 128 << 10
-    pool = Pool(1, quick=1, state=transcode.WorkerState)
+    pool = Pool(1, quick=1, state=WorkerState)
     try:
         for _ in range(3):  # the file opened, the heap grown to what a segment needs
             pool.run("v", PageFaults(copy))

@@ -16,13 +16,17 @@ import tempfile
 import av
 import pytest
 
-from haema import hls, keyframe_index, playlists, probe, transcode
+from haema import hls, keyframe_index, playlists, probe
 from haema.made import Destination
+from haema.segment.clock import OUTPUT_ORIGIN, output_time
+from haema.segment.jobs import EncoderSettings, SegmentJob
+from haema.segment.state import WorkerState
+from haema.segment.video import usable_encoder
 
 from harness.clips import make_clip
 
 NTSC_FILM = fractions.Fraction(24000, 1001)
-SETTINGS = transcode.EncoderSettings(encoder="libx264", x264_preset="ultrafast", x264_crf=23)
+SETTINGS = EncoderSettings(encoder="libx264", x264_preset="ultrafast", x264_crf=23)
 KINDS = {
     "h264_aac_bframes.mp4": dict(seconds=9, gop=24, bframes=3),
     "start_offset.ts": dict(seconds=9, gop=24, start=10, container_format="mpegts"),
@@ -84,14 +88,14 @@ def plan(path, variant_kind):
     return info, keyframes, timeline, variant
 
 
-WORKER = transcode.WorkerState()  # one worker's state, carried from job to job as a worker does
+WORKER = WorkerState()  # one worker's state, carried from job to job as a worker does
 SPOOL = tempfile.mkdtemp(prefix="haema-test-spool-")
 
 
 def job(path, info, keyframes, segment, variant=None, audio_index=None):
-    return transcode.SegmentJob(key="k", destination=Destination(cache_file=None, spool=SPOOL), path=str(path),
-                                info=info, keyframes=keyframes, segment=segment,
-                                settings=SETTINGS, variant=variant, audio_index=audio_index)
+    return SegmentJob(key="k", destination=Destination(cache_file=None, spool=SPOOL), path=str(path),
+                      info=info, keyframes=keyframes, segment=segment,
+                      settings=SETTINGS, variant=variant, audio_index=audio_index)
 
 
 def run(segment_job, cancelled=None):
@@ -123,7 +127,7 @@ def source_frames(path, keyframes):
     with av.open(str(path)) as container:
         pts = sorted(p.pts for p in container.demux(container.streams.video[0]) if p.size and p.pts is not None)
     origin = keyframes.pts[0]
-    return [(p, round(((p - origin) * time_base + hls.OUTPUT_ORIGIN) * 90000)) for p in pts]
+    return [(p, round(((p - origin) * time_base + OUTPUT_ORIGIN) * 90000)) for p in pts]
 
 
 CASES = [(name, kind) for name in sorted(KINDS) for kind in ("copy", "transcode")] + [
@@ -149,7 +153,7 @@ def test_segments_made_out_of_order_are_aligned(sources, name, variant_kind):
         assert got == wanted, f"segment {index} holds other frames than its interval"
         # it starts where the playlist says: on a real frame (to the source's rounding of
         # a 1001/24 ms frame, up to two ticks)
-        late = got[0] - transcode.output_time(timeline.seconds(start))
+        late = got[0] - output_time(timeline.seconds(start))
         assert index == 0 or 0 <= late <= 2 * 90000 * timeline.time_base + 1, f"segment {index} starts {late} late"
         seen_frames += got
         audio.append(audio_pts)
@@ -180,7 +184,7 @@ def source_audio(path, keyframes, stream_index=None):
     # but not the packets over before the first picture (an MP4's AAC priming frame):
     # the media starts where the playlist starts
     pts = [p.pts for p in packets if (p.pts + p.duration) * audio_time_base > origin]
-    return [round((p * audio_time_base - origin + hls.OUTPUT_ORIGIN) * 90000) for p in pts]
+    return [round((p * audio_time_base - origin + OUTPUT_ORIGIN) * 90000) for p in pts]
 
 
 def assert_audio_joins(every):
@@ -197,7 +201,7 @@ def loudness(segments):
     with av.open(io.BytesIO(b"".join(segments)), format="mpegts") as container:
         for frame in container.decode(container.streams.audio[0]):
             samples = memoryview(frame.planes[0]).cast("f")[:frame.samples]
-            heard.append((frame.time - hls.OUTPUT_ORIGIN, (sum(x * x for x in samples) / len(samples)) ** 0.5))
+            heard.append((frame.time - OUTPUT_ORIGIN, (sum(x * x for x in samples) / len(samples)) ** 0.5))
     return heard
 
 
@@ -317,8 +321,8 @@ def test_audio_starts_with_its_segment(sources):
 
 
 def test_hardware_encoder_that_cannot_open_falls_back_to_libx264():
-    assert transcode.usable_encoder("h264_v4l2m2m", 320, 240) == "libx264"
-    assert transcode.usable_encoder("libx264", 320, 240) == "libx264"
+    assert usable_encoder("h264_v4l2m2m", 320, 240) == "libx264"
+    assert usable_encoder("libx264", 320, 240) == "libx264"
 
 
 def test_a_reused_open_source_gives_the_same_bytes_as_a_fresh_one(sources):
@@ -405,7 +409,7 @@ def test_every_copy_segment_decodes_on_its_own(sources, name):
         with av.open(io.BytesIO(data), format="mpegts") as container:
             frames = list(container.decode(video=0))
         keyframe = hls.segment(timeline, variant, index).decode_from
-        expected = transcode.output_time(float((keyframe - timeline.keyframes[0]) * timeline.time_base))
+        expected = output_time(float((keyframe - timeline.keyframes[0]) * timeline.time_base))
         assert frames and frames[0].pts == expected, f"segment {index} does not decode alone"
 
 

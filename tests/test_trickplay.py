@@ -6,7 +6,8 @@ import re
 import av
 import numpy
 
-from haema import hls, playlists, probe, trickplay
+from haema import playlists, probe, trickplay
+from haema.segment.clock import OUTPUT_ORIGIN
 
 from harness.clips import make_clip
 from .test_hls import copy_variant, extinfs, timeline
@@ -144,7 +145,7 @@ def test_an_i_frame_is_the_keyframe_alone_on_the_variants_clock(app):
         frames = list(container.streams.video[0].codec_context.decode(packets[0]))
         frames += container.streams.video[0].codec_context.decode(None)  # flush: the decoder may hold it back
     assert len(packets) == 1 and packets[0].is_keyframe
-    assert abs(float(packets[0].pts * packets[0].time_base) - (hls.OUTPUT_ORIGIN + 0.5)) < 1e-3
+    assert abs(float(packets[0].pts * packets[0].time_base) - (OUTPUT_ORIGIN + 0.5)) < 1e-3
     assert len(frames) == 1 and numpy.asarray(frames[0].to_ndarray()).any()
     assert app.get(f"/api/v1/video/{video_id}/original/iframes/4.ts", status=404)
     assert app.get(f"/api/v1/video/{video_id}/360p_h264/iframes.m3u8", status=404)
