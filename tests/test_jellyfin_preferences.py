@@ -14,6 +14,7 @@ from harness.chromium import CHROMIUM, launched
 from .test_browser import TIMEOUT
 from .test_jellyfin_api import CHROME_PROFILE, PASSWORD, cheap_passwords, find, sign_in  # noqa: F401
 from .test_jellyfin_web import ADA, BUILD, Jellyfin, family, family_library  # noqa: F401
+from .test_jellyfin_web import sign_in_to_jellyfin_web
 
 ORIGIN = {"Origin": "http://localhost:80"}
 
@@ -182,13 +183,7 @@ def test_jellyfin_webs_settings_pages_and_haemas_player_share_the_choices(family
     with launched() as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 720})
         page.set_default_timeout(TIMEOUT)
-        page.goto(server.url + "/web/")
-        page.wait_for_selector(".manualLoginForm:not(.hide), .visualLoginForm:not(.hide)")
-        if page.locator(".manualLoginForm.hide").count():
-            page.click(".btnManual")
-        page.fill("#txtManualName", ADA[0])
-        page.fill("#txtManualPassword", ADA[1])
-        page.click(".manualLoginForm button[type=submit]")
+        sign_in_to_jellyfin_web(page, server, ADA)
         page.wait_for_selector(".homeSectionsContainer")
 
         page.goto(f"{server.url}/web/#/mypreferencesplayback.html?userId={api.user_id}")

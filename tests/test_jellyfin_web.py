@@ -133,6 +133,17 @@ def urllib_quote(text):
     return urllib.parse.quote(text)
 
 
+def sign_in_to_jellyfin_web(page, server, user):
+    """jellyfin-web's own sign-in page, served by this server (so it needs no server added)."""
+    page.goto(server.url + "/web/")
+    page.wait_for_selector(".manualLoginForm:not(.hide), .visualLoginForm:not(.hide)")
+    if page.locator(".manualLoginForm.hide").count():
+        page.click(".btnManual")
+    page.fill("#txtManualName", user[0])
+    page.fill("#txtManualPassword", user[1])
+    page.click(".manualLoginForm button[type=submit]")
+
+
 @pytest.fixture
 def family(family_library, tmp_path):
     from harness.server import add_user, running_server
@@ -222,13 +233,7 @@ def test_family_flow_in_jellyfin_web(family):
             page.wait_for_selector(".itemDetailPage:not(.hide)")
 
         # -- add the server (it is this origin) and sign in ---------------------------------
-        page.goto(server.url + "/web/")
-        page.wait_for_selector(".manualLoginForm:not(.hide), .visualLoginForm:not(.hide)")
-        if page.locator(".manualLoginForm.hide").count():
-            page.click(".btnManual")
-        page.fill("#txtManualName", ADA[0])
-        page.fill("#txtManualPassword", ADA[1])
-        page.click(".manualLoginForm button[type=submit]")
+        sign_in_to_jellyfin_web(page, server, ADA)
 
         # -- the home rows --------------------------------------------------------------------
         def row(title):
