@@ -24,8 +24,9 @@ ORIGIN = {"Origin": "http://localhost:80"}
 
 
 def app_over(root, work, auth):
-    os.makedirs(work)
-    config = Config(target_path=root, db=os.path.join(work, "haema.db"), cache_path=os.path.join(work, "cache"),
+    """An app on ``work``'s one database (peewee's is process-wide, and video ids are keyed
+    by a secret kept in it), with a cache of its own."""
+    config = Config(target_path=root, db=os.path.join(work, "haema.db"), cache_path=os.path.join(work, f"cache-{auth}"),
                     workers=1, prefetch=0, scan_on_start=False, auth=auth)
     app = create_app(config)
     app.config["haema.library"].background()
@@ -55,14 +56,14 @@ def main():
         make_clip(os.path.join(root, "Heat (1995).mp4"), seconds=4, width=320, height=180, gop=48)
         media = os.path.dirname(root)
 
-        off = app_over(media, os.path.join(work, "off"), auth=False)
+        off = app_over(media, work, auth=False)
         client = webtest.TestApp(off)
         [show] = client.get("/api/v1/shows").json
         video = show["info"]["id"]
         segment = f"/api/v1/video/{video}/original/0.ts"
         client.get(segment)  # made once, then from the cache
 
-        on = app_over(media, os.path.join(work, "on"), auth=True)
+        on = app_over(media, work, auth=True)
         with models.database.connection_context():
             accounts.add_user("ada", "ada's long secret", admin=True)
         browser = webtest.TestApp(on)
