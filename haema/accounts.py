@@ -25,7 +25,8 @@ import time
 import peewee
 
 from .errors import HaemaError
-from .models import HOUSEHOLD, DisplayPreference, Favourite, PlaybackPreference, Progress, Session, User, database
+from .models import (HOUSEHOLD, ContinueDismissed, DisplayPreference, Favourite, PlaybackPreference, Progress, Session,
+                     User, database)
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +135,7 @@ def add_user(name, password, admin=False):
             Progress.update(user_id=user.id).where(Progress.user_id == HOUSEHOLD).execute()
             PlaybackPreference.update(user_id=user.id).where(PlaybackPreference.user_id == HOUSEHOLD).execute()
             Favourite.update(user_id=user.id).where(Favourite.user_id == HOUSEHOLD).execute()
+            ContinueDismissed.update(user_id=user.id).where(ContinueDismissed.user_id == HOUSEHOLD).execute()
     log.info("added %s %s", "admin" if admin else "user", name)
     return _account(user)
 
@@ -149,6 +151,7 @@ def remove_user(name):
         Progress.delete().where(Progress.user_id == user.id).execute()
         DisplayPreference.delete().where(DisplayPreference.user_id == user.id).execute()
         Favourite.delete().where(Favourite.user_id == user.id).execute()
+        ContinueDismissed.delete().where(ContinueDismissed.user_id == user.id).execute()
         PlaybackPreference.delete().where(PlaybackPreference.user_id == user.id).execute()
         user.delete_instance()  # sessions go with it (ON DELETE CASCADE)
     log.info("removed user %s", name)

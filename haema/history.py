@@ -16,7 +16,7 @@ import math
 
 from . import catalog
 from .errors import HaemaError, not_found
-from .models import Progress, Show, Video
+from .models import ContinueDismissed, Progress, Show, Video
 
 FINISHED_AFTER = 0.9  # of the duration: the credits do not have to be watched
 HISTORY_LIMIT = 100
@@ -55,6 +55,17 @@ def clear_progress(user_id, video_id):
         _video(video_id)  # unknown id → 404; known but never watched → nothing to do
 
 
+def dismiss(user_id, show_id):
+    """Take a show out of Continue watching until a video of it is watched again: for an entry
+    that offers the next episode, which has no progress of its own to forget."""
+    if Show.get_or_none(Show.id == show_id) is None:
+        raise not_found("show")
+    now = datetime.datetime.utcnow()
+    (ContinueDismissed.insert(user_id=user_id, show_id=show_id, at=now)
+     .on_conflict(conflict_target=[ContinueDismissed.user_id, ContinueDismissed.show_id], update={"at": now})
+     .execute())
+
+
 def is_finished(position, duration):
     return duration > 0 and position > FINISHED_AFTER * duration
 
@@ -74,13 +85,17 @@ def continue_watching(user_id):
 
     The show's most recently watched video is offered to resume if unfinished; if it is
     finished and the show is a series, its next unfinished episode is offered instead.
-    Finished movies and series watched to the end drop out.
+    Finished movies and series watched to the end drop out, and so does a show the user
+    took out (``dismiss``) until they watch it again.
     """
     rows = list(_watched(user_id))
     progress = {row.video_id: row for row in rows}
+    dismissed = {d.show_id: d.at for d in ContinueDismissed.select().where(ContinueDismissed.user_id == user_id)}
     latest = {}
     for row in rows:
         latest.setdefault(row.video.show_id, row)
+    latest = {show_id: row for show_id, row in latest.items()
+              if show_id not in dismissed or row.updated_at > dismissed[show_id]}
     finished_series = [r.video.show_id for r in latest.values() if r.finished and r.video.show.kind == "series"]
     episodes = catalog.videos_by_show(finished_series)
     picks = []

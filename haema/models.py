@@ -226,6 +226,19 @@ def keyed_id(key, plain):
     return hmac.new(key, plain.encode(), hashlib.sha256).hexdigest()[:16]
 
 
+class ContinueDismissed(BaseModel):
+    """A show the user took out of Continue watching, and when: it stays out until a video of
+    it is watched again (a progress save after ``at``). No foreign key, as in ``Progress``."""
+
+    user_id = peewee.IntegerField()
+    show_id = peewee.CharField()
+    at = peewee.DateTimeField(default=datetime.datetime.utcnow)  # naive UTC, as Progress.updated_at
+
+    class Meta:
+        table_name = "continue_dismissed"
+        primary_key = peewee.CompositeKey("user_id", "show_id")
+
+
 class Favourite(BaseModel):
     """An item a user marked as a favourite in a Jellyfin app (the heart). ``item`` is Haema's
     id of a film, series or episode, or ``<series id>/season/<n>``. No foreign key, as in

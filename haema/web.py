@@ -175,6 +175,11 @@ def create_app(config, serving=False):
     def continue_watching():
         return _json(history.continue_watching(identity().user_id))
 
+    @app.delete("/api/v1/continue/<show_id>")
+    def dismiss_from_continue(show_id):
+        history.dismiss(identity().user_id, _id(show_id, "show"))
+        bottle.response.status = 204
+
     # -- Preferences -----------------------------------------------------------
 
     @app.get("/api/v1/preferences")

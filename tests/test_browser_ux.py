@@ -397,6 +397,21 @@ def test_an_entry_is_removed_from_continue_watching(browser, server):
         finally:
             context.close()
     assert server.api("/api/v1/continue") == (200, [])
+    # an entry that offers the next episode: the show is taken out, its history kept
+    second = show["episodes"][1]["id"]
+    length = server.api(f"/api/v1/video/{episode}")[1]["duration"]
+    assert server.api(f"/api/v1/video/{episode}/progress", "PUT", {"position": length})[0] == 200  # to its end
+    context = browser.new_context(**phone)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT)
+    try:
+        page.goto(server.url + "/")
+        page.locator(f".continue button.remove[data-id='{second}']").tap()
+        page.locator(f".continue button.remove[data-id='{second}']").wait_for(state="detached")
+    finally:
+        context.close()
+    assert server.api("/api/v1/continue") == (200, [])
+    assert server.api(f"/api/v1/video/{episode}/progress")[1]["finished"] is True
 
 
 def test_the_library_and_show_pages_fit_a_phone(browser, server):

@@ -176,6 +176,22 @@ def test_continue_has_one_entry_per_show_the_last_watched(app, library):
     assert [e["episode"]["index"] for e in app.get("/api/v1/continue").json] == ["S02E01"]
 
 
+def test_a_show_taken_out_of_continue_comes_back_when_watched_again(app, library):
+    """An entry offering the next episode has no progress to forget: the show is taken out,
+    its history kept, until any of it is watched again."""
+    save(app, library["amelie"], 0.5)
+    save(app, library["s01e01"], duration(app, library["s01e01"]))
+    series = app.get("/api/v1/continue").json[0]["show"]["id"]
+    app.delete(f"/api/v1/continue/{series}", status=204)
+    app.delete(f"/api/v1/continue/{series}", status=204)  # twice is once
+    assert [e["video_id"] for e in app.get("/api/v1/continue").json] == [library["amelie"]]
+    assert app.get(f"/api/v1/video/{library['s01e01']}/progress").json["finished"] is True  # kept
+    save(app, library["s01e02"], 0.5)
+    assert [e["video_id"] for e in app.get("/api/v1/continue").json] == [library["s01e02"], library["amelie"]]
+    app.delete("/api/v1/continue/0123456789abcdef", status=404)
+    app.delete("/api/v1/continue/not-an-id", status=404)
+
+
 def test_a_series_watched_to_the_end_leaves_continue(app, library):
     save(app, library["s02e01"], duration(app, library["s02e01"]))
     assert app.get("/api/v1/continue").json == []

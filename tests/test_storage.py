@@ -71,7 +71,7 @@ def test_an_unreachable_postgresql_is_a_config_error_without_the_password():
 
 
 MIGRATIONS = ["0001_initial", "0002_accounts", "0003_nfo_details", "0004_keyed_ids", "0005_display_preferences",
-              "0006_playback_preferences", "0007_favourites"]
+              "0006_playback_preferences", "0007_favourites", "0008_continue_dismissed"]
 
 
 def _applied(database):

@@ -113,15 +113,18 @@ function continueCard(entry, row) {
       bar(entry.next ? null : entry)),
     h("span.name", {}, entry.show.title),
     h("span.sub", {}, label ? `${label} — ${hint}` : hint));
-  // a next episode has no progress of its own to forget: it is offered because the one
-  // before it was watched to its end
-  if (entry.next) return h("div.entry", {}, card);
+  // An unfinished video's progress is forgotten; an entry offering the next episode has none
+  // of its own (the one before was watched to its end), so the show is taken out until it is
+  // watched again.
+  const forget = entry.next
+    ? `/continue/${entry.show.id}`
+    : `/video/${entry.video_id}/progress`;
   const remove = h("button.remove", {
     type: "button", "aria-label": `Remove ${entry.show.title} from Continue watching`, "data-id": entry.video_id,
     onclick: async () => {
       remove.disabled = true;
       try {
-        await api(`/video/${entry.video_id}/progress`, { method: "DELETE" });
+        await api(forget, { method: "DELETE" });
       } catch (error) {
         remove.disabled = false;
         return;
