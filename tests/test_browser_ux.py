@@ -412,6 +412,7 @@ def test_an_entry_is_removed_from_continue_watching(browser, server):
         context.close()
     assert server.api("/api/v1/continue") == (200, [])
     assert server.api(f"/api/v1/video/{episode}/progress")[1]["finished"] is True
+    assert server.api(f"/api/v1/video/{episode}/progress", "DELETE")[0] == 204  # as the next tests expect it
 
 
 def test_the_library_and_show_pages_fit_a_phone(browser, server):
