@@ -7,6 +7,9 @@ from haema.jellyfin import sessions
 
 from .test_jellyfin_api import HEADER, PASSWORD, find, sign_in
 
+# another device; the id is changed before the token goes in, as a token may hold "d1"
+TV_HEADER = HEADER.replace('DeviceId="d1"', 'DeviceId="tv-2"')
+
 
 @pytest.fixture(autouse=True)
 def cheap_passwords(monkeypatch):
@@ -33,8 +36,8 @@ def test_sessions_list_devices_and_what_they_play(make_app, library_root):
         accounts.add_user("bob", PASSWORD)
     ada, ada_id, _ = sign_in(site)
     answer = site.post_json("/Users/AuthenticateByName", {"Username": "bob", "Pw": PASSWORD},
-                            headers={"Authorization": HEADER.format("").replace("d1", "tv-2")}).json
-    bob = {"Authorization": HEADER.format(answer["AccessToken"]).replace("d1", "tv-2")}
+                            headers={"Authorization": TV_HEADER.format("")}).json
+    bob = {"Authorization": TV_HEADER.format(answer["AccessToken"])}
     heat = find(site, ada, "Heat", "Movie")
     site.post_json("/Sessions/Playing", {"ItemId": heat["Id"], "PositionTicks": 0, "PlayMethod": "DirectPlay"},
                    headers=bob, status=204)
