@@ -292,7 +292,11 @@ def test_a_seek_chromium_cannot_decode_in_the_copy_goes_on_transcoded(page, serv
     wait(page, server, "window.haemaLog.ended > 0", "the ended event")
     assert page.evaluate(f"{VIDEO}.currentTime") >= info.duration - 0.1
     assert page.locator(".overlay .message.error").count() == 0
-    assert page.evaluate("window.haemaLog.errors") == []
+    # The decode error leaves the element in error until the player's recovery; an append
+    # that comes first is refused, and hls.js says so, non-fatal, and resets the media
+    # source itself (about one run in three, at session start too). Anything else fails.
+    errors = page.evaluate("window.haemaLog.errors")
+    assert [e for e in errors if e["fatal"] or e["details"] != "mediaSourceRequiresReset"] == [], errors
     # should Chromium mend its bug, this fails, and the fallback's reason is gone
     assert page.evaluate("window.haemaPlayer.leftTheCopy"), "the copy played on after the seek"
     assert "/original/" not in page.evaluate(f"{HLS}.levels[{HLS}.currentLevel].uri")
